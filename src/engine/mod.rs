@@ -1,0 +1,1 @@
+//! The engine: executes statements against the catalog, the log and running queries.

@@ -1,0 +1,1 @@
+//! Record formats: JSON, DELIMITED, KAFKA and NONE, for keys and values.

@@ -1,0 +1,1 @@
+//! The function registry: scalar, aggregate and table functions with ksqlDB names and semantics.

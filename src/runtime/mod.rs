@@ -1,0 +1,1 @@
+//! The runtime: tasks over partitions, worker threads, stream time and commits.

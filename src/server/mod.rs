@@ -1,0 +1,1 @@
+//! The REST server (ksqlDB-compatible API).

@@ -1,0 +1,1 @@
+//! The shell: the interactive REPL and scripted runs.

@@ -1,0 +1,3 @@
+//! SQL: the ksqlDB statement grammar on top of sqlparser expressions and types.
+
+pub mod ast;

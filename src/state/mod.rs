@@ -1,0 +1,1 @@
+//! State stores: key-value, window and session stores with changelogs.

@@ -1,0 +1,1 @@
+//! Topologies: processors, the builder, the KStream-style DSL and `describe()`.
