@@ -1,1 +1,4 @@
-//! The runtime: tasks over partitions, worker threads, stream time and commits.
+//! The runtime: physical expressions, processors, tasks over partitions, worker threads,
+//! stream time and commits.
+
+pub mod expr;
