@@ -8,7 +8,7 @@
 //! evaluation fails (division by zero, a function error) gets NULL and is reported as a
 //! [`RowError`]: the caller writes it to the processing log, as ksqlDB does.
 
-mod cast;
+pub mod cast;
 mod eval;
 mod row;
 

@@ -1,0 +1,47 @@
+//! [`ProcessorGraph`]: the runnable form of a topology — sources that decode topics into
+//! batches and a DAG of processor suppliers. The `topology` module builds it; tasks
+//! instantiate it once per partition.
+
+use std::sync::Arc;
+
+use crate::runtime::processor::ProcessorSupplier;
+use crate::runtime::source::SourceSpec;
+
+/// A source: a topic decoded into batches, feeding some nodes.
+#[derive(Clone)]
+pub struct GraphSource {
+    /// How to read it.
+    pub spec: SourceSpec,
+    /// Indexes of the nodes it feeds.
+    pub children: Vec<usize>,
+}
+
+/// A processor node.
+#[derive(Clone)]
+pub struct GraphNode {
+    /// Its name (`KSTREAM-FILTER-0000000001`, `Project`, ...).
+    pub name: String,
+    /// Makes the processor of each task.
+    pub supplier: ProcessorSupplier,
+    /// Indexes of the nodes it forwards to.
+    pub children: Vec<usize>,
+}
+
+/// Sources and processors of one sub-topology, ready to run.
+#[derive(Clone, Default)]
+pub struct ProcessorGraph {
+    /// The sources.
+    pub sources: Vec<GraphSource>,
+    /// The processors, sinks included.
+    pub nodes: Vec<GraphNode>,
+}
+
+impl ProcessorGraph {
+    /// The topics read.
+    pub fn source_topics(&self) -> Vec<String> {
+        self.sources.iter().map(|s| s.spec.topic.clone()).collect()
+    }
+}
+
+/// A shared graph.
+pub type SharedGraph = Arc<ProcessorGraph>;

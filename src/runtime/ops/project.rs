@@ -1,0 +1,33 @@
+use crate::error::Result;
+use crate::runtime::batch::Batch;
+use crate::runtime::expr::{PhysicalExpr, evaluate};
+use crate::runtime::processor::{Processor, ProcessorContext};
+
+/// Computes new columns from expressions (`SELECT` list, `PARTITION BY` re-keying). The
+/// pseudo columns pass through, so the record timestamp is kept.
+pub struct Project {
+    exprs: Vec<PhysicalExpr>,
+}
+
+impl Project {
+    /// A projection computing `exprs`, in order.
+    pub fn new(exprs: Vec<PhysicalExpr>) -> Self {
+        Project { exprs }
+    }
+}
+
+impl Processor for Project {
+    fn process(&mut self, batch: Batch, ctx: &mut ProcessorContext) -> Result<()> {
+        let mut columns = Vec::with_capacity(self.exprs.len() + 3);
+        for expr in &self.exprs {
+            let mut errors = Vec::new();
+            columns.push(evaluate(expr, &batch.columns, batch.len, &mut errors)?);
+            super::log_row_errors(ctx, &batch, &expr.to_string(), errors);
+        }
+        columns.extend(batch.pseudo_columns());
+        let mut out = Batch::new(columns, batch.len)?;
+        out.tombstones = batch.tombstones;
+        ctx.forward(out);
+        Ok(())
+    }
+}

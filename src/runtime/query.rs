@@ -1,0 +1,287 @@
+//! Running a query: tasks over the partitions of its source topics, spread over
+//! `num.stream.threads` worker threads, each with its own consumer; offsets committed per
+//! consumer group every `commit.interval.ms` and on stop.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::log::{ConsumedRecord, Log, LogConsumer, TopicPartition};
+use crate::runtime::graph::ProcessorGraph;
+use crate::runtime::processing_log::write_entries;
+use crate::runtime::source::TimestampParser;
+use crate::runtime::task::Task;
+
+/// Where a consumer group with no committed offset starts (`auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// From the first record held.
+    Earliest,
+    /// From the end: only new records.
+    Latest,
+}
+
+/// How a query runs.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// The query id (`CSAS_X_1`).
+    pub query_id: String,
+    /// The consumer group committing its offsets; `None` for a transient query (no commits).
+    pub group: Option<String>,
+    /// Worker threads (`num.stream.threads`).
+    pub threads: usize,
+    /// `commit.interval.ms`
+    pub commit_interval: Duration,
+    /// `auto.offset.reset`
+    pub offset_reset: OffsetReset,
+    /// Records taken per poll.
+    pub max_poll_records: usize,
+}
+
+/// The state of a query, as `SHOW QUERIES` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryState {
+    /// Processing.
+    Running,
+    /// Failed; the message says why.
+    Error(String),
+    /// Stopped.
+    Stopped,
+}
+
+/// A started query.
+pub struct RunningQuery {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    state: Arc<Mutex<QueryState>>,
+    /// Records processed, over all tasks.
+    pub processed: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RunningQuery {
+    /// Starts the query's threads.
+    pub fn start(
+        graph: ProcessorGraph,
+        log: Arc<dyn Log>,
+        config: QueryConfig,
+        parse_ts: Option<TimestampParser>,
+    ) -> Result<Self> {
+        let graph = Arc::new(graph);
+        let topics = graph.source_topics();
+        let Some(first) = topics.first() else {
+            return Err(Error::internal(format!(
+                "query {} has no source",
+                config.query_id
+            )));
+        };
+        let partitions = match log.describe_topic(first)? {
+            Some(d) => d.partitions,
+            None => {
+                return Err(Error::execution(format!(
+                    "source topic '{first}' does not exist"
+                )));
+            }
+        };
+        let threads = config.threads.clamp(1, partitions.max(1) as usize);
+        let stop = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(Mutex::new(QueryState::Running));
+        let processed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut handles = Vec::new();
+        for t in 0..threads {
+            let mine: Vec<i32> = (0..partitions)
+                .filter(|p| *p as usize % threads == t)
+                .collect();
+            let worker = Worker::new(&graph, &log, &config, &topics, mine, parse_ts)?;
+            let (stop, state, processed) = (stop.clone(), state.clone(), processed.clone());
+            let name = format!("{}-StreamThread-{}", config.query_id, t + 1);
+            let handle = std::thread::Builder::new()
+                .name(name)
+                .spawn(move || worker.run(&stop, &state, &processed))
+                .map_err(|e| Error::execution(format!("cannot start a query thread: {e}")))?;
+            handles.push(handle);
+        }
+        Ok(RunningQuery {
+            stop,
+            threads: handles,
+            state,
+            processed,
+        })
+    }
+
+    /// The current state.
+    pub fn state(&self) -> QueryState {
+        self.state.lock().clone()
+    }
+
+    /// Whether every thread has ended (error or stop).
+    pub fn is_finished(&self) -> bool {
+        self.threads.iter().all(|t| t.is_finished())
+    }
+
+    /// Stops the threads, committing what they processed, and waits for them.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let mut s = self.state.lock();
+        if *s == QueryState::Running {
+            *s = QueryState::Stopped;
+        }
+    }
+}
+
+impl Drop for RunningQuery {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    query_id: String,
+    log: Arc<dyn Log>,
+    consumer: Box<dyn LogConsumer>,
+    tasks: BTreeMap<i32, Task>,
+    source_index: BTreeMap<String, usize>,
+    group: Option<String>,
+    commit_interval: Duration,
+    max_poll_records: usize,
+}
+
+impl Worker {
+    fn new(
+        graph: &Arc<ProcessorGraph>,
+        log: &Arc<dyn Log>,
+        config: &QueryConfig,
+        topics: &[String],
+        partitions: Vec<i32>,
+        parse_ts: Option<TimestampParser>,
+    ) -> Result<Self> {
+        let mut positions = Vec::new();
+        for topic in topics {
+            let committed = match &config.group {
+                Some(g) => log.committed(g, topic)?,
+                None => BTreeMap::new(),
+            };
+            for p in &partitions {
+                let offset = match committed.get(p) {
+                    Some(o) => *o,
+                    None => match config.offset_reset {
+                        OffsetReset::Earliest => log.start_offset(topic, *p)?,
+                        OffsetReset::Latest => log.end_offset(topic, *p)?,
+                    },
+                };
+                positions.push((TopicPartition::new(topic.clone(), *p), offset));
+            }
+        }
+        let mut consumer = log.consumer()?;
+        consumer.assign(&positions)?;
+        let mut tasks = BTreeMap::new();
+        for p in partitions {
+            tasks.insert(
+                p,
+                Task::new(&config.query_id, p, graph.clone(), log.clone(), parse_ts)?,
+            );
+        }
+        Ok(Worker {
+            query_id: config.query_id.clone(),
+            log: log.clone(),
+            consumer,
+            tasks,
+            source_index: topics
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.clone(), i))
+                .collect(),
+            group: config.group.clone(),
+            commit_interval: config.commit_interval,
+            max_poll_records: config.max_poll_records,
+        })
+    }
+
+    fn run(
+        mut self,
+        stop: &AtomicBool,
+        state: &Mutex<QueryState>,
+        processed: &std::sync::atomic::AtomicU64,
+    ) {
+        let mut last_commit = Instant::now();
+        let mut dirty = false;
+        while !stop.load(Ordering::SeqCst) {
+            let result = self.step(processed).and_then(|did| {
+                dirty |= did;
+                if dirty && last_commit.elapsed() >= self.commit_interval {
+                    last_commit = Instant::now();
+                    dirty = false;
+                    self.commit()
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(e) = result {
+                *state.lock() = QueryState::Error(e.to_string());
+                for t in self.tasks.values_mut() {
+                    t.close();
+                }
+                return;
+            }
+        }
+        if let Err(e) = self.commit() {
+            *state.lock() = QueryState::Error(e.to_string());
+        }
+        for t in self.tasks.values_mut() {
+            t.close();
+        }
+    }
+
+    /// Polls once and processes what came; returns whether anything was processed.
+    fn step(&mut self, processed: &std::sync::atomic::AtomicU64) -> Result<bool> {
+        let records = self
+            .consumer
+            .poll(self.max_poll_records, Duration::from_millis(100))?;
+        if records.is_empty() {
+            return Ok(false);
+        }
+        processed.fetch_add(records.len() as u64, Ordering::Relaxed);
+        let mut entries = Vec::new();
+        // Records arrive grouped by partition runs; process each run as one batch.
+        let mut start = 0;
+        while start < records.len() {
+            let (topic, partition) = (&records[start].topic, records[start].partition);
+            let end = start
+                + records[start..]
+                    .iter()
+                    .take_while(|r| &r.topic == topic && r.partition == partition)
+                    .count();
+            let run: &[ConsumedRecord] = &records[start..end];
+            let source = self.source_index.get(topic.as_ref()).copied().unwrap_or(0);
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                entries.extend(task.process(source, run)?);
+            }
+            start = end;
+        }
+        write_entries(self.log.as_ref(), &self.query_id, &entries);
+        Ok(true)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let mut entries = Vec::new();
+        for t in self.tasks.values_mut() {
+            entries.extend(t.flush()?);
+        }
+        write_entries(self.log.as_ref(), &self.query_id, &entries);
+        if let Some(group) = &self.group {
+            self.log.commit(group, &self.consumer.positions())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! Turning consumed records into batches: key and value decoding, header columns, the
+//! record timestamp (or the `TIMESTAMP` column), and the pseudo columns.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array};
+
+use crate::error::Result;
+use crate::format::Format;
+use crate::log::ConsumedRecord;
+use crate::runtime::batch::{Batch, BatchSchema, pseudo_arrays};
+use crate::runtime::expr::cast::parse_timestamp_text;
+use crate::runtime::processing_log::{ProcessingErrorKind, ProcessingLogEntry};
+use crate::types::arrow::{build_array, value_at};
+use crate::types::{ColumnKind, SqlType, Value};
+
+/// Where a source's event time comes from when not from the record timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampSpec {
+    /// Index of the column among the data columns.
+    pub column: usize,
+    /// `TIMESTAMP_FORMAT` for STRING columns (a Java `DateTimeFormatter` pattern).
+    pub format: Option<String>,
+}
+
+/// How to read one source topic.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    /// The topic.
+    pub topic: String,
+    /// Key format.
+    pub key_format: Format,
+    /// Value format.
+    pub value_format: Format,
+    /// The columns produced.
+    pub schema: BatchSchema,
+    /// `WITH (TIMESTAMP = ...)`
+    pub timestamp: Option<TimestampSpec>,
+}
+
+/// Parses timestamp text by a Java pattern; set by the function module, which owns the
+/// pattern translator.
+pub type TimestampParser = fn(&str, &str) -> std::result::Result<i64, String>;
+
+impl SourceSpec {
+    /// Decodes records into a batch. Records that cannot be read are left out and reported.
+    pub fn decode(
+        &self,
+        records: &[ConsumedRecord],
+        parse_ts: Option<TimestampParser>,
+    ) -> Result<(Batch, Vec<ProcessingLogEntry>)> {
+        let n = records.len();
+        let mut log = Vec::new();
+        let mut keep = vec![true; n];
+        let data = self.schema.data_columns();
+        let key_cols: Vec<(String, SqlType)> = data
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Key)
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect();
+        let value_cols: Vec<(String, SqlType)> = data
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Value)
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect();
+
+        let mut decode = |format: &Format,
+                          cols: &[(String, SqlType)],
+                          target: &'static str,
+                          pick: fn(&ConsumedRecord) -> Option<&[u8]>| {
+            let inputs: Vec<Option<&[u8]>> = records.iter().map(pick).collect();
+            let decoded = format.decode(cols, &inputs);
+            for (row, message) in decoded.errors {
+                keep[row] = false;
+                log.push(ProcessingLogEntry {
+                    kind: ProcessingErrorKind::Deserialization,
+                    message,
+                    topic: self.topic.clone(),
+                    partition: Some(records[row].partition),
+                    offset: Some(records[row].offset),
+                    target: Some(target),
+                });
+            }
+            decoded.arrays
+        };
+        let key_arrays = decode(&self.key_format, &key_cols, "key", |r| {
+            r.record.key.as_deref()
+        });
+        let value_arrays = decode(&self.value_format, &value_cols, "value", |r| {
+            r.record.value.as_deref()
+        });
+
+        let (mut ki, mut vi) = (key_arrays.into_iter(), value_arrays.into_iter());
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.columns.len());
+        for c in data {
+            let array = match &c.kind {
+                ColumnKind::Key => ki.next(),
+                ColumnKind::Value => vi.next(),
+                ColumnKind::Header(key) => Some(header_column(records, key.as_deref(), &c.ty)?),
+            };
+            match array {
+                Some(a) if a.len() == n => columns.push(a),
+                _ => {
+                    return Err(crate::Error::internal(format!(
+                        "format produced no column for {}",
+                        c.name
+                    )));
+                }
+            }
+        }
+
+        let mut rowtimes = Vec::with_capacity(n);
+        for (row, rec) in records.iter().enumerate() {
+            let ts = match &self.timestamp {
+                // A tombstone has no columns to take a time from; it keeps the record's.
+                None => Ok(rec.record.timestamp),
+                Some(_) if rec.record.value.is_none() => Ok(rec.record.timestamp),
+                Some(spec) => {
+                    extract_timestamp(&columns[spec.column], row, spec.format.as_deref(), parse_ts)
+                }
+            };
+            match ts {
+                Ok(ts) if ts >= 0 => rowtimes.push(ts),
+                other => {
+                    // A negative or unreadable timestamp drops the record (SEMANTICS §1.3).
+                    keep[row] = false;
+                    rowtimes.push(-1);
+                    let message = match other {
+                        Err(e) => e,
+                        Ok(ts) => format!("Invalid timestamp {ts}: negative"),
+                    };
+                    {
+                        log.push(ProcessingLogEntry {
+                            kind: ProcessingErrorKind::RecordProcessing,
+                            message,
+                            topic: self.topic.clone(),
+                            partition: Some(rec.partition),
+                            offset: Some(rec.offset),
+                            target: None,
+                        });
+                    }
+                }
+            }
+        }
+        let partition = records.first().map(|r| r.partition).unwrap_or(0);
+        columns.extend(pseudo_arrays(
+            rowtimes,
+            partition,
+            records.iter().map(|r| r.offset).collect(),
+        ));
+        let mut batch = Batch::new(columns, n)?;
+        if records.iter().any(|r| r.record.value.is_none()) {
+            batch.tombstones = Some(BooleanArray::from(
+                records
+                    .iter()
+                    .map(|r| r.record.value.is_none())
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        if keep.iter().all(|k| *k) {
+            Ok((batch, log))
+        } else {
+            Ok((batch.filter(&BooleanArray::from(keep))?, log))
+        }
+    }
+}
+
+fn extract_timestamp(
+    column: &ArrayRef,
+    row: usize,
+    format: Option<&str>,
+    parse_ts: Option<TimestampParser>,
+) -> std::result::Result<i64, String> {
+    match value_at(column.as_ref(), row) {
+        Value::BigInt(v) | Value::Timestamp(v) => Ok(v),
+        Value::Int(v) => Ok(v as i64),
+        Value::String(s) => match (format, parse_ts) {
+            (Some(f), Some(parse)) => parse(&s, f),
+            _ => parse_timestamp_text(&s).ok_or_else(|| format!("Could not parse timestamp '{s}'")),
+        },
+        Value::Null => Err("Timestamp column is null".to_string()),
+        other => Err(format!("Timestamp column holds {other:?}")),
+    }
+}
+
+fn header_column(records: &[ConsumedRecord], key: Option<&str>, ty: &SqlType) -> Result<ArrayRef> {
+    let values: Vec<Value> = records
+        .iter()
+        .map(|r| match key {
+            Some(k) => r
+                .record
+                .headers
+                .iter()
+                .rev()
+                .find(|(hk, _)| hk == k)
+                .and_then(|(_, v)| v.as_ref().map(|b| Value::Bytes(b.to_vec())))
+                .unwrap_or(Value::Null),
+            None => Value::Array(
+                r.record
+                    .headers
+                    .iter()
+                    .map(|(hk, v)| {
+                        Value::Struct(vec![
+                            ("KEY".into(), Value::String(hk.clone())),
+                            (
+                                "VALUE".into(),
+                                v.as_ref()
+                                    .map(|b| Value::Bytes(b.to_vec()))
+                                    .unwrap_or(Value::Null),
+                            ),
+                        ])
+                    })
+                    .collect(),
+            ),
+        })
+        .collect();
+    build_array(ty, &values)
+}
+
+/// The rowtimes of a batch as a plain vector (for sinks and stream time).
+pub fn rowtimes_of(batch: &Batch) -> Vec<i64> {
+    match batch.rowtimes() {
+        Some(a) => a.values().to_vec(),
+        None => vec![0; batch.len],
+    }
+}
+
+/// An Int64 column of `values`.
+pub fn int64_column(values: Vec<i64>) -> ArrayRef {
+    Arc::new(Int64Array::from(values))
+}
