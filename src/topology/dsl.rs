@@ -1,0 +1,119 @@
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::runtime::batch::BatchSchema;
+use crate::runtime::expr::PhysicalExpr;
+use crate::runtime::ops::{Filter, Project};
+use crate::runtime::processor::ProcessorSupplier;
+use crate::runtime::sink::SinkSpec;
+use crate::runtime::source::SourceSpec;
+
+use super::builder::{Topology, TopologyBuilder};
+
+/// The DSL's builder: creates streams and names their nodes as Kafka Streams does.
+#[derive(Default)]
+pub struct StreamsBuilder {
+    inner: TopologyBuilder,
+    counter: usize,
+}
+
+/// A stream in the DSL: the node that produces it and the schema of its batches.
+#[derive(Debug, Clone)]
+pub struct KStream {
+    /// The node name.
+    pub node: String,
+    /// The schema of the batches it carries.
+    pub schema: BatchSchema,
+}
+
+impl StreamsBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn next_name(&mut self, prefix: &str) -> String {
+        let name = format!("{prefix}-{:010}", self.counter);
+        self.counter += 1;
+        name
+    }
+
+    /// A stream read from `spec.topic`.
+    pub fn stream(&mut self, spec: SourceSpec) -> Result<KStream> {
+        let name = self.next_name("KSTREAM-SOURCE");
+        let schema = spec.schema.clone();
+        self.inner.add_source(&name, spec)?;
+        Ok(KStream { node: name, schema })
+    }
+
+    /// The underlying Processor-API builder, for nodes the DSL has no verb for.
+    pub fn processor_api(&mut self) -> &mut TopologyBuilder {
+        &mut self.inner
+    }
+
+    /// The built topology.
+    pub fn build(self) -> Topology {
+        self.inner.build()
+    }
+}
+
+impl KStream {
+    /// Keeps rows matching `predicate`.
+    pub fn filter(
+        &self,
+        b: &mut StreamsBuilder,
+        predicate: PhysicalExpr,
+        name: Option<&str>,
+    ) -> Result<KStream> {
+        let supplier: ProcessorSupplier =
+            Arc::new(move || Box::new(Filter::new(predicate.clone())));
+        self.process(b, "KSTREAM-FILTER", name, supplier, self.schema.clone())
+    }
+
+    /// Computes new columns; `schema` describes them.
+    pub fn map_values(
+        &self,
+        b: &mut StreamsBuilder,
+        exprs: Vec<PhysicalExpr>,
+        schema: BatchSchema,
+        name: Option<&str>,
+    ) -> Result<KStream> {
+        let supplier: ProcessorSupplier = Arc::new(move || Box::new(Project::new(exprs.clone())));
+        self.process(b, "KSTREAM-MAPVALUES", name, supplier, schema)
+    }
+
+    /// Runs a custom processor whose output batches have `schema`.
+    pub fn process(
+        &self,
+        b: &mut StreamsBuilder,
+        prefix: &str,
+        name: Option<&str>,
+        supplier: ProcessorSupplier,
+        schema: BatchSchema,
+    ) -> Result<KStream> {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => b.next_name(prefix),
+        };
+        b.inner.add_processor(&name, supplier, &[&self.node])?;
+        Ok(KStream { node: name, schema })
+    }
+
+    /// Writes the stream to a topic.
+    pub fn to(&self, b: &mut StreamsBuilder, spec: SinkSpec) -> Result<()> {
+        let name = b.next_name("KSTREAM-SINK");
+        b.inner.add_sink(&name, spec, &[&self.node])?;
+        Ok(())
+    }
+
+    /// Hands the stream's batches to a channel (transient queries).
+    pub fn to_channel(
+        &self,
+        b: &mut StreamsBuilder,
+        sender: std::sync::mpsc::SyncSender<crate::runtime::batch::Batch>,
+    ) -> Result<()> {
+        let name = b.next_name("KSTREAM-FOREACH");
+        b.inner.add_channel_sink(&name, sender, &[&self.node])?;
+        Ok(())
+    }
+}
