@@ -1,0 +1,272 @@
+//! Planning a `SELECT`: name resolution over its source, `WHERE`, the select list, and the
+//! output key (the source key, or the `PARTITION BY` expressions).
+
+use std::sync::Arc;
+
+use sqlparser::ast::Expr;
+
+use super::binder::{ident_name, is_null_literal, Binder, Scope, ScopeColumn};
+use super::catalog::{Catalog, SourceDesc};
+use super::logical::LogicalPlan;
+use crate::error::{Error, Result};
+use crate::function::FunctionRegistry;
+use crate::runtime::batch::BatchSchema;
+use crate::runtime::expr::PhysicalExpr;
+use crate::sql::ast::{Emit, Query, Relation, SelectItem, SourceKind};
+use crate::types::{Column, ColumnKind, SqlType, PSEUDO_COLUMNS};
+
+/// What the planned query is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryPurpose {
+    /// A persistent query writing a sink (`CREATE ... AS SELECT`, `INSERT INTO`): the output
+    /// key must be the source key or the `PARTITION BY` expressions.
+    Persistent,
+    /// A transient query whose rows go to the caller in select-list order.
+    Transient,
+}
+
+/// A planned query.
+#[derive(Debug, Clone)]
+pub struct QueryPlan {
+    /// The logical plan.
+    pub root: LogicalPlan,
+    /// The source read.
+    pub source: Arc<SourceDesc>,
+    /// Whether the result is a stream or a table.
+    pub result_kind: SourceKind,
+    /// `LIMIT`
+    pub limit: Option<u64>,
+    /// `EMIT`
+    pub emit: Option<Emit>,
+}
+
+impl QueryPlan {
+    /// The output data columns (key columns marked `Key`).
+    pub fn output_columns(&self) -> &[Column] {
+        self.root.schema().data_columns()
+    }
+}
+
+/// Plans `query` for `purpose`. `sink_name` names the sink in error messages.
+pub fn plan_query(
+    query: &Query,
+    catalog: &Catalog,
+    functions: &FunctionRegistry,
+    purpose: QueryPurpose,
+    sink_name: &str,
+) -> Result<QueryPlan> {
+    let (source_name, alias) = match &query.from {
+        Relation::Source { name, alias } => (name, alias.as_ref().unwrap_or(name)),
+        Relation::Join { .. } => {
+            return Err(Error::plan("joins are planned by the join planner, which this build does not include"));
+        }
+    };
+    let Some(source) = catalog.source(&source_name.value).cloned() else {
+        return Err(Error::plan(format!(
+            "{} does not exist. Use SHOW STREAMS; or SHOW TABLES; to see what exists.",
+            source_name.value
+        )));
+    };
+    if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
+        return Err(Error::plan(format!(
+            "the query on {} uses WINDOW, GROUP BY or HAVING: aggregations are planned by the aggregation planner, which this build does not include",
+            source.name
+        )));
+    }
+    let alias = alias.value.clone();
+    let source_schema = source_batch_schema(&source);
+    let scope = scope_of(&source_schema, &alias);
+    let mut binder = Binder::new(&scope, functions, catalog);
+
+    let mut root = LogicalPlan::Source { source: source.clone(), alias: alias.clone(), schema: source_schema.clone() };
+    if let Some(selection) = &query.selection {
+        let predicate = binder.bind(selection)?;
+        let predicate = if is_null_literal(&predicate) {
+            PhysicalExpr::literal(crate::types::Value::Null, SqlType::Boolean)
+        } else {
+            predicate
+        };
+        if predicate.ty() != SqlType::Boolean {
+            return Err(Error::plan(format!("Type error in WHERE expression: should evaluate to boolean but is {predicate} ({}) instead.", predicate.ty())));
+        }
+        root = LogicalPlan::Filter { input: Box::new(root), predicate };
+    }
+
+    // The select list, in order: (name, expression, is a plain source column, is star).
+    let mut items: Vec<(String, PhysicalExpr, bool)> = Vec::new();
+    let mut star = false;
+    let mut generated = 0;
+    for item in &query.select {
+        match item {
+            SelectItem::Wildcard => {
+                star = true;
+                items.extend(star_columns(&source_schema));
+            }
+            SelectItem::QualifiedWildcard(q) => {
+                if q.value != alias && q.value != source.name {
+                    return Err(Error::plan(format!("{}.* does not name the source {alias}", q.value)));
+                }
+                star = true;
+                items.extend(star_columns(&source_schema));
+            }
+            SelectItem::Expr { expr, alias } => {
+                let bound = binder.bind(expr)?;
+                let name = match alias {
+                    Some(a) => a.value.clone(),
+                    None => default_name(expr, &mut generated),
+                };
+                let plain = matches!(bound, PhysicalExpr::Column { .. });
+                items.push((name, bound, plain));
+            }
+        }
+    }
+
+    let key_columns: Vec<&Column> = source_schema.data_columns().iter().filter(|c| c.kind == ColumnKind::Key).collect();
+    let mut out_cols: Vec<Column> = Vec::new();
+    let mut exprs: Vec<PhysicalExpr> = Vec::new();
+    let rekeyed = !query.partition_by.is_empty();
+    if purpose == QueryPurpose::Transient {
+        for (name, e, _) in &items {
+            let kind = match e {
+                PhysicalExpr::Column { index, .. } if source_schema.columns[*index].kind == ColumnKind::Key => ColumnKind::Key,
+                _ => ColumnKind::Value,
+            };
+            out_cols.push(Column { name: name.clone(), ty: e.ty(), kind });
+            exprs.push(e.clone());
+        }
+    } else if rekeyed {
+        let mut remaining = items.clone();
+        for (i, pexpr) in query.partition_by.iter().enumerate() {
+            let bound = binder.bind(pexpr)?;
+            if is_null_literal(&bound) {
+                continue; // PARTITION BY NULL: records get a null key.
+            }
+            let text = bound.to_string();
+            let pos = remaining.iter().position(|(_, e, _)| e.to_string() == text);
+            let name = match pos {
+                Some(p) => remaining.remove(p).0,
+                None if star => match &bound {
+                    PhysicalExpr::Column { name, .. } => name.clone(),
+                    _ => format!("KSQL_COL_{}", generated + i),
+                },
+                None => {
+                    return Err(Error::plan(format!(
+                        "The query used to build `{sink_name}` must include the partitioning expression {text} in its projection (eg, SELECT {text}...)."
+                    )))
+                }
+            };
+            out_cols.push(Column { name, ty: bound.ty(), kind: ColumnKind::Key });
+            exprs.push(bound);
+        }
+        for (name, e, _) in remaining {
+            out_cols.push(Column { name, ty: e.ty(), kind: ColumnKind::Value });
+            exprs.push(e);
+        }
+    } else {
+        let mut remaining = items.clone();
+        for key in &key_columns {
+            let pos = remaining.iter().position(|(_, e, plain)| *plain && matches!(e, PhysicalExpr::Column { name, .. } if name == &key.name));
+            match pos {
+                Some(p) => {
+                    let (name, e, _) = remaining.remove(p);
+                    out_cols.push(Column { name, ty: e.ty(), kind: ColumnKind::Key });
+                    exprs.push(e);
+                }
+                None => {
+                    return Err(Error::plan(format!(
+                        "The query used to build `{sink_name}` must include the key column {} in its projection (eg, SELECT {}...).",
+                        key.name, key.name
+                    )))
+                }
+            }
+        }
+        for (name, e, _) in remaining {
+            out_cols.push(Column { name, ty: e.ty(), kind: ColumnKind::Value });
+            exprs.push(e);
+        }
+    }
+    check_duplicates(&out_cols)?;
+    if purpose == QueryPurpose::Persistent && out_cols.iter().all(|c| c.kind == ColumnKind::Key) && !out_cols.is_empty() {
+        return Err(Error::plan(format!("The projection of `{sink_name}` contains no value columns.")));
+    }
+    let schema = BatchSchema::with_pseudo_columns(out_cols);
+    root = LogicalPlan::Project { input: Box::new(root), exprs, schema, rekeyed };
+    Ok(QueryPlan {
+        root,
+        result_kind: source.kind,
+        source,
+        limit: query.limit,
+        emit: query.emit,
+    })
+}
+
+fn check_duplicates(cols: &[Column]) -> Result<()> {
+    for (i, c) in cols.iter().enumerate() {
+        if cols[..i].iter().any(|o| o.name == c.name) {
+            return Err(Error::plan(format!(
+                "Duplicate column name `{}` in the projection: give one of them an alias with AS",
+                c.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The batch schema of a source: key, value and header columns, then the pseudo columns.
+pub fn source_batch_schema(source: &SourceDesc) -> BatchSchema {
+    let mut data: Vec<Column> = source.schema.columns.iter().filter(|c| c.kind == ColumnKind::Key).cloned().collect();
+    data.extend(source.schema.columns.iter().filter(|c| c.kind != ColumnKind::Key).cloned());
+    BatchSchema::with_pseudo_columns(data)
+}
+
+fn scope_of(schema: &BatchSchema, alias: &str) -> Scope {
+    Scope {
+        columns: schema
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(index, c)| ScopeColumn { qualifier: Some(alias.to_string()), name: c.name.clone(), ty: c.ty.clone(), index })
+            .collect(),
+    }
+}
+
+fn star_columns(schema: &BatchSchema) -> Vec<(String, PhysicalExpr, bool)> {
+    schema
+        .data_columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.clone(), PhysicalExpr::column(i, c.name.clone(), c.ty.clone()), true))
+        .collect()
+}
+
+/// ksqlDB's name for an unaliased select item: the column name, `STRUCT__FIELD` for a struct
+/// field, otherwise `KSQL_COL_<n>`.
+fn default_name(expr: &Expr, generated: &mut usize) -> String {
+    match expr {
+        Expr::Identifier(i) => ident_name(i),
+        Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
+        Expr::Nested(inner) => default_name(inner, generated),
+        Expr::BinaryOp { left, op: sqlparser::ast::BinaryOperator::Arrow, right } => {
+            let mut tmp = *generated;
+            let l = default_name(left, &mut tmp);
+            let r = default_name(right, &mut tmp);
+            if l.starts_with("KSQL_COL_") || r.starts_with("KSQL_COL_") {
+                next_generated(generated)
+            } else {
+                format!("{l}__{r}")
+            }
+        }
+        _ => next_generated(generated),
+    }
+}
+
+fn next_generated(generated: &mut usize) -> String {
+    let name = format!("KSQL_COL_{generated}");
+    *generated += 1;
+    name
+}
+
+/// The names of the pseudo columns, which user columns may not take.
+pub fn is_reserved_column(name: &str) -> bool {
+    PSEUDO_COLUMNS.iter().any(|(n, _)| *n == name) || name == "WINDOWSTART" || name == "WINDOWEND"
+}
