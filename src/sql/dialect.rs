@@ -132,6 +132,11 @@ impl Dialect for KsqlDialect {
         ch.is_alphanumeric() || ch == '_' || ch == '@'
     }
 
+    fn supports_numeric_prefix(&self) -> bool {
+        // ksqlDB's DIGIT_IDENTIFIER: `1R` is a name, `1.5` and `1e5` stay numbers.
+        true
+    }
+
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         ch == '"' || ch == '`'
     }
@@ -185,6 +190,11 @@ impl Dialect for KsqlDialect {
         expr: &Expr,
         _precedence: u8,
     ) -> Option<Result<Expr, ParserError>> {
+        // A subscript after a dereference: `a->b[1]`. Subscripts right after a plain
+        // name are already taken by sqlparser's compound-expression parsing.
+        if p.peek_token_ref().token == Token::LBracket {
+            return Some(p.parse_compound_expr(expr.clone(), Vec::new()));
+        }
         if p.peek_token_ref().token != Token::Arrow {
             return None;
         }
@@ -198,6 +208,8 @@ impl Dialect for KsqlDialect {
 
     fn get_next_precedence(&self, p: &Parser) -> Option<Result<u8, ParserError>> {
         match p.peek_token_ref().token {
+            // `a->*` is a select item of its own, not part of the expression.
+            Token::Arrow if p.peek_nth_token_ref(1).token == Token::Mul => Some(Ok(0)),
             // Dereference binds like a subscript: `a->b[1]` is `(a->b)[1]`.
             Token::Arrow => Some(Ok(self.prec_value(Precedence::DoubleColon))),
             // `:=` separates a MAP/STRUCT constructor's name from its value; `=>` ends

@@ -208,6 +208,7 @@ impl Display for SelectItem {
         match self {
             SelectItem::Wildcard => f.write_str("*"),
             SelectItem::QualifiedWildcard(source) => write!(f, "{source}.*"),
+            SelectItem::StructAll(base) => write!(f, "{}->*", ExprSql(base)),
             SelectItem::Expr { expr, alias } => {
                 write!(f, "{}", ExprSql(expr))?;
                 match alias {

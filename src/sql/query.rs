@@ -82,6 +82,12 @@ impl StatementParser<'_> {
             }
         }
         let limit = if eat_word(&mut self.p, "LIMIT") {
+            if self.p.peek_token_ref().token == Token::Minus {
+                return Err(error_at(
+                    self.p.peek_token_ref(),
+                    "negative integers are not allowed in the LIMIT clause; expected a row count",
+                ));
+            }
             Some(parse_u64(&mut self.p, "a row count")?)
         } else {
             None
@@ -132,6 +138,13 @@ impl StatementParser<'_> {
             return Ok(SelectItem::QualifiedWildcard(source));
         }
         let expr = self.p.parse_expr()?;
+        if self.p.peek_token_ref().token == Token::Arrow
+            && self.p.peek_nth_token_ref(1).token == Token::Mul
+        {
+            self.p.next_token();
+            self.p.next_token();
+            return Ok(SelectItem::StructAll(expr));
+        }
         let alias = if eat_word(&mut self.p, "AS") {
             Some(self.ident("an alias")?)
         } else {
@@ -354,6 +367,14 @@ impl StatementParser<'_> {
     /// ksqlDB), optionally wrapped in one pair of parentheses.
     fn value_list(&mut self) -> Result<Vec<Expr>, ParserError> {
         let prec = self.dialect.prec_value(Precedence::Eq);
+        if self.p.peek_token_ref().token == Token::LParen
+            && self.p.peek_nth_token_ref(1).token == Token::RParen
+        {
+            return Err(error_at(
+                self.p.peek_token_ref(),
+                "PARTITION BY and GROUP BY require at least one expression; expected an expression inside '()'",
+            ));
+        }
         let mut items = Vec::new();
         loop {
             let tok = self.p.peek_token();
@@ -366,7 +387,6 @@ impl StatementParser<'_> {
         if items.len() == 1 {
             return Ok(match items.pop().map(|(_, e)| e) {
                 Some(Expr::Tuple(list)) => list,
-                Some(Expr::Nested(e)) => vec![*e],
                 Some(e) => vec![e],
                 None => Vec::new(),
             });

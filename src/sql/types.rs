@@ -57,16 +57,23 @@ impl TypeParser<'_> {
             return self.custom(&tok, w.value.clone());
         }
         let name = w.value.to_ascii_uppercase();
+        let primitive = match name.as_str() {
+            "BOOLEAN" => Some(SqlType::Boolean),
+            "INT" | "INTEGER" => Some(SqlType::Int),
+            "BIGINT" => Some(SqlType::BigInt),
+            "DOUBLE" => Some(SqlType::Double),
+            "STRING" | "VARCHAR" => Some(SqlType::String),
+            "BYTES" => Some(SqlType::Bytes),
+            "TIMESTAMP" => Some(SqlType::Timestamp),
+            "DATE" => Some(SqlType::Date),
+            "TIME" => Some(SqlType::Time),
+            _ => None,
+        };
+        if let Some(t) = primitive {
+            skip_type_parameters(p)?;
+            return Ok(t);
+        }
         Ok(match name.as_str() {
-            "BOOLEAN" => SqlType::Boolean,
-            "INT" | "INTEGER" => SqlType::Int,
-            "BIGINT" => SqlType::BigInt,
-            "DOUBLE" => SqlType::Double,
-            "STRING" | "VARCHAR" => SqlType::String,
-            "BYTES" => SqlType::Bytes,
-            "TIMESTAMP" => SqlType::Timestamp,
-            "DATE" => SqlType::Date,
-            "TIME" => SqlType::Time,
             "DECIMAL" => self.decimal(p)?,
             "ARRAY" => {
                 self.open(p)?;
@@ -109,15 +116,14 @@ impl TypeParser<'_> {
         let stok = p.peek_token();
         let scale = super::tokens::parse_u64(p, "a scale")?;
         expect_token(p, &Token::RParen)?;
-        if !(1..=38).contains(&precision) {
+        // Wider than 38 digits parses (ksqlDB reports it later, when the type is used).
+        if !(1..=u8::MAX as u64).contains(&precision) {
             return Err(error_at(
                 &ptok,
-                format!(
-                    "DECIMAL precision {precision} is out of range; expected 1 to 38"
-                ),
+                format!("DECIMAL precision {precision} is out of range; expected 1 to 255"),
             ));
         }
-        if scale > precision {
+        if scale > precision || scale > i8::MAX as u64 {
             return Err(error_at(
                 &stok,
                 format!(
@@ -125,7 +131,7 @@ impl TypeParser<'_> {
                 ),
             ));
         }
-        // Both fit: precision <= 38 and scale <= precision.
+        // Both fit: checked against u8 and i8 above.
         Ok(SqlType::Decimal {
             precision: precision as u8,
             scale: scale as i8,
@@ -197,6 +203,26 @@ impl TypeParser<'_> {
         } else {
             Ok(())
         }
+    }
+}
+
+/// ksqlDB accepts (and ignores) parameters after a primitive type, as in `VARCHAR(10)`;
+/// each is a whole number or the word STRING.
+fn skip_type_parameters(p: &mut Parser) -> Result<(), ParserError> {
+    if !p.consume_token(&Token::LParen) {
+        return Ok(());
+    }
+    loop {
+        let tok = p.next_token();
+        match &tok.token {
+            Token::Number(..) => {}
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STRING") => {}
+            _ => return Err(unexpected(&tok, "STRING or a whole number")),
+        }
+        if p.consume_token(&Token::RParen) {
+            return Ok(());
+        }
+        expect_token(p, &Token::Comma).map_err(|_| unexpected(p.peek_token_ref(), "',' or ')'"))?;
     }
 }
 
