@@ -336,6 +336,8 @@ pub enum SelectItem {
     Wildcard,
     /// `alias.*`
     QualifiedWildcard(Ident),
+    /// `base->*`: every field of the struct `base`, each as its own column.
+    StructAll(Expr),
     /// `expr [AS alias]`
     Expr {
         /// The expression.
