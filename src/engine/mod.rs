@@ -1,1 +1,344 @@
-//! The engine: executes statements against the catalog, the log and running queries.
+//! The engine: executes statements against the catalog, the log and the running queries.
+//!
+//! Every statement that changes what exists (DDL, persistent queries, `TERMINATE`) is first
+//! validated, then appended to the command topic, then applied — so a restart, which
+//! replays the command topic, rebuilds the same catalog and restarts the same queries from
+//! their committed offsets, as ksqlDB's command topic does.
+
+mod commands;
+pub mod config;
+mod ddl;
+mod describe;
+mod insert;
+mod print;
+mod queries;
+pub mod result;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+pub use config::Config;
+pub use result::{PushPoll, PushQuery, RowSet, StatementResult};
+
+use crate::error::{Error, Result};
+use crate::function::FunctionRegistry;
+use crate::log::{Log, LogError, TopicConfig};
+use crate::plan::catalog::Catalog;
+use crate::runtime::processing_log::PROCESSING_LOG_TOPIC;
+use crate::runtime::query::RunningQuery;
+use crate::sql::ast::{ParsedStatement, Statement};
+
+/// Per-client state: `SET` overrides and `DEFINE` variables.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    /// Properties set with `SET`.
+    pub overrides: Config,
+    /// Variables defined with `DEFINE` or `--define`.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A persistent query the engine runs.
+pub(crate) struct PersistentQuery {
+    pub id: String,
+    pub sql: String,
+    pub sink: Option<String>,
+    pub sink_topic: Option<String>,
+    pub sources: Vec<String>,
+    pub logical_plan: String,
+    pub topology: String,
+    pub running: Option<RunningQuery>,
+    pub paused: bool,
+    /// What rebuilds the query on RESUME or at the end of a replay.
+    pub starter: Arc<dyn Fn(&Engine) -> Result<RunningQuery> + Send + Sync>,
+}
+
+pub(crate) struct EngineState {
+    pub catalog: Catalog,
+    pub queries: BTreeMap<String, PersistentQuery>,
+    pub transient_counter: u64,
+}
+
+/// The engine.
+pub struct Engine {
+    log: Arc<dyn Log>,
+    config: Mutex<Config>,
+    functions: Arc<FunctionRegistry>,
+    state: Mutex<EngineState>,
+    /// True while the command topic is being replayed.
+    replaying: std::sync::atomic::AtomicBool,
+}
+
+impl Engine {
+    /// Opens an engine on `log`: makes sure its internal topics exist, then replays the
+    /// command topic and restarts every persistent query it names.
+    pub fn open(log: Arc<dyn Log>, config: Config) -> Result<Arc<Engine>> {
+        let engine = Arc::new(Engine {
+            log,
+            config: Mutex::new(config),
+            functions: Arc::new(FunctionRegistry::new()),
+            state: Mutex::new(EngineState {
+                catalog: Catalog::new(),
+                queries: BTreeMap::new(),
+                transient_counter: 0,
+            }),
+            replaying: std::sync::atomic::AtomicBool::new(false),
+        });
+        engine.ensure_topic(&engine.command_topic(), 1)?;
+        engine.ensure_topic(PROCESSING_LOG_TOPIC, 1)?;
+        engine.register_processing_log();
+        commands::replay(&engine)?;
+        Ok(engine)
+    }
+
+    fn ensure_topic(&self, name: &str, partitions: i32) -> Result<()> {
+        match self.log.create_topic(name, &TopicConfig::new(partitions)) {
+            Ok(()) | Err(LogError::TopicExists(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The log the engine runs on.
+    pub fn log(&self) -> &Arc<dyn Log> {
+        &self.log
+    }
+
+    /// The function registry.
+    pub fn functions(&self) -> &FunctionRegistry {
+        &self.functions
+    }
+
+    /// The engine-wide configuration.
+    pub fn config(&self) -> Config {
+        self.config.lock().clone()
+    }
+
+    /// `runnel.service.id`
+    pub fn service_id(&self) -> String {
+        self.config()
+            .get("runnel.service.id")
+            .unwrap_or_else(|| "default_".into())
+    }
+
+    /// The command topic's name.
+    pub fn command_topic(&self) -> String {
+        format!("_runnel-{}_command_topic", self.service_id())
+    }
+
+    /// Names of every stream and table (for shell completion).
+    pub fn source_names(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .catalog
+            .sources()
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// Column names of every source (for shell completion).
+    pub fn column_names(&self) -> Vec<String> {
+        let state = self.state.lock();
+        let mut names: Vec<String> = state
+            .catalog
+            .sources()
+            .flat_map(|s| s.schema.columns.iter().map(|c| c.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Parses and executes every statement of `text` in order, stopping at the first error.
+    /// Variables are substituted statement by statement, so a `DEFINE` applies to the
+    /// statements after it.
+    pub fn execute_text(
+        self: &Arc<Self>,
+        text: &str,
+        session: &mut Session,
+    ) -> Result<Vec<StatementResult>> {
+        let (statements, rest) = crate::sql::split_statements(text);
+        let mut out = Vec::new();
+        let rest_is_blank = crate::sql::split_statements(&format!("{rest};"))
+            .0
+            .iter()
+            .all(|s| s.trim().trim_end_matches(';').trim().is_empty());
+        for stmt in statements
+            .iter()
+            .map(String::as_str)
+            .chain(if rest_is_blank {
+                None
+            } else {
+                Some(rest.as_str())
+            })
+        {
+            for parsed in self.parse(stmt, session)? {
+                out.push(self.execute(&parsed, session)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Substitutes session variables into `text` and parses it.
+    pub fn parse(&self, text: &str, session: &Session) -> Result<Vec<ParsedStatement>> {
+        let text = crate::sql::substitute_variables(text, &session.variables)?;
+        let types = self.state.lock().catalog.custom_types().clone();
+        Ok(crate::sql::parse_with_types(&text, &types)?)
+    }
+
+    /// Executes one parsed statement.
+    pub fn execute(
+        self: &Arc<Self>,
+        stmt: &ParsedStatement,
+        session: &mut Session,
+    ) -> Result<StatementResult> {
+        let config = self.config().with_overrides(&session.overrides);
+        match &stmt.statement {
+            Statement::CreateSource(c) => ddl::create_source(self, stmt, c),
+            Statement::CreateAsSelect(c) => queries::create_as_select(self, stmt, c, &config),
+            Statement::InsertInto {
+                target,
+                properties,
+                query,
+            } => queries::insert_into(self, stmt, target, properties, query, &config),
+            Statement::InsertValues {
+                target,
+                columns,
+                values,
+            } => insert::insert_values(self, target, columns.as_deref(), values),
+            Statement::Query(q) => queries::select(self, q, &config),
+            Statement::Drop {
+                kind,
+                if_exists,
+                name,
+                delete_topic,
+            } => ddl::drop_source(self, stmt, *kind, *if_exists, name, *delete_topic),
+            Statement::CreateType {
+                if_not_exists,
+                name,
+                data_type,
+            } => ddl::create_type(self, stmt, *if_not_exists, name, data_type),
+            Statement::DropType { if_exists, name } => ddl::drop_type(self, stmt, *if_exists, name),
+            Statement::AlterSource {
+                kind,
+                name,
+                add_columns,
+            } => ddl::alter_source(self, stmt, *kind, name, add_columns),
+            Statement::Terminate(target) => queries::terminate(self, stmt, target),
+            Statement::Pause(target) => queries::pause(self, stmt, target, true),
+            Statement::Resume(target) => queries::pause(self, stmt, target, false),
+            Statement::Show { what, extended } => describe::show(self, *what, *extended, session),
+            Statement::Describe { target, extended } => describe::describe(self, target, *extended),
+            Statement::Explain(target) => describe::explain(self, target, &config),
+            Statement::Print {
+                topic,
+                from_beginning,
+                interval,
+                limit,
+            } => print::print(self, topic, *from_beginning, *interval, *limit),
+            Statement::Set { name, value } => {
+                session.overrides.set(name, value)?;
+                Ok(StatementResult::Message(format!(
+                    "Successfully changed local property '{name}' to '{value}'."
+                )))
+            }
+            Statement::Unset { name } => {
+                session.overrides.unset(name);
+                Ok(StatementResult::Message(format!(
+                    "Successfully unset local property '{name}'."
+                )))
+            }
+            Statement::AlterSystem { name, value } => {
+                self.config.lock().set(name, value)?;
+                Ok(StatementResult::Message(format!(
+                    "Successfully changed system property '{name}' to '{value}'."
+                )))
+            }
+            Statement::Define { name, value } => {
+                session.variables.insert(name.clone(), value.clone());
+                Ok(StatementResult::Message(format!(
+                    "Defined variable {name} as '{value}'."
+                )))
+            }
+            Statement::Undefine { name } => match session.variables.remove(name) {
+                Some(_) => Ok(StatementResult::Message(format!(
+                    "Undefined variable {name}."
+                ))),
+                None => Err(Error::execution(format!(
+                    "Cannot undefine variable '{name}' which was never defined"
+                ))),
+            },
+            Statement::RunScript { .. } => Err(Error::execution(
+                "RUN SCRIPT is run by the shell, which reads the file on the client; send the file's statements instead",
+            )),
+        }
+    }
+
+    /// Parses `TIMESTAMP_FORMAT` timestamps (Java `DateTimeFormatter` patterns).
+    pub(crate) fn timestamp_parser(&self) -> Option<crate::runtime::source::TimestampParser> {
+        None
+    }
+
+    /// Stops every running query, committing their offsets.
+    pub fn shutdown(&self) {
+        let mut state = self.state.lock();
+        for q in state.queries.values_mut() {
+            if let Some(r) = q.running.take() {
+                r.stop();
+            }
+        }
+    }
+
+    fn register_processing_log(&self) {
+        use crate::format::Format;
+        use crate::plan::catalog::SourceDesc;
+        use crate::runtime::processing_log::PROCESSING_LOG_STREAM;
+        use crate::types::{Column, ColumnKind, Schema, SqlType};
+        let (Ok(key_format), Ok(value_format)) =
+            (Format::from_name("KAFKA"), Format::from_name("JSON"))
+        else {
+            return;
+        };
+        let message = SqlType::Struct(vec![
+            ("TYPE".into(), SqlType::Int),
+            ("KIND".into(), SqlType::String),
+            ("ERRORMESSAGE".into(), SqlType::String),
+            ("TOPIC".into(), SqlType::String),
+            ("PARTITION".into(), SqlType::Int),
+            ("OFFSET".into(), SqlType::BigInt),
+            ("TARGET".into(), SqlType::String),
+        ]);
+        let col = |name: &str, ty: SqlType| Column {
+            name: name.into(),
+            ty,
+            kind: ColumnKind::Value,
+        };
+        let desc = SourceDesc {
+            name: PROCESSING_LOG_STREAM.into(),
+            kind: crate::sql::ast::SourceKind::Stream,
+            schema: Schema::new(vec![
+                col("LOGGER", SqlType::String),
+                col("LEVEL", SqlType::String),
+                col("TIME", SqlType::BigInt),
+                col("MESSAGE", message),
+            ]),
+            topic: PROCESSING_LOG_TOPIC.into(),
+            partitions: 1,
+            key_format,
+            value_format,
+            timestamp: None,
+            sql: format!(
+                "CREATE STREAM {PROCESSING_LOG_STREAM} (...) WITH (KAFKA_TOPIC='{PROCESSING_LOG_TOPIC}', VALUE_FORMAT='JSON');"
+            ),
+            is_source: true,
+            written_by: None,
+        };
+        self.state.lock().catalog.put_source(desc);
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

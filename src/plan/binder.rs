@@ -2,7 +2,8 @@
 //! resolution, ksqlDB's implicit widening, and errors that say where and what was wrong.
 
 use sqlparser::ast::{
-    self as sp, BinaryOperator, CastKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned, UnaryOperator,
+    self as sp, BinaryOperator, CastKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+    Spanned, UnaryOperator,
 };
 
 use super::catalog::Catalog;
@@ -34,8 +35,24 @@ pub struct Scope {
 
 /// Names that are aggregate functions in ksqlDB; using one outside `GROUP BY` is an error.
 pub const AGGREGATE_FUNCTIONS: &[&str] = &[
-    "COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX", "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET", "COLLECT_LIST",
-    "COLLECT_SET", "TOPK", "TOPKDISTINCT", "HISTOGRAM", "STDDEV_SAMP", "STDDEV_POP", "VAR_SAMP", "VAR_POP", "CORRELATION",
+    "COUNT",
+    "COUNT_DISTINCT",
+    "SUM",
+    "AVG",
+    "MIN",
+    "MAX",
+    "LATEST_BY_OFFSET",
+    "EARLIEST_BY_OFFSET",
+    "COLLECT_LIST",
+    "COLLECT_SET",
+    "TOPK",
+    "TOPKDISTINCT",
+    "HISTOGRAM",
+    "STDDEV_SAMP",
+    "STDDEV_POP",
+    "VAR_SAMP",
+    "VAR_POP",
+    "CORRELATION",
     "ATTR",
 ];
 
@@ -53,27 +70,44 @@ pub fn err_at(node: &impl Spanned, message: impl std::fmt::Display) -> Error {
     if span.start.line == 0 {
         Error::plan(message.to_string())
     } else {
-        Error::plan(format!("{message} (at line {}, column {})", span.start.line, span.start.column))
+        Error::plan(format!(
+            "{message} (at line {}, column {})",
+            span.start.line, span.start.column
+        ))
     }
 }
 
 /// The catalog name of an identifier: upper case unless quoted.
 pub fn ident_name(ident: &sp::Ident) -> String {
-    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_uppercase() }
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_uppercase()
+    }
 }
 
 impl<'a> Binder<'a> {
     /// A binder over `scope`.
     pub fn new(scope: &'a Scope, functions: &'a FunctionRegistry, catalog: &'a Catalog) -> Self {
-        Binder { scope, functions, catalog, lambdas: Vec::new() }
+        Binder {
+            scope,
+            functions,
+            catalog,
+            lambdas: Vec::new(),
+        }
     }
 
     /// Binds one expression.
     pub fn bind(&mut self, expr: &Expr) -> Result<PhysicalExpr> {
         match expr {
             Expr::Identifier(ident) => self.column(None, ident, expr),
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => self.column(Some(&parts[0]), &parts[1], expr),
-            Expr::CompoundIdentifier(_) => Err(err_at(expr, format!("'{expr}' is not a column; use -> to access struct fields"))),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                self.column(Some(&parts[0]), &parts[1], expr)
+            }
+            Expr::CompoundIdentifier(_) => Err(err_at(
+                expr,
+                format!("'{expr}' is not a column; use -> to access struct fields"),
+            )),
             Expr::Nested(inner) => self.bind(inner),
             Expr::Value(v) => literal(&v.value).map_err(|m| err_at(expr, m)),
             Expr::TypedString(ts) => {
@@ -87,7 +121,9 @@ impl<'a> Binder<'a> {
             Expr::UnaryOp { op, expr: inner } => {
                 let e = self.bind(inner)?;
                 match op {
-                    UnaryOperator::Not => Ok(PhysicalExpr::Not(Box::new(self.expect_boolean(e, inner)?))),
+                    UnaryOperator::Not => {
+                        Ok(PhysicalExpr::Not(Box::new(self.expect_boolean(e, inner)?)))
+                    }
                     UnaryOperator::Minus => match e {
                         PhysicalExpr::Literal { value, ty } if ty.is_numeric() => {
                             let negated = match value {
@@ -100,23 +136,41 @@ impl<'a> Binder<'a> {
                             Ok(PhysicalExpr::literal(negated, ty))
                         }
                         e if e.ty().is_numeric() => Ok(PhysicalExpr::Negate(Box::new(e))),
-                        e => Err(err_at(expr, format!("cannot negate {e} of type {}", e.ty()))),
+                        e => Err(err_at(
+                            expr,
+                            format!("cannot negate {e} of type {}", e.ty()),
+                        )),
                     },
                     UnaryOperator::Plus => Ok(e),
                     other => Err(err_at(expr, format!("unsupported operator {other}"))),
                 }
             }
-            Expr::BinaryOp { left, op: BinaryOperator::Arrow, right } => {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Arrow,
+                right,
+            } => {
                 let base = self.bind(left)?;
                 let field = match right.as_ref() {
                     Expr::Identifier(i) => i.clone(),
-                    other => return Err(err_at(other, format!("expected a struct field name after ->, found {other}"))),
+                    other => {
+                        return Err(err_at(
+                            other,
+                            format!("expected a struct field name after ->, found {other}"),
+                        ));
+                    }
                 };
                 self.field_access(base, &field, expr)
             }
             Expr::BinaryOp { left, op, right } => self.binary(left, op, right, expr),
-            Expr::IsNull(e) => Ok(PhysicalExpr::IsNull { expr: Box::new(self.bind(e)?), negated: false }),
-            Expr::IsNotNull(e) => Ok(PhysicalExpr::IsNull { expr: Box::new(self.bind(e)?), negated: true }),
+            Expr::IsNull(e) => Ok(PhysicalExpr::IsNull {
+                expr: Box::new(self.bind(e)?),
+                negated: false,
+            }),
+            Expr::IsNotNull(e) => Ok(PhysicalExpr::IsNull {
+                expr: Box::new(self.bind(e)?),
+                negated: true,
+            }),
             Expr::IsDistinctFrom(l, r) | Expr::IsNotDistinctFrom(l, r) => {
                 let (l2, r2) = coerce(self.bind(l)?, self.bind(r)?, expr, "compare")?;
                 Ok(PhysicalExpr::IsDistinctFrom {
@@ -132,25 +186,49 @@ impl<'a> Binder<'a> {
                 let negated = matches!(expr, Expr::IsNotTrue(_) | Expr::IsNotFalse(_));
                 Ok(PhysicalExpr::IsDistinctFrom {
                     left: Box::new(b),
-                    right: Box::new(PhysicalExpr::literal(Value::Boolean(want), SqlType::Boolean)),
+                    right: Box::new(PhysicalExpr::literal(
+                        Value::Boolean(want),
+                        SqlType::Boolean,
+                    )),
                     negated: !negated,
                 })
             }
-            Expr::Like { negated, any: false, expr: e, pattern, escape_char } => {
+            Expr::Like {
+                negated,
+                any: false,
+                expr: e,
+                pattern,
+                escape_char,
+            } => {
                 let target = self.bind(e)?;
                 let pat = self.bind(pattern)?;
                 for (x, node) in [(&target, e.as_ref()), (&pat, pattern.as_ref())] {
                     if x.ty() != SqlType::String && !is_null_literal(x) {
-                        return Err(err_at(node, format!("LIKE needs STRING operands, but {x} is {}", x.ty())));
+                        return Err(err_at(
+                            node,
+                            format!("LIKE needs STRING operands, but {x} is {}", x.ty()),
+                        ));
                     }
                 }
                 let escape = match escape_char.as_deref() {
                     None => None,
                     Some(Expr::Value(v)) => match &v.value {
-                        sp::Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
-                        _ => return Err(err_at(expr, "ESCAPE takes a single character, e.g. ESCAPE '!'")),
+                        sp::Value::SingleQuotedString(s) if s.chars().count() == 1 => {
+                            s.chars().next()
+                        }
+                        _ => {
+                            return Err(err_at(
+                                expr,
+                                "ESCAPE takes a single character, e.g. ESCAPE '!'",
+                            ));
+                        }
                     },
-                    Some(other) => return Err(err_at(other, "ESCAPE takes a single character, e.g. ESCAPE '!'")),
+                    Some(other) => {
+                        return Err(err_at(
+                            other,
+                            "ESCAPE takes a single character, e.g. ESCAPE '!'",
+                        ));
+                    }
                 };
                 Ok(PhysicalExpr::Like {
                     expr: Box::new(target.cast_to(&SqlType::String)),
@@ -159,11 +237,20 @@ impl<'a> Binder<'a> {
                     negated: *negated,
                 })
             }
-            Expr::Between { expr: e, negated, low, high } => {
+            Expr::Between {
+                expr: e,
+                negated,
+                low,
+                high,
+            } => {
                 let v = self.bind(e)?;
                 let (v1, lo) = coerce(v.clone(), self.bind(low)?, expr, "compare")?;
                 let (v2, hi) = coerce(v, self.bind(high)?, expr, "compare")?;
-                let common = if v1.ty() == v2.ty() { v1.ty() } else { SqlType::common(&v1.ty(), &v2.ty()).unwrap_or(v1.ty()) };
+                let common = if v1.ty() == v2.ty() {
+                    v1.ty()
+                } else {
+                    SqlType::common(&v1.ty(), &v2.ty()).unwrap_or(v1.ty())
+                };
                 Ok(PhysicalExpr::Between {
                     expr: Box::new(v1.cast_to(&common)),
                     low: Box::new(lo.cast_to(&common)),
@@ -171,7 +258,12 @@ impl<'a> Binder<'a> {
                     negated: *negated,
                 })
             }
-            Expr::In { expr: e, target: sp::InTarget::List(list), negated, .. } => {
+            Expr::In {
+                expr: e,
+                target: sp::InTarget::List(list),
+                negated,
+                ..
+            } => {
                 let v = self.bind(e)?;
                 let mut items = Vec::new();
                 let mut common = v.ty();
@@ -179,19 +271,39 @@ impl<'a> Binder<'a> {
                     let b = self.bind(item)?;
                     if !is_null_literal(&b) {
                         common = SqlType::common(&common, &b.ty()).ok_or_else(|| {
-                            err_at(item, format!("IN list item {b} ({}) cannot be compared with {v} ({})", b.ty(), v.ty()))
+                            err_at(
+                                item,
+                                format!(
+                                    "IN list item {b} ({}) cannot be compared with {v} ({})",
+                                    b.ty(),
+                                    v.ty()
+                                ),
+                            )
                         })?;
                     }
                     items.push(b);
                 }
                 Ok(PhysicalExpr::InList {
                     expr: Box::new(v.cast_to(&common)),
-                    list: items.into_iter().map(|i| retype_null(i, &common).cast_to(&common)).collect(),
+                    list: items
+                        .into_iter()
+                        .map(|i| retype_null(i, &common).cast_to(&common))
+                        .collect(),
                     negated: *negated,
                 })
             }
-            Expr::Case { operand, conditions, else_result, .. } => self.case(operand.as_deref(), conditions, else_result.as_deref(), expr),
-            Expr::Cast { kind, expr: e, data_type, .. } => {
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref(), expr),
+            Expr::Cast {
+                kind,
+                expr: e,
+                data_type,
+                ..
+            } => {
                 if !matches!(kind, CastKind::Cast) {
                     return Err(err_at(expr, "only CAST(x AS type) is supported"));
                 }
@@ -204,11 +316,18 @@ impl<'a> Binder<'a> {
                 Ok(inner.cast_to(&to))
             }
             Expr::Array(arr) => {
-                let items = arr.elem.iter().map(|e| self.bind(e)).collect::<Result<Vec<_>>>()?;
+                let items = arr
+                    .elem
+                    .iter()
+                    .map(|e| self.bind(e))
+                    .collect::<Result<Vec<_>>>()?;
                 let ty = common_of(&items).map_err(|m| err_at(expr, m))?;
                 let ty = ty.unwrap_or(SqlType::String);
                 Ok(PhysicalExpr::MakeArray {
-                    items: items.into_iter().map(|i| retype_null(i, &ty).cast_to(&ty)).collect(),
+                    items: items
+                        .into_iter()
+                        .map(|i| retype_null(i, &ty).cast_to(&ty))
+                        .collect(),
                     ty: SqlType::Array(Box::new(ty)),
                 })
             }
@@ -216,15 +335,22 @@ impl<'a> Binder<'a> {
                 let mut base = self.bind(root)?;
                 for access in access_chain {
                     base = match access {
-                        sp::AccessExpr::Subscript(sp::Subscript::Index { index }) => self.subscript(base, index, expr)?,
-                        sp::AccessExpr::Dot(Expr::Identifier(field)) => self.field_access(base, field, expr)?,
+                        sp::AccessExpr::Subscript(sp::Subscript::Index { index }) => {
+                            self.subscript(base, index, expr)?
+                        }
+                        sp::AccessExpr::Dot(Expr::Identifier(field)) => {
+                            self.field_access(base, field, expr)?
+                        }
                         other => return Err(err_at(expr, format!("unsupported access {other}"))),
                     };
                 }
                 Ok(base)
             }
             Expr::Function(f) => self.function(f, expr),
-            Expr::Lambda(_) => Err(err_at(expr, "a lambda can only be passed to a function such as TRANSFORM, FILTER or REDUCE")),
+            Expr::Lambda(_) => Err(err_at(
+                expr,
+                "a lambda can only be passed to a function such as TRANSFORM, FILTER or REDUCE",
+            )),
             other => Err(err_at(other, format!("unsupported expression: {other}"))),
         }
     }
@@ -234,17 +360,33 @@ impl<'a> Binder<'a> {
             return Ok(retype_null(e, &SqlType::Boolean));
         }
         if e.ty() != SqlType::Boolean {
-            return Err(err_at(node, format!("expected a BOOLEAN expression, but {e} is {}", e.ty())));
+            return Err(err_at(
+                node,
+                format!("expected a BOOLEAN expression, but {e} is {}", e.ty()),
+            ));
         }
         Ok(e)
     }
 
-    fn column(&self, qualifier: Option<&sp::Ident>, ident: &sp::Ident, node: &Expr) -> Result<PhysicalExpr> {
+    fn column(
+        &self,
+        qualifier: Option<&sp::Ident>,
+        ident: &sp::Ident,
+        node: &Expr,
+    ) -> Result<PhysicalExpr> {
         let name = ident_name(ident);
         if qualifier.is_none() {
-            if let Some(slot) = self.lambdas.iter().rposition(|(n, _)| n.eq_ignore_ascii_case(&ident.value)) {
+            if let Some(slot) = self
+                .lambdas
+                .iter()
+                .rposition(|(n, _)| n.eq_ignore_ascii_case(&ident.value))
+            {
                 let (n, ty) = &self.lambdas[slot];
-                return Ok(PhysicalExpr::LambdaVar { slot, name: n.clone(), ty: ty.clone() });
+                return Ok(PhysicalExpr::LambdaVar {
+                    slot,
+                    name: n.clone(),
+                    ty: ty.clone(),
+                });
             }
         }
         let qual = qualifier.map(ident_name);
@@ -262,26 +404,55 @@ impl<'a> Binder<'a> {
                     None => name.clone(),
                 };
                 let known: Vec<&str> = self.scope.columns.iter().map(|c| c.name.as_str()).collect();
-                Err(err_at(node, format!("Column '{full}' cannot be resolved. Known columns: {}", known.join(", "))))
+                Err(err_at(
+                    node,
+                    format!(
+                        "Column '{full}' cannot be resolved. Known columns: {}",
+                        known.join(", ")
+                    ),
+                ))
             }
-            _ => Err(err_at(node, format!("Column '{name}' is ambiguous: qualify it with its source, e.g. S.{name}"))),
+            _ => Err(err_at(
+                node,
+                format!("Column '{name}' is ambiguous: qualify it with its source, e.g. S.{name}"),
+            )),
         }
     }
 
-    fn field_access(&self, base: PhysicalExpr, field: &sp::Ident, node: &Expr) -> Result<PhysicalExpr> {
+    fn field_access(
+        &self,
+        base: PhysicalExpr,
+        field: &sp::Ident,
+        node: &Expr,
+    ) -> Result<PhysicalExpr> {
         let SqlType::Struct(fields) = base.ty() else {
-            return Err(err_at(node, format!("-> needs a STRUCT on its left, but {base} is {}", base.ty())));
+            return Err(err_at(
+                node,
+                format!("-> needs a STRUCT on its left, but {base} is {}", base.ty()),
+            ));
         };
         let wanted = ident_name(field);
-        let found = fields
-            .iter()
-            .find(|(n, _)| *n == wanted)
-            .or_else(|| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(&field.value)));
+        let found = fields.iter().find(|(n, _)| *n == wanted).or_else(|| {
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&field.value))
+        });
         match found {
-            Some((name, ty)) => Ok(PhysicalExpr::Field { expr: Box::new(base), field: name.clone(), ty: ty.clone() }),
+            Some((name, ty)) => Ok(PhysicalExpr::Field {
+                expr: Box::new(base),
+                field: name.clone(),
+                ty: ty.clone(),
+            }),
             None => Err(err_at(
                 node,
-                format!("Struct {base} has no field {wanted}; its fields are {}", fields.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "Struct {base} has no field {wanted}; its fields are {}",
+                    fields
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )),
         }
     }
@@ -291,22 +462,45 @@ impl<'a> Binder<'a> {
         match base.ty() {
             SqlType::Array(item) => {
                 if !matches!(idx.ty(), SqlType::Int | SqlType::BigInt) {
-                    return Err(err_at(node, format!("array index must be INT, but {idx} is {}", idx.ty())));
+                    return Err(err_at(
+                        node,
+                        format!("array index must be INT, but {idx} is {}", idx.ty()),
+                    ));
                 }
-                Ok(PhysicalExpr::Subscript { expr: Box::new(base), index: Box::new(idx), ty: *item })
+                Ok(PhysicalExpr::Subscript {
+                    expr: Box::new(base),
+                    index: Box::new(idx),
+                    ty: *item,
+                })
             }
             SqlType::Map(k, v) => {
                 let idx = retype_null(idx, &k);
                 if !idx.ty().can_widen_to(&k) {
-                    return Err(err_at(node, format!("map key must be {k}, but {idx} is {}", idx.ty())));
+                    return Err(err_at(
+                        node,
+                        format!("map key must be {k}, but {idx} is {}", idx.ty()),
+                    ));
                 }
-                Ok(PhysicalExpr::Subscript { expr: Box::new(base), index: Box::new(idx.cast_to(&k)), ty: *v })
+                Ok(PhysicalExpr::Subscript {
+                    expr: Box::new(base),
+                    index: Box::new(idx.cast_to(&k)),
+                    ty: *v,
+                })
             }
-            other => Err(err_at(node, format!("[] needs an ARRAY or MAP, but {base} is {other}"))),
+            other => Err(err_at(
+                node,
+                format!("[] needs an ARRAY or MAP, but {base} is {other}"),
+            )),
         }
     }
 
-    fn binary(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr, node: &Expr) -> Result<PhysicalExpr> {
+    fn binary(
+        &mut self,
+        left: &Expr,
+        op: &BinaryOperator,
+        right: &Expr,
+        node: &Expr,
+    ) -> Result<PhysicalExpr> {
         let bop = match op {
             BinaryOperator::Plus => BinaryOp::Add,
             BinaryOperator::Minus => BinaryOp::Sub,
@@ -333,31 +527,65 @@ impl<'a> Binder<'a> {
         if matches!(bop, BinaryOp::And | BinaryOp::Or) {
             let l = self.expect_boolean(l, left)?;
             let r = self.expect_boolean(r, right)?;
-            return Ok(PhysicalExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), ty: SqlType::Boolean });
+            return Ok(PhysicalExpr::Binary {
+                op: bop,
+                left: Box::new(l),
+                right: Box::new(r),
+                ty: SqlType::Boolean,
+            });
         }
         if bop.is_comparison() {
             let (l, r) = coerce(l, r, node, "compare")?;
-            if matches!(l.ty(), SqlType::Map(..) | SqlType::Struct(_) | SqlType::Array(_)) && !matches!(bop, BinaryOp::Eq | BinaryOp::NotEq) {
-                return Err(err_at(node, format!("Cannot compare {} values with {}", l.ty(), bop.symbol())));
+            if matches!(
+                l.ty(),
+                SqlType::Map(..) | SqlType::Struct(_) | SqlType::Array(_)
+            ) && !matches!(bop, BinaryOp::Eq | BinaryOp::NotEq)
+            {
+                return Err(err_at(
+                    node,
+                    format!("Cannot compare {} values with {}", l.ty(), bop.symbol()),
+                ));
             }
-            return Ok(PhysicalExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), ty: SqlType::Boolean });
+            return Ok(PhysicalExpr::Binary {
+                op: bop,
+                left: Box::new(l),
+                right: Box::new(r),
+                ty: SqlType::Boolean,
+            });
         }
         // Arithmetic.
-        if bop == BinaryOp::Add && (l.ty() == SqlType::String || r.ty() == SqlType::String) && !l.ty().is_numeric() && !r.ty().is_numeric() {
+        if bop == BinaryOp::Add
+            && (l.ty() == SqlType::String || r.ty() == SqlType::String)
+            && !l.ty().is_numeric()
+            && !r.ty().is_numeric()
+        {
             return self.concat(l, r, node);
         }
         let (lt, rt) = (l.ty(), r.ty());
-        let l = if is_null_literal(&l) { retype_null(l, &rt) } else { l };
-        let r = if is_null_literal(&r) { retype_null(r, &lt) } else { r };
+        let l = if is_null_literal(&l) {
+            retype_null(l, &rt)
+        } else {
+            l
+        };
+        let r = if is_null_literal(&r) {
+            retype_null(r, &lt)
+        } else {
+            r
+        };
         let (lt, rt) = (l.ty(), r.ty());
         let Some(common) = SqlType::common_numeric(&lt, &rt) else {
             return Err(err_at(
                 node,
-                format!("Error processing expression: ({l} {} {r}). Unsupported arithmetic types. {lt} {rt}", bop.symbol()),
+                format!(
+                    "Error processing expression: ({l} {} {r}). Unsupported arithmetic types. {lt} {rt}",
+                    bop.symbol()
+                ),
             ));
         };
         let ty = match (&common, lt.decimal_bounds(), rt.decimal_bounds()) {
-            (SqlType::Decimal { .. }, Some((p1, s1)), Some((p2, s2))) => decimal_result(bop, p1 as i32, s1 as i32, p2 as i32, s2 as i32),
+            (SqlType::Decimal { .. }, Some((p1, s1)), Some((p2, s2))) => {
+                decimal_result(bop, p1 as i32, s1 as i32, p2 as i32, s2 as i32)
+            }
             _ => common.clone(),
         };
         let (l, r) = if let SqlType::Decimal { .. } = common {
@@ -365,13 +593,24 @@ impl<'a> Binder<'a> {
         } else {
             (l.cast_to(&common), r.cast_to(&common))
         };
-        Ok(PhysicalExpr::Binary { op: bop, left: Box::new(l), right: Box::new(r), ty })
+        Ok(PhysicalExpr::Binary {
+            op: bop,
+            left: Box::new(l),
+            right: Box::new(r),
+            ty,
+        })
     }
 
     fn concat(&self, l: PhysicalExpr, r: PhysicalExpr, node: &Expr) -> Result<PhysicalExpr> {
         for x in [&l, &r] {
             if x.ty() != SqlType::String && !is_null_literal(x) {
-                return Err(err_at(node, format!("string concatenation needs STRING operands, but {x} is {}", x.ty())));
+                return Err(err_at(
+                    node,
+                    format!(
+                        "string concatenation needs STRING operands, but {x} is {}",
+                        x.ty()
+                    ),
+                ));
             }
         }
         Ok(PhysicalExpr::Binary {
@@ -382,7 +621,13 @@ impl<'a> Binder<'a> {
         })
     }
 
-    fn case(&mut self, operand: Option<&Expr>, conditions: &[sp::CaseWhen], else_result: Option<&Expr>, node: &Expr) -> Result<PhysicalExpr> {
+    fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        conditions: &[sp::CaseWhen],
+        else_result: Option<&Expr>,
+        node: &Expr,
+    ) -> Result<PhysicalExpr> {
         let subject = operand.map(|o| self.bind(o)).transpose()?;
         let mut branches = Vec::new();
         for cw in conditions {
@@ -390,7 +635,12 @@ impl<'a> Binder<'a> {
             let cond = match &subject {
                 Some(s) => {
                     let (l, r) = coerce(s.clone(), cond, &cw.condition, "compare")?;
-                    PhysicalExpr::Binary { op: BinaryOp::Eq, left: Box::new(l), right: Box::new(r), ty: SqlType::Boolean }
+                    PhysicalExpr::Binary {
+                        op: BinaryOp::Eq,
+                        left: Box::new(l),
+                        right: Box::new(r),
+                        ty: SqlType::Boolean,
+                    }
                 }
                 None => self.expect_boolean(cond, &cw.condition)?,
             };
@@ -399,9 +649,14 @@ impl<'a> Binder<'a> {
         let else_result = else_result.map(|e| self.bind(e)).transpose()?;
         let mut results: Vec<PhysicalExpr> = branches.iter().map(|(_, r)| r.clone()).collect();
         results.extend(else_result.clone());
-        let ty = common_of(&results).map_err(|m| err_at(node, format!("Invalid CASE: {m}")))?.unwrap_or(SqlType::String);
+        let ty = common_of(&results)
+            .map_err(|m| err_at(node, format!("Invalid CASE: {m}")))?
+            .unwrap_or(SqlType::String);
         Ok(PhysicalExpr::Case {
-            branches: branches.into_iter().map(|(c, r)| (c, retype_null(r, &ty).cast_to(&ty))).collect(),
+            branches: branches
+                .into_iter()
+                .map(|(c, r)| (c, retype_null(r, &ty).cast_to(&ty)))
+                .collect(),
             else_result: else_result.map(|e| Box::new(retype_null(e, &ty).cast_to(&ty))),
             ty,
         })
@@ -412,17 +667,30 @@ impl<'a> Binder<'a> {
         let args: Vec<&FunctionArg> = match &f.args {
             FunctionArguments::None => Vec::new(),
             FunctionArguments::List(list) => list.args.iter().collect(),
-            FunctionArguments::Subquery(_) => return Err(err_at(node, "subqueries are not part of ksqlDB's SQL")),
+            FunctionArguments::Subquery(_) => {
+                return Err(err_at(node, "subqueries are not part of ksqlDB's SQL"));
+            }
         };
         match name.as_str() {
             "MAP" => return self.make_map(&args, node),
             "STRUCT" => return self.make_struct(&args, node),
             "ARRAY" => {
-                let items = args.iter().map(|a| self.unnamed_arg(a, node)).collect::<Result<Vec<_>>>()?;
-                let items = items.into_iter().map(|e| self.bind(e)).collect::<Result<Vec<_>>>()?;
-                let ty = common_of(&items).map_err(|m| err_at(node, m))?.unwrap_or(SqlType::String);
+                let items = args
+                    .iter()
+                    .map(|a| self.unnamed_arg(a, node))
+                    .collect::<Result<Vec<_>>>()?;
+                let items = items
+                    .into_iter()
+                    .map(|e| self.bind(e))
+                    .collect::<Result<Vec<_>>>()?;
+                let ty = common_of(&items)
+                    .map_err(|m| err_at(node, m))?
+                    .unwrap_or(SqlType::String);
                 return Ok(PhysicalExpr::MakeArray {
-                    items: items.into_iter().map(|i| retype_null(i, &ty).cast_to(&ty)).collect(),
+                    items: items
+                        .into_iter()
+                        .map(|i| retype_null(i, &ty).cast_to(&ty))
+                        .collect(),
                     ty: SqlType::Array(Box::new(ty)),
                 });
             }
@@ -430,39 +698,80 @@ impl<'a> Binder<'a> {
         }
         let Some(func) = self.functions.scalar(&name) else {
             if AGGREGATE_FUNCTIONS.contains(&name.as_str()) {
-                return Err(err_at(node, format!("Use of aggregate function {name} requires a GROUP BY clause.")));
+                return Err(err_at(
+                    node,
+                    format!("Use of aggregate function {name} requires a GROUP BY clause."),
+                ));
             }
-            return Err(err_at(node, format!("Can't find any functions with the name '{name}'. Run SHOW FUNCTIONS to see them.")));
+            return Err(err_at(
+                node,
+                format!(
+                    "Can't find any functions with the name '{name}'. Run SHOW FUNCTIONS to see them."
+                ),
+            ));
         };
-        let exprs = args.iter().map(|a| self.unnamed_arg(a, node)).collect::<Result<Vec<_>>>()?;
+        let exprs = args
+            .iter()
+            .map(|a| self.unnamed_arg(a, node))
+            .collect::<Result<Vec<_>>>()?;
         // Bind value arguments first: lambda parameter types depend on them.
         let mut bound: Vec<Option<PhysicalExpr>> = Vec::with_capacity(exprs.len());
         for e in &exprs {
-            bound.push(if matches!(e, Expr::Lambda(_)) { None } else { Some(self.bind(e)?) });
+            bound.push(if matches!(e, Expr::Lambda(_)) {
+                None
+            } else {
+                Some(self.bind(e)?)
+            });
         }
-        let value_types: Vec<Option<SqlType>> =
-            bound.iter().map(|b| b.as_ref().filter(|e| !is_null_literal(e)).map(|e| e.ty())).collect();
+        let value_types: Vec<Option<SqlType>> = bound
+            .iter()
+            .map(|b| b.as_ref().filter(|e| !is_null_literal(e)).map(|e| e.ty()))
+            .collect();
         for (i, e) in exprs.iter().enumerate() {
             if let Expr::Lambda(lambda) = e {
                 let Some(param_types) = func.lambda_params(&value_types, i) else {
-                    return Err(err_at(*e, format!("{name} does not take a lambda at argument {}", i + 1)));
+                    return Err(err_at(
+                        *e,
+                        format!("{name} does not take a lambda at argument {}", i + 1),
+                    ));
                 };
                 let params: Vec<String> = match &lambda.params {
                     sp::OneOrManyWithParens::One(p) => vec![p.name.value.clone()],
-                    sp::OneOrManyWithParens::Many(ps) => ps.iter().map(|p| p.name.value.clone()).collect(),
+                    sp::OneOrManyWithParens::Many(ps) => {
+                        ps.iter().map(|p| p.name.value.clone()).collect()
+                    }
                 };
                 if params.len() != param_types.len() {
-                    return Err(err_at(*e, format!("the lambda passed to {name} must take {} parameter(s), not {}", param_types.len(), params.len())));
+                    return Err(err_at(
+                        *e,
+                        format!(
+                            "the lambda passed to {name} must take {} parameter(s), not {}",
+                            param_types.len(),
+                            params.len()
+                        ),
+                    ));
                 }
                 let base = self.lambdas.len();
                 self.lambdas.extend(params.iter().cloned().zip(param_types));
                 let body = self.bind(&lambda.body);
                 self.lambdas.truncate(base);
-                bound[i] = Some(PhysicalExpr::Lambda { params, body: Box::new(body?) });
+                bound[i] = Some(PhysicalExpr::Lambda {
+                    params,
+                    body: Box::new(body?),
+                });
             }
         }
         let args: Vec<PhysicalExpr> = bound.into_iter().flatten().collect();
-        let arg_types: Vec<Option<SqlType>> = args.iter().map(|a| if is_null_literal(a) { None } else { Some(a.ty()) }).collect();
+        let arg_types: Vec<Option<SqlType>> = args
+            .iter()
+            .map(|a| {
+                if is_null_literal(a) {
+                    None
+                } else {
+                    Some(a.ty())
+                }
+            })
+            .collect();
         let ty = func.return_type(&arg_types).map_err(|m| err_at(node, m))?;
         Ok(PhysicalExpr::Call { func, args, ty })
     }
@@ -470,7 +779,9 @@ impl<'a> Binder<'a> {
     fn unnamed_arg<'e>(&self, arg: &'e FunctionArg, node: &Expr) -> Result<&'e Expr> {
         match arg {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e),
-            FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => Err(err_at(node, "* is only allowed in COUNT(*)")),
+            FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
+                Err(err_at(node, "* is only allowed in COUNT(*)"))
+            }
             other => Err(err_at(node, format!("unexpected argument {other}"))),
         }
     }
@@ -479,20 +790,41 @@ impl<'a> Binder<'a> {
         let mut entries = Vec::new();
         for a in args {
             let (k, v) = match a {
-                FunctionArg::ExprNamed { name, arg: FunctionArgExpr::Expr(v), .. } => (self.bind(name)?, self.bind(v)?),
-                FunctionArg::Named { name, arg: FunctionArgExpr::Expr(v), .. } => {
-                    (PhysicalExpr::literal(Value::String(name.value.clone()), SqlType::String), self.bind(v)?)
-                }
+                FunctionArg::ExprNamed {
+                    name,
+                    arg: FunctionArgExpr::Expr(v),
+                    ..
+                } => (self.bind(name)?, self.bind(v)?),
+                FunctionArg::Named {
+                    name,
+                    arg: FunctionArgExpr::Expr(v),
+                    ..
+                } => (
+                    PhysicalExpr::literal(Value::String(name.value.clone()), SqlType::String),
+                    self.bind(v)?,
+                ),
                 _ => return Err(err_at(node, "MAP entries are written key := value")),
             };
             entries.push((k, v));
         }
         let keys: Vec<PhysicalExpr> = entries.iter().map(|(k, _)| k.clone()).collect();
         let values: Vec<PhysicalExpr> = entries.iter().map(|(_, v)| v.clone()).collect();
-        let kt = common_of(&keys).map_err(|m| err_at(node, m))?.unwrap_or(SqlType::String);
-        let vt = common_of(&values).map_err(|m| err_at(node, m))?.unwrap_or(SqlType::String);
+        let kt = common_of(&keys)
+            .map_err(|m| err_at(node, m))?
+            .unwrap_or(SqlType::String);
+        let vt = common_of(&values)
+            .map_err(|m| err_at(node, m))?
+            .unwrap_or(SqlType::String);
         Ok(PhysicalExpr::MakeMap {
-            entries: entries.into_iter().map(|(k, v)| (retype_null(k, &kt).cast_to(&kt), retype_null(v, &vt).cast_to(&vt))).collect(),
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        retype_null(k, &kt).cast_to(&kt),
+                        retype_null(v, &vt).cast_to(&vt),
+                    )
+                })
+                .collect(),
             ty: SqlType::Map(Box::new(kt), Box::new(vt)),
         })
     }
@@ -501,8 +833,16 @@ impl<'a> Binder<'a> {
         let mut fields = Vec::new();
         for a in args {
             let (name, e) = match a {
-                FunctionArg::Named { name, arg: FunctionArgExpr::Expr(v), .. } => (ident_name(name), v),
-                FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: FunctionArgExpr::Expr(v), .. } => (ident_name(name), v),
+                FunctionArg::Named {
+                    name,
+                    arg: FunctionArgExpr::Expr(v),
+                    ..
+                } => (ident_name(name), v),
+                FunctionArg::ExprNamed {
+                    name: Expr::Identifier(name),
+                    arg: FunctionArgExpr::Expr(v),
+                    ..
+                } => (ident_name(name), v),
                 _ => return Err(err_at(node, "STRUCT fields are written name := value")),
             };
             fields.push((name, self.bind(e)?));
@@ -513,7 +853,12 @@ impl<'a> Binder<'a> {
 }
 
 /// Brings two operands to one type for comparison.
-fn coerce(l: PhysicalExpr, r: PhysicalExpr, node: &Expr, what: &str) -> Result<(PhysicalExpr, PhysicalExpr)> {
+fn coerce(
+    l: PhysicalExpr,
+    r: PhysicalExpr,
+    node: &Expr,
+    what: &str,
+) -> Result<(PhysicalExpr, PhysicalExpr)> {
     let (lt, rt) = (l.ty(), r.ty());
     if is_null_literal(&l) {
         return Ok((retype_null(l, &rt), r));
@@ -543,9 +888,11 @@ fn coerce(l: PhysicalExpr, r: PhysicalExpr, node: &Expr, what: &str) -> Result<(
     if rt.can_widen_to(&lt) {
         return Ok((l, r.cast_to(&lt)));
     }
-    Err(err_at(node, format!("Cannot {what} {l} ({lt}) to {r} ({rt})")))
+    Err(err_at(
+        node,
+        format!("Cannot {what} {l} ({lt}) to {r} ({rt})"),
+    ))
 }
-
 
 fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
     Ok(match v {
@@ -556,19 +903,42 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
                 PhysicalExpr::literal(Value::Double(d), SqlType::Double)
             } else if t.contains('.') {
                 let scale = t.split_once('.').map(|(_, f)| f.len()).unwrap_or(0) as i8;
-                let unscaled = Value::parse_decimal(t, scale).ok_or_else(|| format!("invalid number {t}"))?;
-                let digits = t.chars().filter(|c| c.is_ascii_digit()).collect::<String>().trim_start_matches('0').len().max(scale as usize).max(1);
-                PhysicalExpr::literal(Value::Decimal(unscaled, scale), SqlType::Decimal { precision: digits.min(38) as u8, scale })
+                let unscaled =
+                    Value::parse_decimal(t, scale).ok_or_else(|| format!("invalid number {t}"))?;
+                let digits = t
+                    .chars()
+                    .filter(|c| c.is_ascii_digit())
+                    .collect::<String>()
+                    .trim_start_matches('0')
+                    .len()
+                    .max(scale as usize)
+                    .max(1);
+                PhysicalExpr::literal(
+                    Value::Decimal(unscaled, scale),
+                    SqlType::Decimal {
+                        precision: digits.min(38) as u8,
+                        scale,
+                    },
+                )
             } else if let Ok(i) = t.parse::<i32>() {
                 PhysicalExpr::literal(Value::Int(i), SqlType::Int)
             } else if let Ok(i) = t.parse::<i64>() {
                 PhysicalExpr::literal(Value::BigInt(i), SqlType::BigInt)
             } else {
-                let unscaled = Value::parse_decimal(t, 0).ok_or_else(|| format!("number {t} is too large"))?;
-                PhysicalExpr::literal(Value::Decimal(unscaled, 0), SqlType::Decimal { precision: t.len().min(38) as u8, scale: 0 })
+                let unscaled =
+                    Value::parse_decimal(t, 0).ok_or_else(|| format!("number {t} is too large"))?;
+                PhysicalExpr::literal(
+                    Value::Decimal(unscaled, 0),
+                    SqlType::Decimal {
+                        precision: t.len().min(38) as u8,
+                        scale: 0,
+                    },
+                )
             }
         }
-        sp::Value::SingleQuotedString(s) | sp::Value::DoubleQuotedString(s) => PhysicalExpr::literal(Value::String(s.clone()), SqlType::String),
+        sp::Value::SingleQuotedString(s) | sp::Value::DoubleQuotedString(s) => {
+            PhysicalExpr::literal(Value::String(s.clone()), SqlType::String)
+        }
         sp::Value::Boolean(b) => PhysicalExpr::literal(Value::Boolean(*b), SqlType::Boolean),
         sp::Value::Null => PhysicalExpr::literal(Value::Null, SqlType::String),
         other => return Err(format!("unsupported literal {other}")),
@@ -577,17 +947,29 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
 
 /// Whether `e` is a bare NULL literal (whose type is taken from its context).
 pub fn is_null_literal(e: &PhysicalExpr) -> bool {
-    matches!(e, PhysicalExpr::Literal { value: Value::Null, .. })
+    matches!(
+        e,
+        PhysicalExpr::Literal {
+            value: Value::Null,
+            ..
+        }
+    )
 }
 
 /// Gives a NULL literal the type `ty`; other expressions are returned unchanged.
 pub fn retype_null(e: PhysicalExpr, ty: &SqlType) -> PhysicalExpr {
-    if is_null_literal(&e) { PhysicalExpr::literal(Value::Null, ty.clone()) } else { e }
+    if is_null_literal(&e) {
+        PhysicalExpr::literal(Value::Null, ty.clone())
+    } else {
+        e
+    }
 }
 
 fn widen_to_decimal(e: PhysicalExpr) -> PhysicalExpr {
     match e.ty().decimal_bounds() {
-        Some((precision, scale)) if !matches!(e.ty(), SqlType::Decimal { .. }) => e.cast_to(&SqlType::Decimal { precision, scale }),
+        Some((precision, scale)) if !matches!(e.ty(), SqlType::Decimal { .. }) => {
+            e.cast_to(&SqlType::Decimal { precision, scale })
+        }
         _ => e,
     }
 }
@@ -610,7 +992,10 @@ fn decimal_result(op: BinaryOp, p1: i32, s1: i32, p2: i32, s2: i32) -> SqlType {
         }
     };
     let p = p.clamp(1, 38);
-    SqlType::Decimal { precision: p as u8, scale: s.clamp(0, p) as i8 }
+    SqlType::Decimal {
+        precision: p as u8,
+        scale: s.clamp(0, p) as i8,
+    }
 }
 
 /// The common type of several expressions (NULL literals do not count), or an error naming
@@ -620,7 +1005,8 @@ pub fn common_of(items: &[PhysicalExpr]) -> std::result::Result<Option<SqlType>,
     for item in items.iter().filter(|i| !is_null_literal(i)) {
         common = Some(match common {
             None => item.ty(),
-            Some(c) => SqlType::common(&c, &item.ty()).ok_or_else(|| format!("{item} is {} but earlier items are {c}", item.ty()))?,
+            Some(c) => SqlType::common(&c, &item.ty())
+                .ok_or_else(|| format!("{item} is {} but earlier items are {c}", item.ty()))?,
         });
     }
     Ok(common)
@@ -633,12 +1019,19 @@ fn check_cast(from: &SqlType, to: &SqlType) -> std::result::Result<(), String> {
         || matches!(to, String)
         || (from.is_numeric() && to.is_numeric())
         || matches!((from, to), (String, _) if to.is_primitive() && !matches!(to, Bytes))
-        || matches!((from, to), (Timestamp, Date | Time) | (Date, Timestamp) | (Boolean, Boolean))
+        || matches!(
+            (from, to),
+            (Timestamp, Date | Time) | (Date, Timestamp) | (Boolean, Boolean)
+        )
         || match (from, to) {
             (Array(a), Array(b)) => check_cast(a, b).is_ok(),
             (Map(ak, av), Map(bk, bv)) => check_cast(ak, bk).is_ok() && check_cast(av, bv).is_ok(),
             (Struct(_), Struct(_)) => true,
             _ => false,
         };
-    if ok { Ok(()) } else { Err(format!("Cast of {from} to {to} is not supported")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("Cast of {from} to {to} is not supported"))
+    }
 }

@@ -54,12 +54,18 @@ impl SourceDesc {
 
     /// Key columns as (name, type).
     pub fn key_columns(&self) -> Vec<(String, SqlType)> {
-        self.schema.key_columns().map(|c| (c.name.clone(), c.ty.clone())).collect()
+        self.schema
+            .key_columns()
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect()
     }
 
     /// Value columns as (name, type).
     pub fn value_columns(&self) -> Vec<(String, SqlType)> {
-        self.schema.value_columns().map(|c| (c.name.clone(), c.ty.clone())).collect()
+        self.schema
+            .value_columns()
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect()
     }
 }
 

@@ -16,7 +16,11 @@ pub fn to_sql_type(dt: &DataType, catalog: &Catalog) -> Result<SqlType> {
         DataType::Decimal(info) | DataType::Numeric(info) => match info {
             ExactNumberInfo::PrecisionAndScale(p, s) => decimal(*p, *s)?,
             ExactNumberInfo::Precision(p) => decimal(*p, 0)?,
-            ExactNumberInfo::None => return Err(Error::plan("DECIMAL needs a precision and a scale, e.g. DECIMAL(10, 2)")),
+            ExactNumberInfo::None => {
+                return Err(Error::plan(
+                    "DECIMAL needs a precision and a scale, e.g. DECIMAL(10, 2)",
+                ));
+            }
         },
         DataType::String(_) | DataType::Varchar(_) | DataType::Text => SqlType::String,
         DataType::Bytes(_) | DataType::Bytea => SqlType::Bytes,
@@ -24,14 +28,23 @@ pub fn to_sql_type(dt: &DataType, catalog: &Catalog) -> Result<SqlType> {
         DataType::Date => SqlType::Date,
         DataType::Time(..) => SqlType::Time,
         DataType::Array(
-            ArrayElemTypeDef::AngleBracket(t) | ArrayElemTypeDef::SquareBracket(t, _) | ArrayElemTypeDef::Parenthesis(t),
+            ArrayElemTypeDef::AngleBracket(t)
+            | ArrayElemTypeDef::SquareBracket(t, _)
+            | ArrayElemTypeDef::Parenthesis(t),
         ) => SqlType::Array(Box::new(to_sql_type(t, catalog)?)),
-        DataType::Map(k, v, _) => SqlType::Map(Box::new(to_sql_type(k, catalog)?), Box::new(to_sql_type(v, catalog)?)),
+        DataType::Map(k, v, _) => SqlType::Map(
+            Box::new(to_sql_type(k, catalog)?),
+            Box::new(to_sql_type(v, catalog)?),
+        ),
         DataType::Struct(fields, _) => SqlType::Struct(
             fields
                 .iter()
                 .map(|f| {
-                    let name = f.field_name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+                    let name = f
+                        .field_name
+                        .as_ref()
+                        .map(|n| n.value.clone())
+                        .unwrap_or_default();
                     Ok((name, to_sql_type(&f.field_type, catalog)?))
                 })
                 .collect::<Result<_>>()?,
@@ -52,7 +65,11 @@ pub fn to_sql_type(dt: &DataType, catalog: &Catalog) -> Result<SqlType> {
                 },
             }
         }
-        other => return Err(Error::plan(format!("Unsupported type: {other}. Supported types are BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s), STRING, BYTES, TIMESTAMP, DATE, TIME, ARRAY, MAP and STRUCT"))),
+        other => {
+            return Err(Error::plan(format!(
+                "Unsupported type: {other}. Supported types are BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s), STRING, BYTES, TIMESTAMP, DATE, TIME, ARRAY, MAP and STRUCT"
+            )));
+        }
     })
 }
 
@@ -62,5 +79,8 @@ fn decimal(p: u64, s: i64) -> Result<SqlType> {
             "DECIMAL({p}, {s}) is invalid: precision must be 1 to 38 and scale 0 to the precision"
         )));
     }
-    Ok(SqlType::Decimal { precision: p as u8, scale: s as i8 })
+    Ok(SqlType::Decimal {
+        precision: p as u8,
+        scale: s as i8,
+    })
 }

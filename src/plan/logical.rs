@@ -55,7 +55,11 @@ impl LogicalPlan {
             s.data_columns()
                 .iter()
                 .map(|c| {
-                    let key = if c.kind == ColumnKind::Key { " KEY" } else { "" };
+                    let key = if c.kind == ColumnKind::Key {
+                        " KEY"
+                    } else {
+                        ""
+                    };
                     format!("{} {}{key}", c.name, c.ty)
                 })
                 .collect::<Vec<_>>()
@@ -63,19 +67,38 @@ impl LogicalPlan {
         };
         match self {
             LogicalPlan::Source { source, schema, .. } => {
-                writeln!(f, "{pad} > [ SOURCE ] | Name: {} | Topic: {} | Schema: {}", source.name, source.topic, cols(schema))
+                writeln!(
+                    f,
+                    "{pad} > [ SOURCE ] | Name: {} | Topic: {} | Schema: {}",
+                    source.name,
+                    source.topic,
+                    cols(schema)
+                )
             }
             LogicalPlan::Filter { input, predicate } => {
                 writeln!(f, "{pad} > [ FILTER ] | Predicate: {predicate}")?;
                 input.fmt_indented(f, depth + 1)
             }
-            LogicalPlan::Project { input, exprs, schema, rekeyed } => {
-                let items: Vec<String> =
-                    schema.data_columns().iter().zip(exprs).map(|(c, e)| format!("{e} AS {}", c.name)).collect();
+            LogicalPlan::Project {
+                input,
+                exprs,
+                schema,
+                rekeyed,
+            } => {
+                let items: Vec<String> = schema
+                    .data_columns()
+                    .iter()
+                    .zip(exprs)
+                    .map(|(c, e)| format!("{e} AS {}", c.name))
+                    .collect();
                 writeln!(
                     f,
                     "{pad} > [ {} ] | Schema: {} | Expressions: {}",
-                    if *rekeyed { "PARTITION BY + PROJECT" } else { "PROJECT" },
+                    if *rekeyed {
+                        "PARTITION BY + PROJECT"
+                    } else {
+                        "PROJECT"
+                    },
                     cols(schema),
                     items.join(", ")
                 )?;

@@ -18,9 +18,15 @@ pub enum SinkTarget {
 }
 
 /// Builds the topology of a planned query.
-pub fn build_topology(root: &LogicalPlan, sink: SinkTarget) -> Result<crate::topology::Topology> {
+/// `table_semantics` makes filters turn non-matching rows into tombstones, as a table's
+/// changelog needs.
+pub fn build_topology(
+    root: &LogicalPlan,
+    sink: SinkTarget,
+    table_semantics: bool,
+) -> Result<crate::topology::Topology> {
     let mut b = StreamsBuilder::new();
-    let stream = lower(root, &mut b)?;
+    let stream = lower(root, &mut b, table_semantics)?;
     match sink {
         SinkTarget::Topic(desc) => {
             let cols = |kind: ColumnKind| -> Vec<(usize, String, crate::types::SqlType)> {
@@ -48,7 +54,7 @@ pub fn build_topology(root: &LogicalPlan, sink: SinkTarget) -> Result<crate::top
     Ok(b.build())
 }
 
-fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder) -> Result<KStream> {
+fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool) -> Result<KStream> {
     match plan {
         LogicalPlan::Source { source, schema, .. } => {
             let timestamp = source.timestamp.as_ref().and_then(|t| {
@@ -56,7 +62,10 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder) -> Result<KStream> {
                     .data_columns()
                     .iter()
                     .position(|c| c.name == t.column)
-                    .map(|column| TimestampSpec { column, format: t.format.clone() })
+                    .map(|column| TimestampSpec {
+                        column,
+                        format: t.format.clone(),
+                    })
             });
             b.stream(SourceSpec {
                 topic: source.topic.clone(),
@@ -67,11 +76,20 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder) -> Result<KStream> {
             })
         }
         LogicalPlan::Filter { input, predicate } => {
-            let s = lower(input, b)?;
-            s.filter(b, predicate.clone(), Some("WhereFilter"))
+            let s = lower(input, b, table)?;
+            if table {
+                s.filter_table(b, predicate.clone(), Some("WhereFilter"))
+            } else {
+                s.filter(b, predicate.clone(), Some("WhereFilter"))
+            }
         }
-        LogicalPlan::Project { input, exprs, schema, .. } => {
-            let s = lower(input, b)?;
+        LogicalPlan::Project {
+            input,
+            exprs,
+            schema,
+            ..
+        } => {
+            let s = lower(input, b, table)?;
             s.map_values(b, exprs.clone(), schema.clone(), Some("Project"))
         }
     }

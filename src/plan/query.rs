@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::Expr;
 
-use super::binder::{ident_name, is_null_literal, Binder, Scope, ScopeColumn};
+use super::binder::{Binder, Scope, ScopeColumn, ident_name, is_null_literal};
 use super::catalog::{Catalog, SourceDesc};
 use super::logical::LogicalPlan;
 use crate::error::{Error, Result};
@@ -13,7 +13,7 @@ use crate::function::FunctionRegistry;
 use crate::runtime::batch::BatchSchema;
 use crate::runtime::expr::PhysicalExpr;
 use crate::sql::ast::{Emit, Query, Relation, SelectItem, SourceKind};
-use crate::types::{Column, ColumnKind, SqlType, PSEUDO_COLUMNS};
+use crate::types::{Column, ColumnKind, PSEUDO_COLUMNS, SqlType};
 
 /// What the planned query is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,9 @@ pub fn plan_query(
     let (source_name, alias) = match &query.from {
         Relation::Source { name, alias } => (name, alias.as_ref().unwrap_or(name)),
         Relation::Join { .. } => {
-            return Err(Error::plan("joins are planned by the join planner, which this build does not include"));
+            return Err(Error::plan(
+                "joins are planned by the join planner, which this build does not include",
+            ));
         }
     };
     let Some(source) = catalog.source(&source_name.value).cloned() else {
@@ -78,7 +80,11 @@ pub fn plan_query(
     let scope = scope_of(&source_schema, &alias);
     let mut binder = Binder::new(&scope, functions, catalog);
 
-    let mut root = LogicalPlan::Source { source: source.clone(), alias: alias.clone(), schema: source_schema.clone() };
+    let mut root = LogicalPlan::Source {
+        source: source.clone(),
+        alias: alias.clone(),
+        schema: source_schema.clone(),
+    };
     if let Some(selection) = &query.selection {
         let predicate = binder.bind(selection)?;
         let predicate = if is_null_literal(&predicate) {
@@ -87,9 +93,15 @@ pub fn plan_query(
             predicate
         };
         if predicate.ty() != SqlType::Boolean {
-            return Err(Error::plan(format!("Type error in WHERE expression: should evaluate to boolean but is {predicate} ({}) instead.", predicate.ty())));
+            return Err(Error::plan(format!(
+                "Type error in WHERE expression: should evaluate to boolean but is {predicate} ({}) instead.",
+                predicate.ty()
+            )));
         }
-        root = LogicalPlan::Filter { input: Box::new(root), predicate };
+        root = LogicalPlan::Filter {
+            input: Box::new(root),
+            predicate,
+        };
     }
 
     // The select list, in order: (name, expression, is a plain source column, is star).
@@ -104,10 +116,30 @@ pub fn plan_query(
             }
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != alias && q.value != source.name {
-                    return Err(Error::plan(format!("{}.* does not name the source {alias}", q.value)));
+                    return Err(Error::plan(format!(
+                        "{}.* does not name the source {alias}",
+                        q.value
+                    )));
                 }
                 star = true;
                 items.extend(star_columns(&source_schema));
+            }
+            SelectItem::StructAll(expr) => {
+                let base = binder.bind(expr)?;
+                let SqlType::Struct(fields) = base.ty() else {
+                    return Err(Error::plan(format!(
+                        "{expr}->* needs a STRUCT, but it is {}",
+                        base.ty()
+                    )));
+                };
+                for (field, ty) in fields {
+                    let e = PhysicalExpr::Field {
+                        expr: Box::new(base.clone()),
+                        field: field.clone(),
+                        ty,
+                    };
+                    items.push((field, e, false));
+                }
             }
             SelectItem::Expr { expr, alias } => {
                 let bound = binder.bind(expr)?;
@@ -121,17 +153,29 @@ pub fn plan_query(
         }
     }
 
-    let key_columns: Vec<&Column> = source_schema.data_columns().iter().filter(|c| c.kind == ColumnKind::Key).collect();
+    let key_columns: Vec<&Column> = source_schema
+        .data_columns()
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Key)
+        .collect();
     let mut out_cols: Vec<Column> = Vec::new();
     let mut exprs: Vec<PhysicalExpr> = Vec::new();
     let rekeyed = !query.partition_by.is_empty();
     if purpose == QueryPurpose::Transient {
         for (name, e, _) in &items {
             let kind = match e {
-                PhysicalExpr::Column { index, .. } if source_schema.columns[*index].kind == ColumnKind::Key => ColumnKind::Key,
+                PhysicalExpr::Column { index, .. }
+                    if source_schema.columns[*index].kind == ColumnKind::Key =>
+                {
+                    ColumnKind::Key
+                }
                 _ => ColumnKind::Value,
             };
-            out_cols.push(Column { name: name.clone(), ty: e.ty(), kind });
+            out_cols.push(Column {
+                name: name.clone(),
+                ty: e.ty(),
+                kind,
+            });
             exprs.push(e.clone());
         }
     } else if rekeyed {
@@ -152,45 +196,73 @@ pub fn plan_query(
                 None => {
                     return Err(Error::plan(format!(
                         "The query used to build `{sink_name}` must include the partitioning expression {text} in its projection (eg, SELECT {text}...)."
-                    )))
+                    )));
                 }
             };
-            out_cols.push(Column { name, ty: bound.ty(), kind: ColumnKind::Key });
+            out_cols.push(Column {
+                name,
+                ty: bound.ty(),
+                kind: ColumnKind::Key,
+            });
             exprs.push(bound);
         }
         for (name, e, _) in remaining {
-            out_cols.push(Column { name, ty: e.ty(), kind: ColumnKind::Value });
+            out_cols.push(Column {
+                name,
+                ty: e.ty(),
+                kind: ColumnKind::Value,
+            });
             exprs.push(e);
         }
     } else {
         let mut remaining = items.clone();
         for key in &key_columns {
-            let pos = remaining.iter().position(|(_, e, plain)| *plain && matches!(e, PhysicalExpr::Column { name, .. } if name == &key.name));
+            let pos = remaining.iter().position(|(_, e, plain)| {
+                *plain && matches!(e, PhysicalExpr::Column { name, .. } if name == &key.name)
+            });
             match pos {
                 Some(p) => {
                     let (name, e, _) = remaining.remove(p);
-                    out_cols.push(Column { name, ty: e.ty(), kind: ColumnKind::Key });
+                    out_cols.push(Column {
+                        name,
+                        ty: e.ty(),
+                        kind: ColumnKind::Key,
+                    });
                     exprs.push(e);
                 }
                 None => {
                     return Err(Error::plan(format!(
                         "The query used to build `{sink_name}` must include the key column {} in its projection (eg, SELECT {}...).",
                         key.name, key.name
-                    )))
+                    )));
                 }
             }
         }
         for (name, e, _) in remaining {
-            out_cols.push(Column { name, ty: e.ty(), kind: ColumnKind::Value });
+            out_cols.push(Column {
+                name,
+                ty: e.ty(),
+                kind: ColumnKind::Value,
+            });
             exprs.push(e);
         }
     }
     check_duplicates(&out_cols)?;
-    if purpose == QueryPurpose::Persistent && out_cols.iter().all(|c| c.kind == ColumnKind::Key) && !out_cols.is_empty() {
-        return Err(Error::plan(format!("The projection of `{sink_name}` contains no value columns.")));
+    if purpose == QueryPurpose::Persistent
+        && out_cols.iter().all(|c| c.kind == ColumnKind::Key)
+        && !out_cols.is_empty()
+    {
+        return Err(Error::plan(format!(
+            "The projection of `{sink_name}` contains no value columns."
+        )));
     }
     let schema = BatchSchema::with_pseudo_columns(out_cols);
-    root = LogicalPlan::Project { input: Box::new(root), exprs, schema, rekeyed };
+    root = LogicalPlan::Project {
+        input: Box::new(root),
+        exprs,
+        schema,
+        rekeyed,
+    };
     Ok(QueryPlan {
         root,
         result_kind: source.kind,
@@ -214,8 +286,21 @@ fn check_duplicates(cols: &[Column]) -> Result<()> {
 
 /// The batch schema of a source: key, value and header columns, then the pseudo columns.
 pub fn source_batch_schema(source: &SourceDesc) -> BatchSchema {
-    let mut data: Vec<Column> = source.schema.columns.iter().filter(|c| c.kind == ColumnKind::Key).cloned().collect();
-    data.extend(source.schema.columns.iter().filter(|c| c.kind != ColumnKind::Key).cloned());
+    let mut data: Vec<Column> = source
+        .schema
+        .columns
+        .iter()
+        .filter(|c| c.kind == ColumnKind::Key)
+        .cloned()
+        .collect();
+    data.extend(
+        source
+            .schema
+            .columns
+            .iter()
+            .filter(|c| c.kind != ColumnKind::Key)
+            .cloned(),
+    );
     BatchSchema::with_pseudo_columns(data)
 }
 
@@ -225,7 +310,12 @@ fn scope_of(schema: &BatchSchema, alias: &str) -> Scope {
             .columns
             .iter()
             .enumerate()
-            .map(|(index, c)| ScopeColumn { qualifier: Some(alias.to_string()), name: c.name.clone(), ty: c.ty.clone(), index })
+            .map(|(index, c)| ScopeColumn {
+                qualifier: Some(alias.to_string()),
+                name: c.name.clone(),
+                ty: c.ty.clone(),
+                index,
+            })
             .collect(),
     }
 }
@@ -235,7 +325,13 @@ fn star_columns(schema: &BatchSchema) -> Vec<(String, PhysicalExpr, bool)> {
         .data_columns()
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.name.clone(), PhysicalExpr::column(i, c.name.clone(), c.ty.clone()), true))
+        .map(|(i, c)| {
+            (
+                c.name.clone(),
+                PhysicalExpr::column(i, c.name.clone(), c.ty.clone()),
+                true,
+            )
+        })
         .collect()
 }
 
@@ -246,7 +342,11 @@ fn default_name(expr: &Expr, generated: &mut usize) -> String {
         Expr::Identifier(i) => ident_name(i),
         Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
         Expr::Nested(inner) => default_name(inner, generated),
-        Expr::BinaryOp { left, op: sqlparser::ast::BinaryOperator::Arrow, right } => {
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Arrow,
+            right,
+        } => {
             let mut tmp = *generated;
             let l = default_name(left, &mut tmp);
             let r = default_name(right, &mut tmp);

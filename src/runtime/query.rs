@@ -41,6 +41,8 @@ pub struct QueryConfig {
     pub offset_reset: OffsetReset,
     /// Records taken per poll.
     pub max_poll_records: usize,
+    /// For bounded scans: stop once every partition has been read up to these offsets.
+    pub stop_at: Option<BTreeMap<TopicPartition, i64>>,
 }
 
 /// The state of a query, as `SHOW QUERIES` reports it.
@@ -155,6 +157,7 @@ struct Worker {
     group: Option<String>,
     commit_interval: Duration,
     max_poll_records: usize,
+    stop_at: Option<BTreeMap<TopicPartition, i64>>,
 }
 
 impl Worker {
@@ -205,6 +208,7 @@ impl Worker {
             group: config.group.clone(),
             commit_interval: config.commit_interval,
             max_poll_records: config.max_poll_records,
+            stop_at: config.stop_at.clone(),
         })
     }
 
@@ -217,6 +221,9 @@ impl Worker {
         let mut last_commit = Instant::now();
         let mut dirty = false;
         while !stop.load(Ordering::SeqCst) {
+            if self.reached_end() {
+                break;
+            }
             let result = self.step(processed).and_then(|did| {
                 dirty |= did;
                 if dirty && last_commit.elapsed() >= self.commit_interval {
@@ -240,6 +247,17 @@ impl Worker {
         }
         for t in self.tasks.values_mut() {
             t.close();
+        }
+    }
+
+    fn reached_end(&self) -> bool {
+        match &self.stop_at {
+            None => false,
+            Some(ends) => self
+                .consumer
+                .positions()
+                .iter()
+                .all(|(tp, pos)| ends.get(tp).is_none_or(|end| pos >= end)),
         }
     }
 

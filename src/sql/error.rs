@@ -129,8 +129,8 @@ impl fmt::Display for ParseError {
             .take(self.column.saturating_sub(1) as usize)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let missing = (self.column.saturating_sub(1) as usize)
-            .saturating_sub(self.line_text.chars().count());
+        let missing =
+            (self.column.saturating_sub(1) as usize).saturating_sub(self.line_text.chars().count());
         write!(f, "{pad}{}^", " ".repeat(missing))
     }
 }
@@ -181,6 +181,9 @@ mod tests {
     fn converts_into_crate_error() {
         let e: crate::error::Error = ParseError::at("X", 1, 1, "bad; expected good").into();
         assert_eq!(e.kind, crate::error::ErrorKind::Parse);
-        assert!(e.to_string().starts_with("parse error at 1:1: bad; expected good\n"));
+        assert!(
+            e.to_string()
+                .starts_with("parse error at 1:1: bad; expected good\n")
+        );
     }
 }

@@ -7,12 +7,25 @@ use crate::runtime::processor::{Processor, ProcessorContext};
 /// evaluate is dropped and logged, as in ksqlDB.
 pub struct Filter {
     predicate: PhysicalExpr,
+    on_table: bool,
 }
 
 impl Filter {
-    /// A filter on `predicate`.
+    /// A filter on `predicate` over a stream: rows that do not match are dropped.
     pub fn new(predicate: PhysicalExpr) -> Self {
-        Filter { predicate }
+        Filter {
+            predicate,
+            on_table: false,
+        }
+    }
+
+    /// A filter over a table's changelog: a row that does not match becomes a tombstone for
+    /// its key, so a row that stops matching is deleted downstream (SEMANTICS §2.2).
+    pub fn on_table(predicate: PhysicalExpr) -> Self {
+        Filter {
+            predicate,
+            on_table: true,
+        }
     }
 }
 
@@ -20,6 +33,22 @@ impl Processor for Filter {
     fn process(&mut self, batch: Batch, ctx: &mut ProcessorContext) -> Result<()> {
         let mut errors = Vec::new();
         let mask = evaluate_predicate(&self.predicate, &batch.columns, batch.len, &mut errors)?;
+        if self.on_table {
+            super::log_row_errors(ctx, &batch, &self.predicate.to_string(), errors);
+            let deleted = arrow_arith::boolean::not(&mask)?;
+            let tombstones = match &batch.tombstones {
+                Some(t) => arrow_arith::boolean::or(t, &deleted)?,
+                None => deleted,
+            };
+            let mut out = batch;
+            out.tombstones = if tombstones.true_count() > 0 {
+                Some(tombstones)
+            } else {
+                None
+            };
+            ctx.forward(out);
+            return Ok(());
+        }
         // Tombstones never pass a stream filter: WHERE drops null values (SEMANTICS §2.1).
         let mask = match &batch.tombstones {
             Some(t) => arrow_arith::boolean::and(&mask, &arrow_arith::boolean::not(t)?)?,

@@ -1,0 +1,573 @@
+//! Queries: `CREATE ... AS SELECT`, `INSERT INTO ... SELECT`, push and pull `SELECT`,
+//! `TERMINATE`, `PAUSE` and `RESUME`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+use std::time::Duration;
+
+use super::ddl::{With, ensure_topic, formats};
+use super::result::{PushQuery, QueryHandle, RowSet, StatementResult};
+use super::{Config, Engine, PersistentQuery};
+use crate::error::{Error, Result};
+use crate::log::TopicPartition;
+use crate::plan::catalog::SourceDesc;
+use crate::plan::lower::{SinkTarget, build_topology};
+use crate::plan::query::{QueryPlan, QueryPurpose, plan_query};
+use crate::runtime::batch::Batch;
+use crate::runtime::query::{OffsetReset, QueryConfig, RunningQuery};
+use crate::runtime::task::Task;
+use crate::sql::ast::{
+    CreateAsSelect, Emit, Ident, ParsedStatement, Properties, Query, SourceKind, TerminateTarget,
+};
+use crate::types::arrow::value_at;
+use crate::types::{ColumnKind, SqlType, Value};
+
+const SINK_PROPERTIES: &[&str] = &[
+    "KAFKA_TOPIC",
+    "VALUE_FORMAT",
+    "KEY_FORMAT",
+    "FORMAT",
+    "PARTITIONS",
+    "REPLICAS",
+    "TIMESTAMP",
+    "TIMESTAMP_FORMAT",
+    "VALUE_DELIMITER",
+    "KEY_DELIMITER",
+    "WRAP_SINGLE_VALUE",
+    "RETENTION_MS",
+];
+
+fn query_config(
+    engine: &Engine,
+    config: &Config,
+    query_id: &str,
+    group: Option<String>,
+) -> Result<QueryConfig> {
+    let _ = engine;
+    Ok(QueryConfig {
+        query_id: query_id.to_string(),
+        group,
+        threads: config.get_u64("num.stream.threads")?.max(1) as usize,
+        commit_interval: Duration::from_millis(config.get_u64("commit.interval.ms")?),
+        offset_reset: match config.get("auto.offset.reset").as_deref() {
+            Some("latest") => OffsetReset::Latest,
+            _ => OffsetReset::Earliest,
+        },
+        max_poll_records: config.get_u64("max.poll.records")?.max(1) as usize,
+        stop_at: None,
+    })
+}
+
+/// The consumer group of a persistent query (ksqlDB: `_confluent-ksql-<service>query_<id>`).
+pub(crate) fn group_of(engine: &Engine, query_id: &str) -> String {
+    format!("_runnel-{}query_{query_id}", engine.service_id())
+}
+
+/// Registers a persistent query and, unless replaying, starts it.
+#[allow(clippy::too_many_arguments)]
+fn register_query(
+    engine: &Arc<Engine>,
+    id: String,
+    sql: &str,
+    plan: &QueryPlan,
+    sink: Arc<SourceDesc>,
+    config: &Config,
+    table_semantics: bool,
+) -> Result<()> {
+    let topology = build_topology(&plan.root, SinkTarget::Topic(sink.clone()), table_semantics)?;
+    let describe = topology.describe();
+    drop(topology);
+    let root = plan.root.clone();
+    let qc = query_config(engine, config, &id, Some(group_of(engine, &id)))?;
+    let sink_for_start = sink.clone();
+    let starter: Arc<dyn Fn(&Engine) -> Result<RunningQuery> + Send + Sync> =
+        Arc::new(move |engine: &Engine| {
+            let topology = build_topology(
+                &root,
+                SinkTarget::Topic(sink_for_start.clone()),
+                table_semantics,
+            )?;
+            RunningQuery::start(
+                topology.to_graph(),
+                engine.log.clone(),
+                qc.clone(),
+                engine.timestamp_parser(),
+            )
+        });
+    let running = if engine.is_replaying() {
+        None
+    } else {
+        Some(starter(engine)?)
+    };
+    let query = PersistentQuery {
+        id: id.clone(),
+        sql: sql.to_string(),
+        sink: Some(sink.name.clone()),
+        sink_topic: Some(sink.topic.clone()),
+        sources: vec![plan.source.name.clone()],
+        logical_plan: plan.root.to_string(),
+        topology: describe,
+        running,
+        paused: false,
+        starter,
+    };
+    engine.state.lock().queries.insert(id, query);
+    Ok(())
+}
+
+/// `CREATE [OR REPLACE] STREAM|TABLE name [WITH (...)] AS SELECT ...`
+pub(super) fn create_as_select(
+    engine: &Arc<Engine>,
+    stmt: &ParsedStatement,
+    c: &CreateAsSelect,
+    config: &Config,
+) -> Result<StatementResult> {
+    let name = c.name.value.clone();
+    let with = With(&c.properties);
+    with.check_known(SINK_PROPERTIES)?;
+    let (plan, existing) = {
+        let state = engine.state.lock();
+        let plan = plan_query(
+            &c.query,
+            &state.catalog,
+            &engine.functions,
+            QueryPurpose::Persistent,
+            &name,
+        )?;
+        (plan, state.catalog.source(&name).cloned())
+    };
+    match (plan.result_kind, c.kind) {
+        (SourceKind::Table, SourceKind::Stream) => {
+            return Err(Error::plan(
+                "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.",
+            ));
+        }
+        (SourceKind::Stream, SourceKind::Table) => {
+            return Err(Error::plan(
+                "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.",
+            ));
+        }
+        _ => {}
+    }
+    if c.query.emit == Some(Emit::Final) {
+        return Err(Error::plan(
+            "EMIT FINAL is only supported for windowed aggregations.",
+        ));
+    }
+    if plan.source.name == name {
+        return Err(Error::plan(format!(
+            "Cannot insert into {name}: it is the query's own source"
+        )));
+    }
+    let mut replaced = None;
+    if let Some(existing) = &existing {
+        if c.if_not_exists {
+            return Ok(StatementResult::Message(format!(
+                "Cannot add {} {name}: it already exists.",
+                existing.kind_name().to_lowercase()
+            )));
+        }
+        if !c.or_replace {
+            return Err(Error::plan(format!(
+                "Cannot add {} '{name}': A {} with the same name already exists",
+                if c.kind == SourceKind::Stream {
+                    "stream"
+                } else {
+                    "table"
+                },
+                existing.kind_name().to_lowercase()
+            )));
+        }
+        replaced = existing.written_by.clone();
+    }
+    let topic = with.string("KAFKA_TOPIC")?.unwrap_or_else(|| name.clone());
+    let inherit = (&plan.source.key_format, &plan.source.value_format);
+    let (key_format, value_format) = formats(&with, Some(inherit))?;
+    let out = plan.output_columns();
+    let pairs = |kind: ColumnKind| -> Vec<(String, SqlType)> {
+        out.iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| (c.name.clone(), c.ty.clone()))
+            .collect()
+    };
+    key_format.validate(&pairs(ColumnKind::Key), true)?;
+    value_format.validate(&pairs(ColumnKind::Value), false)?;
+    let partitions = with.int("PARTITIONS")?.or_else(|| {
+        // A new sink topic takes the source's partition count.
+        Some(plan.source.partitions as i64)
+    });
+    let existing_topic = engine.log.describe_topic(&topic)?;
+    let partitions = ensure_topic(
+        engine,
+        &topic,
+        if existing_topic.is_some() {
+            with.int("PARTITIONS")?
+        } else {
+            partitions
+        },
+        with.int("REPLICAS")?,
+        "stream",
+    )?;
+    let offset = engine.command_offset()?;
+    let prefix = if c.kind == SourceKind::Stream {
+        "CSAS"
+    } else {
+        "CTAS"
+    };
+    let id = replaced
+        .clone()
+        .unwrap_or_else(|| format!("{prefix}_{name}_{offset}"));
+    let schema = crate::types::Schema::new(out.to_vec());
+    let sink = Arc::new(SourceDesc {
+        name: name.clone(),
+        kind: c.kind,
+        schema,
+        topic: topic.clone(),
+        partitions,
+        key_format,
+        value_format,
+        timestamp: None,
+        sql: stmt.text.clone(),
+        is_source: false,
+        written_by: Some(id.clone()),
+    });
+    engine.record_command(&stmt.text)?;
+    if let Some(old) = &replaced {
+        if let Some(q) = engine.state.lock().queries.remove(old) {
+            if let Some(r) = q.running {
+                r.stop();
+            }
+        }
+    }
+    engine.state.lock().catalog.put_source((*sink).clone());
+    register_query(
+        engine,
+        id.clone(),
+        &stmt.text,
+        &plan,
+        sink,
+        config,
+        c.kind == SourceKind::Table,
+    )?;
+    Ok(StatementResult::Message(format!(
+        "Created query with ID {id}"
+    )))
+}
+
+/// `INSERT INTO target [WITH (QUERY_ID='...')] SELECT ...`
+pub(super) fn insert_into(
+    engine: &Arc<Engine>,
+    stmt: &ParsedStatement,
+    target: &Ident,
+    properties: &Properties,
+    query: &Query,
+    config: &Config,
+) -> Result<StatementResult> {
+    let with = With(properties);
+    with.check_known(&["QUERY_ID"])?;
+    let (plan, sink) = {
+        let state = engine.state.lock();
+        let Some(sink) = state.catalog.source(&target.value).cloned() else {
+            return Err(Error::plan(format!("{} does not exist.", target.value)));
+        };
+        (
+            plan_query(
+                query,
+                &state.catalog,
+                &engine.functions,
+                QueryPurpose::Persistent,
+                &target.value,
+            )?,
+            sink,
+        )
+    };
+    if sink.kind != SourceKind::Stream {
+        return Err(Error::plan(format!(
+            "INSERT INTO can only be used to insert into a stream. {} is a table.",
+            sink.name
+        )));
+    }
+    if plan.result_kind != SourceKind::Stream {
+        return Err(Error::plan(format!(
+            "INSERT INTO {} needs a query producing a stream, but it reads the table {}",
+            sink.name, plan.source.name
+        )));
+    }
+    if sink.is_source {
+        return Err(Error::plan(format!(
+            "Cannot insert into read-only source {}",
+            sink.name
+        )));
+    }
+    let result: Vec<(String, SqlType, bool)> = plan
+        .output_columns()
+        .iter()
+        .map(|c| (c.name.clone(), c.ty.clone(), c.kind == ColumnKind::Key))
+        .collect();
+    let target_cols: Vec<(String, SqlType, bool)> = sink
+        .schema
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.ty.clone(), c.kind == ColumnKind::Key))
+        .collect();
+    if result != target_cols {
+        let show = |cols: &[(String, SqlType, bool)]| {
+            cols.iter()
+                .map(|(n, t, k)| format!("`{n}` {t}{}", if *k { " KEY" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(Error::plan(format!(
+            "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+            show(&result),
+            show(&target_cols)
+        )));
+    }
+    let offset = engine.command_offset()?;
+    let id = match with.string("QUERY_ID")? {
+        Some(id) => id.to_uppercase(),
+        None => format!("INSERTQUERY_{offset}"),
+    };
+    if engine.state.lock().queries.contains_key(&id) {
+        return Err(Error::plan(format!("Query ID '{id}' already exists.")));
+    }
+    engine.record_command(&stmt.text)?;
+    register_query(engine, id.clone(), &stmt.text, &plan, sink, config, false)?;
+    Ok(StatementResult::Message(format!(
+        "Created query with ID {id}"
+    )))
+}
+
+/// A `SELECT`: a push query with `EMIT`, a pull query without.
+pub(super) fn select(
+    engine: &Arc<Engine>,
+    query: &Query,
+    config: &Config,
+) -> Result<StatementResult> {
+    let (plan, id) = {
+        let mut state = engine.state.lock();
+        let plan = plan_query(
+            query,
+            &state.catalog,
+            &engine.functions,
+            QueryPurpose::Transient,
+            "",
+        )?;
+        state.transient_counter += 1;
+        let id = format!("transient_{}_{}", plan.source.name, state.transient_counter);
+        (plan, id)
+    };
+    let columns: Vec<String> = plan
+        .output_columns()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    match query.emit {
+        Some(Emit::Final) => Err(Error::plan(
+            "EMIT FINAL is only supported for windowed aggregations.",
+        )),
+        Some(Emit::Changes) => {
+            let (tx, rx) = sync_channel::<Batch>(64);
+            let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
+            let graph = topology.to_graph();
+            drop(topology);
+            let qc = query_config(engine, config, &id, None)?;
+            let running =
+                RunningQuery::start(graph, engine.log.clone(), qc, engine.timestamp_parser())?;
+            Ok(StatementResult::Stream(PushQuery::new(
+                id,
+                columns,
+                rx,
+                QueryHandle::Query(running),
+                plan.limit,
+            )))
+        }
+        None => {
+            if query.offset.is_some() || !query.order_by.is_empty() {
+                return Err(Error::plan(
+                    "ORDER BY and OFFSET are only allowed in pull queries on materialized tables",
+                ));
+            }
+            let rows = pull_scan(engine, &plan, &id)?;
+            Ok(StatementResult::Rows(RowSet {
+                columns: columns.iter().map(|c| c.to_string()).collect(),
+                rows,
+                vertical: false,
+                title: None,
+            }))
+        }
+    }
+}
+
+/// A pull query answered by scanning the source topic up to the end offsets taken now: every
+/// record of a stream, or the latest row per key of a table. Reading to the offsets taken at
+/// the start is what makes it see every write that came before it.
+fn pull_scan(engine: &Arc<Engine>, plan: &QueryPlan, id: &str) -> Result<Vec<Vec<Value>>> {
+    let source = &plan.source;
+    let (tx, rx) = sync_channel::<Batch>(1024);
+    let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
+    let graph = Arc::new(topology.to_graph());
+    drop(topology);
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    let width = plan.output_columns().len();
+    let limit = plan.limit.map(|l| l as usize);
+    let drain = |rows: &mut Vec<Vec<Value>>| {
+        while let Ok(batch) = rx.try_recv() {
+            for r in 0..batch.len {
+                rows.push(
+                    (0..width)
+                        .map(|c| value_at(batch.columns[c].as_ref(), r))
+                        .collect(),
+                );
+            }
+        }
+    };
+    for partition in 0..source.partitions {
+        let start = engine.log.start_offset(&source.topic, partition)?;
+        let end = engine.log.end_offset(&source.topic, partition)?;
+        if end <= start {
+            continue;
+        }
+        let mut task = Task::new(
+            id,
+            partition,
+            graph.clone(),
+            engine.log.clone(),
+            engine.timestamp_parser(),
+        )?;
+        let mut consumer = engine.log.consumer()?;
+        let tp = TopicPartition::new(source.topic.clone(), partition);
+        consumer.assign(&[(tp.clone(), start)])?;
+        let mut latest: BTreeMap<Option<Vec<u8>>, crate::log::ConsumedRecord> = BTreeMap::new();
+        let mut position = start;
+        while position < end {
+            let mut records = consumer.poll(10_000, Duration::from_millis(500))?;
+            if records.is_empty() {
+                break;
+            }
+            records.retain(|r| r.offset < end);
+            position = records.last().map(|r| r.offset + 1).unwrap_or(end);
+            if source.kind == SourceKind::Table {
+                for r in records {
+                    latest.insert(r.record.key.as_ref().map(|k| k.to_vec()), r);
+                }
+            } else {
+                let log = task.process(0, &records)?;
+                crate::runtime::processing_log::write_entries(engine.log.as_ref(), id, &log);
+                drain(&mut rows);
+                if limit.is_some_and(|l| rows.len() >= l) {
+                    break;
+                }
+            }
+        }
+        if source.kind == SourceKind::Table {
+            let mut live: Vec<crate::log::ConsumedRecord> = latest
+                .into_values()
+                .filter(|r| r.record.value.is_some() && r.record.key.is_some())
+                .collect();
+            live.sort_by_key(|r| r.offset);
+            if !live.is_empty() {
+                task.process(0, &live)?;
+                drain(&mut rows);
+            }
+        }
+        task.close();
+        if limit.is_some_and(|l| rows.len() >= l) {
+            break;
+        }
+    }
+    if let Some(l) = limit {
+        rows.truncate(l);
+    }
+    Ok(rows)
+}
+
+fn find_ids(engine: &Engine, target: &TerminateTarget) -> Result<Vec<String>> {
+    let state = engine.state.lock();
+    match target {
+        TerminateTarget::All => Ok(state.queries.keys().cloned().collect()),
+        TerminateTarget::Query(id) => {
+            match state.queries.keys().find(|k| k.eq_ignore_ascii_case(id)) {
+                Some(k) => Ok(vec![k.clone()]),
+                None => Err(Error::execution(format!(
+                    "Unknown queryId: {id}. Use SHOW QUERIES; to see the running queries."
+                ))),
+            }
+        }
+    }
+}
+
+/// `TERMINATE id|ALL`
+pub(super) fn terminate(
+    engine: &Arc<Engine>,
+    stmt: &ParsedStatement,
+    target: &TerminateTarget,
+) -> Result<StatementResult> {
+    let ids = find_ids(engine, target)?;
+    engine.record_command(&stmt.text)?;
+    let mut stopped = Vec::new();
+    for id in &ids {
+        let removed = engine.state.lock().queries.remove(id);
+        if let Some(q) = removed {
+            if let Some(r) = q.running {
+                r.stop();
+            }
+            if let Some(sink) = &q.sink {
+                let mut state = engine.state.lock();
+                if let Some(desc) = state.catalog.source(sink).cloned() {
+                    if desc.written_by.as_deref() == Some(id.as_str()) {
+                        let mut d = (*desc).clone();
+                        d.written_by = None;
+                        state.catalog.put_source(d);
+                    }
+                }
+            }
+            stopped.push(id.clone());
+        }
+    }
+    Ok(StatementResult::Message(match target {
+        TerminateTarget::All => format!(
+            "Terminated {} queries: [{}]",
+            stopped.len(),
+            stopped.join(", ")
+        ),
+        TerminateTarget::Query(_) => format!("Query terminated: {}", stopped.join(", ")),
+    }))
+}
+
+/// `PAUSE id|ALL` and `RESUME id|ALL`
+pub(super) fn pause(
+    engine: &Arc<Engine>,
+    stmt: &ParsedStatement,
+    target: &TerminateTarget,
+    pause: bool,
+) -> Result<StatementResult> {
+    let ids = find_ids(engine, target)?;
+    engine.record_command(&stmt.text)?;
+    for id in &ids {
+        let (running, starter) = {
+            let mut state = engine.state.lock();
+            let Some(q) = state.queries.get_mut(id) else {
+                continue;
+            };
+            q.paused = pause;
+            (q.running.take(), q.starter.clone())
+        };
+        if let Some(r) = running {
+            r.stop();
+        }
+        if !pause && !engine.is_replaying() {
+            let r = starter(engine)?;
+            if let Some(q) = engine.state.lock().queries.get_mut(id) {
+                q.running = Some(r);
+            }
+        }
+    }
+    Ok(StatementResult::Message(format!(
+        "{} {} queries: [{}]",
+        if pause { "Paused" } else { "Resumed" },
+        ids.len(),
+        ids.join(", ")
+    )))
+}
