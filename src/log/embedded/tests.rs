@@ -1,0 +1,1 @@
+//! Tests of the whole embedded log through the `Log` and `LogConsumer` traits.
