@@ -124,7 +124,8 @@ impl Assignment {
             if span.offset < self.position {
                 continue;
             }
-            let record = frame::decode(data, span).map_err(|e| corrupt(&buffered.chunk, span.start, &e))?;
+            let record =
+                frame::decode(data, span).map_err(|e| corrupt(&buffered.chunk, span.start, &e))?;
             out.push(ConsumedRecord {
                 topic: Arc::clone(self.partition.topic()),
                 partition: self.tp.partition,
@@ -178,9 +179,7 @@ impl LogConsumer for EmbeddedConsumer {
 
     fn poll(&mut self, max_records: usize, timeout: Duration) -> LogResult<Vec<ConsumedRecord>> {
         let now = Instant::now();
-        let deadline = now
-            .checked_add(timeout)
-            .unwrap_or_else(|| now + FAR_FUTURE);
+        let deadline = now.checked_add(timeout).unwrap_or_else(|| now + FAR_FUTURE);
         if max_records == 0 {
             return Ok(Vec::new());
         }

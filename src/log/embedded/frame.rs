@@ -207,7 +207,9 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     fn need(&self, n: usize) -> Result<(), FrameError> {
         if self.end - self.pos < n {
-            return Err(FrameError::Malformed("field runs past the end of the frame"));
+            return Err(FrameError::Malformed(
+                "field runs past the end of the frame",
+            ));
         }
         Ok(())
     }
@@ -293,7 +295,10 @@ mod tests {
                 needed: Some(buf.len())
             })
         );
-        assert_eq!(check(&buf[..2], 0), Err(FrameError::Incomplete { needed: None }));
+        assert_eq!(
+            check(&buf[..2], 0),
+            Err(FrameError::Incomplete { needed: None })
+        );
         buf[20] ^= 0x01;
         assert!(matches!(check(&buf, 0), Err(FrameError::Checksum { .. })));
         let zeros = [0u8; 64];
@@ -315,6 +320,9 @@ mod tests {
         buf.extend_from_slice(&body);
         let bytes = Bytes::from(buf);
         let span = check(&bytes, 0).unwrap();
-        assert!(matches!(decode(&bytes, span), Err(FrameError::Malformed(_))));
+        assert!(matches!(
+            decode(&bytes, span),
+            Err(FrameError::Malformed(_))
+        ));
     }
 }

@@ -80,7 +80,9 @@ impl GroupStore {
     /// Records offsets for a group; the commit is on disk when this returns.
     pub fn commit(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> LogResult<()> {
         if group.is_empty() {
-            return Err(LogError::Invalid("consumer group name must not be empty".into()));
+            return Err(LogError::Invalid(
+                "consumer group name must not be empty".into(),
+            ));
         }
         if let Some((tp, offset)) = offsets.iter().find(|(_, o)| *o < 0) {
             return Err(LogError::Invalid(format!(
@@ -153,14 +155,27 @@ mod tests {
         let store = GroupStore::open(dir.path(), false).unwrap();
         let odd_name = "query/1 ünïcode";
         store
-            .commit(odd_name, &[(TopicPartition::new("t", 0), 5), (TopicPartition::new("t", 2), 9)])
+            .commit(
+                odd_name,
+                &[
+                    (TopicPartition::new("t", 0), 5),
+                    (TopicPartition::new("t", 2), 9),
+                ],
+            )
             .unwrap();
-        store.commit(odd_name, &[(TopicPartition::new("t", 0), 7)]).unwrap();
-        store.commit("other", &[(TopicPartition::new("u", 0), 1)]).unwrap();
+        store
+            .commit(odd_name, &[(TopicPartition::new("t", 0), 7)])
+            .unwrap();
+        store
+            .commit("other", &[(TopicPartition::new("u", 0), 1)])
+            .unwrap();
         drop(store);
 
         let store = GroupStore::open(dir.path(), true).unwrap();
-        assert_eq!(store.committed(odd_name, "t"), BTreeMap::from([(0, 7), (2, 9)]));
+        assert_eq!(
+            store.committed(odd_name, "t"),
+            BTreeMap::from([(0, 7), (2, 9)])
+        );
         assert_eq!(store.committed(odd_name, "nope"), BTreeMap::new());
         store.forget_topic("u").unwrap();
         assert!(store.committed("other", "u").is_empty());
@@ -170,6 +185,10 @@ mod tests {
         let store = GroupStore::open(dir.path(), false).unwrap();
         assert!(store.committed(odd_name, "t").is_empty());
         assert!(store.commit("", &[]).is_err());
-        assert!(store.commit("g", &[(TopicPartition::new("t", 0), -1)]).is_err());
+        assert!(
+            store
+                .commit("g", &[(TopicPartition::new("t", 0), -1)])
+                .is_err()
+        );
     }
 }

@@ -142,9 +142,8 @@ impl EmbeddedLog {
             .shared
             .trash_dir
             .join(format!("{name}.{}.{n}", std::process::id()));
-        fs::rename(path, &target).map_err(|e| {
-            LogError::io(format!("cannot move {} to the trash", path.display()), e)
-        })?;
+        fs::rename(path, &target)
+            .map_err(|e| LogError::io(format!("cannot move {} to the trash", path.display()), e))?;
         fs::remove_dir_all(&target)
             .map_err(|e| LogError::io(format!("cannot delete {}", target.display()), e))
     }

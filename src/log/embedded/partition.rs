@@ -111,7 +111,9 @@ impl Partition {
         // An index whose segment is gone (deleted, crash before the index was) is useless.
         for (name, path) in indexes {
             let stem = name.trim_end_matches(".index");
-            let has_log = stem.parse::<i64>().is_ok_and(|b| bases.binary_search(&b).is_ok());
+            let has_log = stem
+                .parse::<i64>()
+                .is_ok_and(|b| bases.binary_search(&b).is_ok());
             if !has_log {
                 let _ = fs::remove_file(path);
             }
@@ -213,7 +215,10 @@ impl Partition {
         let first = state.next_offset;
         let mut remaining = records;
         while let Some(next) = remaining.first() {
-            if state.active()?.is_full_for(frame::frame_size(next), &self.options) {
+            if state
+                .active()?
+                .is_full_for(frame::frame_size(next), &self.options)
+            {
                 self.roll(state)?;
             }
             let offset = state.next_offset;

@@ -78,11 +78,13 @@ impl<'a> FileReader<'a> {
         if pos + size as u64 > self.len {
             return Ok(Err(FrameError::Incomplete { needed: Some(size) }));
         }
-        Ok(frame::check(self.bytes(pos, size)?, 0).map(|span| FileFrame {
-            start: pos,
-            end: pos + size as u64,
-            offset: span.offset,
-        }))
+        Ok(
+            frame::check(self.bytes(pos, size)?, 0).map(|span| FileFrame {
+                start: pos,
+                end: pos + size as u64,
+                offset: span.offset,
+            }),
+        )
     }
 }
 
@@ -223,7 +225,10 @@ mod tests {
             };
             frame::encode(&mut buf, i, &rec).unwrap();
         }
-        std::fs::File::create(path).unwrap().write_all(&buf).unwrap();
+        std::fs::File::create(path)
+            .unwrap()
+            .write_all(&buf)
+            .unwrap();
         starts
     }
 

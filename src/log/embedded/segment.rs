@@ -75,7 +75,9 @@ impl Segment {
             .write(true)
             .create_new(true)
             .open(&log_path)
-            .map_err(|e| LogError::io(format!("cannot create segment {}", log_path.display()), e))?;
+            .map_err(|e| {
+                LogError::io(format!("cannot create segment {}", log_path.display()), e)
+            })?;
         let index_file = create_index_file(&index_path).map_err(|e| {
             LogError::io(format!("cannot create index {}", index_path.display()), e)
         })?;
@@ -390,7 +392,10 @@ fn load_index(path: &Path, segment_len: u64) -> LogResult<Option<Vec<IndexEntry>
     match fs::read(path) {
         Ok(bytes) => Ok(index::parse(&bytes, segment_len)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(LogError::io(format!("cannot read index {}", path.display()), e)),
+        Err(e) => Err(LogError::io(
+            format!("cannot read index {}", path.display()),
+            e,
+        )),
     }
 }
 
@@ -449,7 +454,11 @@ mod tests {
         let opts = small_index();
         let mut seg = Segment::create(dir.path(), 100).unwrap();
         let mut scratch = Vec::new();
-        assert_eq!(seg.append(&records(50, 0), 100, &opts, &mut scratch).unwrap(), 50);
+        assert_eq!(
+            seg.append(&records(50, 0), 100, &opts, &mut scratch)
+                .unwrap(),
+            50
+        );
         assert!(!seg.index.is_empty());
         let written = seg.index.clone();
         let size = seg.size();
@@ -490,6 +499,10 @@ mod tests {
         assert!(n > 0 && n < 20, "wrote {n}");
         assert!(seg.size() <= 300);
         assert!(seg.is_full_for(frame::frame_size(&records(1, n)[0]), &opts));
-        assert_eq!(seg.append(&records(1, n), n as i64, &opts, &mut scratch).unwrap(), 0);
+        assert_eq!(
+            seg.append(&records(1, n), n as i64, &opts, &mut scratch)
+                .unwrap(),
+            0
+        );
     }
 }

@@ -29,9 +29,7 @@ pub fn validate_name(name: &str) -> LogResult<()> {
         return Err(LogError::Invalid("topic name must not be empty".into()));
     }
     if name == "." || name == ".." {
-        return Err(LogError::Invalid(format!(
-            "topic name cannot be '{name}'"
-        )));
+        return Err(LogError::Invalid(format!("topic name cannot be '{name}'")));
     }
     if name.len() > MAX_NAME_LEN {
         return Err(LogError::Invalid(format!(
@@ -203,7 +201,16 @@ mod tests {
         for good in ["orders", "a.b_c-D9", "x", &"n".repeat(249)] {
             assert!(validate_name(good).is_ok(), "{good}");
         }
-        for bad in ["", ".", "..", "a/b", "a b", "naïve", "../etc", &"n".repeat(250)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a b",
+            "naïve",
+            "../etc",
+            &"n".repeat(250),
+        ] {
             let err = validate_name(bad).unwrap_err();
             assert!(matches!(err, LogError::Invalid(_)), "{bad}: {err:?}");
         }
