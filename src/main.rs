@@ -1,3 +1,126 @@
-fn main() {
-    println!("runnel");
+//! The `runnel` command: the shell, scripted runs, and the engine's other front doors.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use runnel::engine::{Config, Engine, Session};
+use runnel::log::Log;
+use runnel::log::embedded::EmbeddedLog;
+use runnel::shell::{OutputFormat, Runner, RunnerOptions, run_interactive};
+
+/// Runnel: a streaming SQL engine in the spirit of ksqlDB and Kafka Streams.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// Run the statements in FILE, then exit.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Run these statements, then exit.
+    #[arg(short = 'e', long = "execute", value_name = "SQL")]
+    execute: Option<String>,
+    /// Where the embedded log keeps its data.
+    #[arg(long, value_name = "DIR", default_value = "./runnel-data")]
+    data_dir: PathBuf,
+    /// How results are printed: table, json (one object per row) or csv.
+    #[arg(long, value_name = "FORMAT", default_value = "table")]
+    output: String,
+    /// A properties file (key=value lines).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Set a property, e.g. --set num.stream.threads=2 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Define a variable for ${name} substitution (repeatable).
+    #[arg(long = "define", value_name = "NAME=VALUE")]
+    define: Vec<String>,
+    /// Keep going after a failing statement.
+    #[arg(long)]
+    continue_on_error: bool,
+    /// Stop push queries after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+}
+
+fn split_pair(s: &str, what: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("{what} '{s}' must look like key=value"))
+}
+
+fn run(cli: Cli) -> Result<bool, String> {
+    let output = OutputFormat::parse(&cli.output)
+        .ok_or_else(|| format!("--output must be table, json or csv, not '{}'", cli.output))?;
+    let mut config = Config::new();
+    if let Some(path) = &cli.config {
+        config.load_file(path).map_err(|e| e.to_string())?;
+    }
+    for s in &cli.set {
+        let (k, v) = split_pair(s, "--set")?;
+        config.set(&k, &v).map_err(|e| e.to_string())?;
+    }
+    let mut session = Session::default();
+    for d in &cli.define {
+        let (k, v) = split_pair(d, "--define")?;
+        session.variables.insert(k, v);
+    }
+    if let Some(servers) = config.get("bootstrap.servers").filter(|s| !s.is_empty()) {
+        return Err(format!(
+            "bootstrap.servers={servers}: this build runs on the embedded log only; unset it to use --data-dir"
+        ));
+    }
+    let log: Arc<dyn Log> = EmbeddedLog::open(&cli.data_dir).map_err(|e| e.to_string())?;
+    let where_ = format!("embedded log at {}", cli.data_dir.display());
+    let engine = Engine::open(log, config).map_err(|e| e.to_string())?;
+    let interactive_stdin = std::io::stdin().is_terminal();
+    let script = match (&cli.file, &cli.execute) {
+        (Some(f), _) => Some(
+            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?,
+        ),
+        (None, Some(sql)) => Some(sql.clone()),
+        (None, None) if !interactive_stdin => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            Some(text)
+        }
+        (None, None) => None,
+    };
+    let options = RunnerOptions {
+        output,
+        continue_on_error: cli.continue_on_error,
+        timeout: cli.timeout.map(Duration::from_secs_f64),
+        interactive: script.is_none(),
+    };
+    let mut runner = Runner::new(engine.clone(), session, options);
+    let ok = match script {
+        Some(text) => {
+            let stdout = std::io::stdout();
+            let stderr = std::io::stderr();
+            runner.run_text(&text, &mut stdout.lock(), &mut stderr.lock())
+        }
+        None => {
+            run_interactive(&mut runner, &where_).map_err(|e| e.to_string())?;
+            true
+        }
+    };
+    engine.shutdown();
+    Ok(ok)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("runnel: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

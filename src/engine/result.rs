@@ -129,6 +129,11 @@ impl PushQuery {
         }
     }
 
+    /// Whether the query stops by itself after a number of rows.
+    pub fn has_limit(&self) -> bool {
+        self.limit.is_some()
+    }
+
     /// Waits up to `timeout` for rows.
     pub fn poll(&mut self, timeout: Duration) -> PushPoll {
         if self.limit.is_some_and(|l| self.emitted >= l) {
