@@ -279,6 +279,42 @@ impl Engine {
         None
     }
 
+    /// Waits until every running persistent query has processed everything written to its
+    /// sources so far — including what other queries write meanwhile — or `timeout` passes.
+    /// Returns whether it got there.
+    pub fn wait_until_idle(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut stable_rounds = 0;
+        while std::time::Instant::now() < deadline {
+            let caught_up = {
+                let state = self.state.lock();
+                state
+                    .queries
+                    .values()
+                    .filter_map(|q| q.running.as_ref())
+                    .all(|r| {
+                        let ends: BTreeMap<_, _> = r
+                            .source_partitions()
+                            .into_iter()
+                            .map(|tp| {
+                                let end = self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0);
+                                (tp, end)
+                            })
+                            .collect();
+                        r.has_processed_up_to(&ends)
+                    })
+            };
+            // Two checks in a row: a query that just caught up may have written more input
+            // for another one.
+            stable_rounds = if caught_up { stable_rounds + 1 } else { 0 };
+            if stable_rounds >= 2 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        false
+    }
+
     /// Stops every running query, committing their offsets.
     pub fn shutdown(&self) {
         let mut state = self.state.lock();

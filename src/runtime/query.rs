@@ -63,6 +63,8 @@ pub struct RunningQuery {
     state: Arc<Mutex<QueryState>>,
     /// Records processed, over all tasks.
     pub processed: Arc<std::sync::atomic::AtomicU64>,
+    /// How far each source partition has been processed (the next offset to process).
+    positions: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
 }
 
 impl RunningQuery {
@@ -93,17 +95,20 @@ impl RunningQuery {
         let stop = Arc::new(AtomicBool::new(false));
         let state = Arc::new(Mutex::new(QueryState::Running));
         let processed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let positions = Arc::new(Mutex::new(BTreeMap::new()));
         let mut handles = Vec::new();
         for t in 0..threads {
             let mine: Vec<i32> = (0..partitions)
                 .filter(|p| *p as usize % threads == t)
                 .collect();
             let worker = Worker::new(&graph, &log, &config, &topics, mine, parse_ts)?;
+            positions.lock().extend(worker.consumer.positions());
+            let shared_positions = positions.clone();
             let (stop, state, processed) = (stop.clone(), state.clone(), processed.clone());
             let name = format!("{}-StreamThread-{}", config.query_id, t + 1);
             let handle = std::thread::Builder::new()
                 .name(name)
-                .spawn(move || worker.run(&stop, &state, &processed))
+                .spawn(move || worker.run(&stop, &state, &processed, &shared_positions))
                 .map_err(|e| Error::execution(format!("cannot start a query thread: {e}")))?;
             handles.push(handle);
         }
@@ -112,7 +117,23 @@ impl RunningQuery {
             threads: handles,
             state,
             processed,
+            positions,
         })
+    }
+
+    /// Whether every source partition has been processed up to `ends` (or the query ended).
+    pub fn has_processed_up_to(&self, ends: &BTreeMap<TopicPartition, i64>) -> bool {
+        if self.is_finished() {
+            return true;
+        }
+        let positions = self.positions.lock();
+        ends.iter()
+            .all(|(tp, end)| positions.get(tp).is_none_or(|p| p >= end))
+    }
+
+    /// The topic-partitions the query reads.
+    pub fn source_partitions(&self) -> Vec<TopicPartition> {
+        self.positions.lock().keys().cloned().collect()
     }
 
     /// The current state.
@@ -217,6 +238,7 @@ impl Worker {
         stop: &AtomicBool,
         state: &Mutex<QueryState>,
         processed: &std::sync::atomic::AtomicU64,
+        positions: &Mutex<BTreeMap<TopicPartition, i64>>,
     ) {
         let mut last_commit = Instant::now();
         let mut dirty = false;
@@ -225,6 +247,9 @@ impl Worker {
                 break;
             }
             let result = self.step(processed).and_then(|did| {
+                if did {
+                    positions.lock().extend(self.consumer.positions());
+                }
                 dirty |= did;
                 if dirty && last_commit.elapsed() >= self.commit_interval {
                     last_commit = Instant::now();

@@ -211,7 +211,10 @@ impl Runner {
                             break;
                         }
                         PushPoll::Done(Some(e)) => {
-                            return Err(Error::execution(format!("query {} failed: {e}", query.id)));
+                            return Err(Error::execution(format!(
+                                "query {} failed: {e}",
+                                query.id
+                            )));
                         }
                     }
                 }
