@@ -528,3 +528,76 @@ fn oversized_record_is_rejected_without_writing() {
     assert!(matches!(err, LogError::Invalid(_)), "{err:?}");
     assert_eq!(log.end_offset("t", 0).unwrap(), 0);
 }
+
+#[test]
+fn log_and_consumer_are_thread_safe_types() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<EmbeddedLog>();
+    send::<super::EmbeddedConsumer>();
+}
+
+#[test]
+fn an_error_after_some_records_is_reported_on_the_next_poll() {
+    let dir = TempDir::new().unwrap();
+    let log = open(dir.path());
+    log.create_topic("a", &TopicConfig::new(1)).unwrap();
+    log.create_topic("b", &TopicConfig::new(1)).unwrap();
+    log.append("a", 0, &records(0..3)).unwrap();
+    log.append("b", 0, &records(0..3)).unwrap();
+    let mut consumer = log.consumer().unwrap();
+    consumer
+        .assign(&[
+            (TopicPartition::new("a", 0), 0),
+            (TopicPartition::new("b", 0), 0),
+        ])
+        .unwrap();
+    log.delete_topic("b").unwrap();
+    // The records of "a" are not lost to the error of "b".
+    let first = consumer.poll(10, Duration::ZERO).unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|r| &*r.topic == "a"));
+    assert!(matches!(
+        consumer.poll(10, Duration::ZERO),
+        Err(LogError::UnknownTopic(t)) if t == "b"
+    ));
+}
+
+/// Throughput check: `cargo test --lib log::embedded::tests::throughput -- --ignored --nocapture`.
+/// Unoptimized builds are several times slower than release.
+#[test]
+#[ignore]
+fn throughput() {
+    let dir = TempDir::new().unwrap();
+    let log = open(dir.path());
+    log.create_topic("t", &TopicConfig::new(1)).unwrap();
+    let batch: Vec<Record> = (0..1000)
+        .map(|i| Record {
+            key: Some(Bytes::from(format!("key-{i:08}"))),
+            value: Some(Bytes::from(vec![b'v'; 80])),
+            timestamp: i,
+            headers: vec![],
+        })
+        .collect();
+    let total = 1_000_000;
+    let start = Instant::now();
+    for _ in 0..total / batch.len() {
+        log.append("t", 0, &batch).unwrap();
+    }
+    let append = start.elapsed();
+    let mut consumer = log.consumer().unwrap();
+    consumer
+        .assign(&[(TopicPartition::new("t", 0), 0)])
+        .unwrap();
+    let start = Instant::now();
+    let mut read = 0;
+    while read < total {
+        read += consumer.poll(1000, Duration::ZERO).unwrap().len();
+    }
+    let poll = start.elapsed();
+    println!(
+        "append {:.0} rec/s, poll {:.0} rec/s",
+        total as f64 / append.as_secs_f64(),
+        total as f64 / poll.as_secs_f64()
+    );
+}
