@@ -187,6 +187,8 @@ impl LogConsumer for EmbeddedConsumer {
         Ok(())
     }
 
+    /// With nothing assigned this sleeps for the timeout rather than returning at once, so a
+    /// caller polling in a loop does not spin.
     fn poll(&mut self, max_records: usize, timeout: Duration) -> LogResult<Vec<ConsumedRecord>> {
         let now = Instant::now();
         let deadline = now.checked_add(timeout).unwrap_or_else(|| now + FAR_FUTURE);
