@@ -348,6 +348,9 @@ pub enum SelectItem {
 }
 
 /// A `FROM` item.
+// Joins are few per query, so the inline `Expr` costs little; boxing it would change the
+// shape the planner matches on.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Relation {
     /// A stream or table, optionally aliased.

@@ -9,7 +9,9 @@ use super::ast::{
     Statement,
 };
 use super::parser::{StatementParser, span_of};
-use super::tokens::{eat_word, error_at, expect_token, expect_word, is_word, parse_string, unexpected};
+use super::tokens::{
+    eat_word, error_at, expect_token, expect_word, is_word, parse_string, unexpected,
+};
 use crate::types::Value;
 
 impl StatementParser<'_> {
@@ -71,7 +73,10 @@ impl StatementParser<'_> {
             ));
         }
         if !columns.is_empty() {
-            return Err(unexpected(&as_tok, "';' (a CREATE with columns has no AS SELECT)"));
+            return Err(unexpected(
+                &as_tok,
+                "';' (a CREATE with columns has no AS SELECT)",
+            ));
         }
         let query = Box::new(self.query()?);
         Ok(Statement::CreateAsSelect(CreateAsSelect {
@@ -192,10 +197,16 @@ impl StatementParser<'_> {
                     "TRUE" => Ok(Value::Boolean(true)),
                     "FALSE" => Ok(Value::Boolean(false)),
                     "NULL" => Ok(Value::Null),
-                    _ => Err(unexpected(&tok, "a literal (string, number, TRUE or FALSE)")),
+                    _ => Err(unexpected(
+                        &tok,
+                        "a literal (string, number, TRUE or FALSE)",
+                    )),
                 }
             }
-            _ => Err(unexpected(&tok, "a literal (string, number, TRUE or FALSE)")),
+            _ => Err(unexpected(
+                &tok,
+                "a literal (string, number, TRUE or FALSE)",
+            )),
         }
     }
 
@@ -361,7 +372,10 @@ mod tests {
     #[test]
     fn numbers_keep_their_kind() {
         assert_eq!(number_value("5", false), Some(Value::Int(5)));
-        assert_eq!(number_value("5000000000", true), Some(Value::BigInt(-5_000_000_000)));
+        assert_eq!(
+            number_value("5000000000", true),
+            Some(Value::BigInt(-5_000_000_000))
+        );
         assert_eq!(number_value("1.50", false), Some(Value::Decimal(150, 2)));
         assert_eq!(number_value("1.5", true), Some(Value::Decimal(-15, 1)));
         assert_eq!(number_value("1e3", false), Some(Value::Double(1000.0)));

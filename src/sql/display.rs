@@ -5,10 +5,9 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::ast::{
-    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, DescribeTarget, Emit,
-    ExplainTarget, Ident, JoinKind, OrderByItem, ParsedStatement, Properties, Property, Query,
-    Relation, SelectItem, ShowKind, SourceKind, Statement, TerminateTarget, WindowSpec,
-    WithinSpec,
+    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, DescribeTarget, Emit, ExplainTarget,
+    Ident, JoinKind, OrderByItem, ParsedStatement, Properties, Property, Query, Relation,
+    SelectItem, ShowKind, SourceKind, Statement, TerminateTarget, WindowSpec, WithinSpec,
 };
 use super::expr_display::ExprSql;
 use super::types::type_sql;
@@ -16,13 +15,71 @@ use crate::types::Value;
 
 /// Words that cannot stand unquoted where a name is expected.
 const RESERVED: &[&str] = &[
-    "SELECT", "FROM", "AS", "ALL", "DISTINCT", "WHERE", "WITHIN", "WINDOW", "GROUP", "BY",
-    "HAVING", "LIMIT", "AT", "OR", "AND", "IN", "NOT", "EXISTS", "BETWEEN", "LIKE", "ESCAPE",
-    "IS", "NULL", "TRUE", "FALSE", "CASE", "WHEN", "THEN", "ELSE", "END", "JOIN", "FULL",
-    "OUTER", "INNER", "LEFT", "RIGHT", "CROSS", "ON", "WITH", "VALUES", "CREATE", "TABLE",
-    "STREAM", "STREAMS", "TABLES", "INSERT", "INTO", "DROP", "CAST", "EMIT", "PARTITION",
-    "ORDER", "OFFSET", "EXTENDED", "FUNCTION", "ARRAY", "MAP", "STRUCT", "INTERVAL", "SAMPLE",
-    "BEGINNING", "DELETE", "ADD", "COLUMN", "TYPE",
+    "SELECT",
+    "FROM",
+    "AS",
+    "ALL",
+    "DISTINCT",
+    "WHERE",
+    "WITHIN",
+    "WINDOW",
+    "GROUP",
+    "BY",
+    "HAVING",
+    "LIMIT",
+    "AT",
+    "OR",
+    "AND",
+    "IN",
+    "NOT",
+    "EXISTS",
+    "BETWEEN",
+    "LIKE",
+    "ESCAPE",
+    "IS",
+    "NULL",
+    "TRUE",
+    "FALSE",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "JOIN",
+    "FULL",
+    "OUTER",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "CROSS",
+    "ON",
+    "WITH",
+    "VALUES",
+    "CREATE",
+    "TABLE",
+    "STREAM",
+    "STREAMS",
+    "TABLES",
+    "INSERT",
+    "INTO",
+    "DROP",
+    "CAST",
+    "EMIT",
+    "PARTITION",
+    "ORDER",
+    "OFFSET",
+    "EXTENDED",
+    "FUNCTION",
+    "ARRAY",
+    "MAP",
+    "STRUCT",
+    "INTERVAL",
+    "SAMPLE",
+    "BEGINNING",
+    "DELETE",
+    "ADD",
+    "COLUMN",
+    "TYPE",
 ];
 
 /// `name` as SQL: bare when it reads back as the same name, else back-quoted with
@@ -106,7 +163,9 @@ impl Display for Property {
             .name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            && self.name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_');
+            && self
+                .name
+                .starts_with(|c: char| c.is_ascii_uppercase() || c == '_');
         if name_is_plain {
             f.write_str(&self.name)?;
         } else {
@@ -277,7 +336,11 @@ impl Display for Relation {
     }
 }
 
-fn window_options(f: &mut Formatter<'_>, retention: Option<i64>, grace: Option<i64>) -> fmt::Result {
+fn window_options(
+    f: &mut Formatter<'_>,
+    retention: Option<i64>,
+    grace: Option<i64>,
+) -> fmt::Result {
     if let Some(r) = retention {
         write!(f, ", RETENTION {}", duration(r))?;
     }
@@ -458,7 +521,11 @@ impl Display for Statement {
                 target,
                 properties,
                 query,
-            } => write!(f, "INSERT INTO {target}{} {query}", properties.with_clause()),
+            } => write!(
+                f,
+                "INSERT INTO {target}{} {query}",
+                properties.with_clause()
+            ),
             Statement::InsertValues {
                 target,
                 columns,

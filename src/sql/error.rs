@@ -97,15 +97,16 @@ fn split_location(raw: &str) -> (&str, Option<(u64, u64)>) {
 
 /// Turns sqlparser's `Expected: X, found: Y` into our `unexpected 'Y'; expected X`.
 fn reword(message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("Expected: ") {
-        if let Some((expected, found)) = rest.rsplit_once(", found: ") {
-            let found = if found == "EOF" {
-                "end of input".to_string()
-            } else {
-                format!("'{found}'")
-            };
-            return format!("unexpected {found}; expected {expected}");
-        }
+    if let Some((expected, found)) = message
+        .strip_prefix("Expected: ")
+        .and_then(|rest| rest.rsplit_once(", found: "))
+    {
+        let found = if found == "EOF" {
+            "end of input".to_string()
+        } else {
+            format!("'{found}'")
+        };
+        return format!("unexpected {found}; expected {expected}");
     }
     if message.contains("; expected ") {
         message.to_string()
@@ -129,8 +130,8 @@ impl fmt::Display for ParseError {
             .take(self.column.saturating_sub(1) as usize)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let missing = (self.column.saturating_sub(1) as usize)
-            .saturating_sub(self.line_text.chars().count());
+        let missing =
+            (self.column.saturating_sub(1) as usize).saturating_sub(self.line_text.chars().count());
         write!(f, "{pad}{}^", " ".repeat(missing))
     }
 }
@@ -181,6 +182,9 @@ mod tests {
     fn converts_into_crate_error() {
         let e: crate::error::Error = ParseError::at("X", 1, 1, "bad; expected good").into();
         assert_eq!(e.kind, crate::error::ErrorKind::Parse);
-        assert!(e.to_string().starts_with("parse error at 1:1: bad; expected good\n"));
+        assert!(
+            e.to_string()
+                .starts_with("parse error at 1:1: bad; expected good\n")
+        );
     }
 }

@@ -79,4 +79,3 @@ pub fn parse_one(text: &str) -> Result<ParsedStatement, ParseError> {
 pub fn parse_expr(text: &str) -> Result<ast::Expr, ParseError> {
     parser::parse_expression(text)
 }
-

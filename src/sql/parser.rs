@@ -61,7 +61,10 @@ pub(crate) fn parse_expression(text: &str) -> Result<sqlparser::ast::Expr, Parse
         if p.peek_token_ref().token == Token::EOF {
             Ok(e)
         } else {
-            Err(unexpected(p.peek_token_ref(), "an operator or the end of the expression"))
+            Err(unexpected(
+                p.peek_token_ref(),
+                "an operator or the end of the expression",
+            ))
         }
     });
     result.map_err(|e| {
@@ -285,7 +288,9 @@ impl<'a> StatementParser<'a> {
         } else {
             Err(error_at(
                 &tok,
-                format!("invalid variable name '{name}'; expected a letter or '_' followed by letters, digits or '_'"),
+                format!(
+                    "invalid variable name '{name}'; expected a letter or '_' followed by letters, digits or '_'"
+                ),
             ))
         }
     }
@@ -374,7 +379,9 @@ impl<'a> StatementParser<'a> {
             self.p.next_token();
             DescribeTarget::Function(self.ident("a function name")?)
         } else {
-            DescribeTarget::Source(self.ident("a stream or table name, STREAMS, TABLES or FUNCTION")?)
+            DescribeTarget::Source(
+                self.ident("a stream or table name, STREAMS, TABLES or FUNCTION")?,
+            )
         };
         extended |= eat_word(&mut self.p, "EXTENDED");
         Ok(Statement::Describe { target, extended })
@@ -385,14 +392,31 @@ impl<'a> StatementParser<'a> {
         let starts_statement = matches!(
             peek_word(&self.p, 0).as_deref(),
             Some(
-                "SELECT" | "CREATE" | "INSERT" | "DROP" | "ALTER" | "DESCRIBE" | "SHOW" | "LIST"
-                    | "EXPLAIN" | "PRINT" | "TERMINATE" | "PAUSE" | "RESUME" | "SET" | "UNSET"
-                    | "RUN" | "DEFINE" | "UNDEFINE"
+                "SELECT"
+                    | "CREATE"
+                    | "INSERT"
+                    | "DROP"
+                    | "ALTER"
+                    | "DESCRIBE"
+                    | "SHOW"
+                    | "LIST"
+                    | "EXPLAIN"
+                    | "PRINT"
+                    | "TERMINATE"
+                    | "PAUSE"
+                    | "RESUME"
+                    | "SET"
+                    | "UNSET"
+                    | "RUN"
+                    | "DEFINE"
+                    | "UNDEFINE"
             )
         );
         if starts_statement {
             let inner = self.statement(depth + 1)?;
-            return Ok(Statement::Explain(ExplainTarget::Statement(Box::new(inner))));
+            return Ok(Statement::Explain(ExplainTarget::Statement(Box::new(
+                inner,
+            ))));
         }
         let id = self.raw_word("a query id or a statement")?;
         Ok(Statement::Explain(ExplainTarget::QueryId(id)))

@@ -9,12 +9,33 @@ use super::ast::{
     Emit, Ident, JoinKind, OrderByItem, Query, Relation, SelectItem, WindowSpec, WithinSpec,
 };
 use super::parser::{StatementParser, span_of};
-use super::tokens::{eat_word, error_at, expect_token, expect_word, parse_u64, peek_word, unexpected};
+use super::tokens::{
+    eat_word, error_at, expect_token, expect_word, parse_u64, peek_word, unexpected,
+};
 
 /// Words that end a source or select item, so they are never read as a bare alias.
 const CLAUSE_WORDS: &[&str] = &[
-    "FROM", "WINDOW", "WHERE", "GROUP", "PARTITION", "HAVING", "EMIT", "LIMIT", "JOIN", "INNER",
-    "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "ON", "WITHIN", "ORDER", "OFFSET", "AS", "SELECT",
+    "FROM",
+    "WINDOW",
+    "WHERE",
+    "GROUP",
+    "PARTITION",
+    "HAVING",
+    "EMIT",
+    "LIMIT",
+    "JOIN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "OUTER",
+    "CROSS",
+    "ON",
+    "WITHIN",
+    "ORDER",
+    "OFFSET",
+    "AS",
+    "SELECT",
 ];
 
 impl StatementParser<'_> {
@@ -23,8 +44,12 @@ impl StatementParser<'_> {
         let start = self.p.peek_token_ref().span.start;
         expect_word(&mut self.p, "SELECT")?;
         let select = self.select_list()?;
-        expect_word(&mut self.p, "FROM")
-            .map_err(|_| unexpected(self.p.peek_token_ref(), "',', AS, an alias, an operator or FROM"))?;
+        expect_word(&mut self.p, "FROM").map_err(|_| {
+            unexpected(
+                self.p.peek_token_ref(),
+                "',', AS, an alias, an operator or FROM",
+            )
+        })?;
         let from = self.relation()?;
         let window = if eat_word(&mut self.p, "WINDOW") {
             Some(self.window()?)
@@ -203,7 +228,11 @@ impl StatementParser<'_> {
                 None
             };
             expect_word(&mut self.p, "ON").map_err(|_| {
-                let expected = if within.is_some() { "ON or GRACE PERIOD" } else { "ON or WITHIN" };
+                let expected = if within.is_some() {
+                    "ON or GRACE PERIOD"
+                } else {
+                    "ON or WITHIN"
+                };
                 unexpected(self.p.peek_token_ref(), expected)
             })?;
             let on = self.p.parse_expr()?;
@@ -244,10 +273,11 @@ impl StatementParser<'_> {
     fn window(&mut self) -> Result<WindowSpec, ParserError> {
         const KINDS: &[&str] = &["TUMBLING", "HOPPING", "SESSION", "SLIDING"];
         // ksqlDB allows (and ignores) a window name before the window kind.
-        if let (Some(first), Some(second)) = (peek_word(&self.p, 0), peek_word(&self.p, 1)) {
-            if !KINDS.contains(&first.as_str()) && KINDS.contains(&second.as_str()) {
-                self.p.next_token();
-            }
+        if let (Some(first), Some(second)) = (peek_word(&self.p, 0), peek_word(&self.p, 1))
+            && !KINDS.contains(&first.as_str())
+            && KINDS.contains(&second.as_str())
+        {
+            self.p.next_token();
         }
         let tok = self.p.next_token();
         let kind = match &tok.token {
@@ -360,7 +390,12 @@ impl StatementParser<'_> {
         };
         n.checked_mul(per_unit)
             .and_then(|ms| i64::try_from(ms).ok())
-            .ok_or_else(|| error_at(&num_tok, "duration is too long; expected at most 2^63 - 1 milliseconds"))
+            .ok_or_else(|| {
+                error_at(
+                    &num_tok,
+                    "duration is too long; expected at most 2^63 - 1 milliseconds",
+                )
+            })
     }
 
     /// `GROUP BY` / `PARTITION BY` list: value expressions (no AND/OR/comparisons, as in
@@ -394,7 +429,10 @@ impl StatementParser<'_> {
         items
             .into_iter()
             .map(|(tok, e)| match e {
-                Expr::Tuple(_) => Err(unexpected(&tok, "an expression (a parenthesised list must be the whole clause)")),
+                Expr::Tuple(_) => Err(unexpected(
+                    &tok,
+                    "an expression (a parenthesised list must be the whole clause)",
+                )),
                 e => Ok(e),
             })
             .collect()

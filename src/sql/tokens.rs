@@ -85,9 +85,12 @@ pub(crate) fn expect_token(p: &mut Parser, tok: &Token) -> Result<TokenWithSpan,
 pub(crate) fn parse_u64(p: &mut Parser, what: &str) -> Result<u64, ParserError> {
     let tok = p.next_token();
     match &tok.token {
-        Token::Number(n, _) => n
-            .parse::<u64>()
-            .map_err(|_| error_at(&tok, format!("invalid {what} '{n}'; expected a whole number"))),
+        Token::Number(n, _) => n.parse::<u64>().map_err(|_| {
+            error_at(
+                &tok,
+                format!("invalid {what} '{n}'; expected a whole number"),
+            )
+        }),
         _ => Err(unexpected(&tok, what)),
     }
 }

@@ -161,7 +161,8 @@ impl TypeParser<'_> {
             if self.try_close(p) {
                 return Ok(SqlType::Struct(fields));
             }
-            expect_token(p, &Token::Comma).map_err(|_| unexpected(p.peek_token_ref(), "',' or '>'"))?;
+            expect_token(p, &Token::Comma)
+                .map_err(|_| unexpected(p.peek_token_ref(), "',' or '>'"))?;
         }
     }
 
@@ -216,7 +217,8 @@ fn skip_type_parameters(p: &mut Parser) -> Result<(), ParserError> {
         let tok = p.next_token();
         match &tok.token {
             Token::Number(..) => {}
-            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STRING") => {}
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STRING") => {
+            }
             _ => return Err(unexpected(&tok, "STRING or a whole number")),
         }
         if p.consume_token(&Token::RParen) {

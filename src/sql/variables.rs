@@ -35,7 +35,9 @@ pub fn substitute_variables(
                         text,
                         line,
                         column,
-                        format!("undefined variable '{name}'; expected a variable defined with DEFINE"),
+                        format!(
+                            "undefined variable '{name}'; expected a variable defined with DEFINE"
+                        ),
                     )
                 })?;
             out.push_str(value);
