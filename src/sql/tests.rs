@@ -874,3 +874,15 @@ fn properties_accept_numbers_of_every_kind() {
     );
     round_trip("CREATE STREAM s (a INT) WITH (A=1, B=5000000000, C=2.50, D=1e3, E=-1.5, F=null)");
 }
+
+#[test]
+fn keywords_stay_usable_as_names() {
+    for sql in [
+        "SELECT s->KEY, s->`Value`, a.b->c, a.b[1], value, timestamp, date, time, size, interval, current_timestamp FROM s",
+        "SELECT x % 2, 'a' || 'b', NOT x, (a), -1, 1R FROM s WHERE x = -1 AND y <> 2 OR z >= 3",
+        "SELECT key AS window_start FROM s PARTITION BY key",
+        "CREATE STREAM s (key STRING KEY, value INT, timestamp BIGINT, size INT) WITH (kafka_topic='s')",
+    ] {
+        round_trip(sql);
+    }
+}
