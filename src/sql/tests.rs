@@ -18,15 +18,19 @@ pub(crate) fn same_modulo_spans(a: &Statement, b: &Statement) -> bool {
     normalize(&format!("{a:?}")) == normalize(&format!("{b:?}"))
 }
 
+/// Positions (ours and sqlparser's) and the `quoted` flag, blanked out of a `Debug` dump.
+static UNCOMPARED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"Location \{ line: \d+, column: \d+ \}|Location\(\d+,\d+\)|quoted: (true|false)",
+    )
+    .ok()
+});
+
 fn normalize(debug: &str) -> String {
-    let ours = regex::Regex::new(r"Location \{ line: \d+, column: \d+ \}").ok();
-    let theirs = regex::Regex::new(r"Location\(\d+,\d+\)").ok();
-    let quoted = regex::Regex::new(r"quoted: (true|false)").ok();
-    let mut s = debug.to_string();
-    for re in [ours, theirs, quoted].into_iter().flatten() {
-        s = re.replace_all(&s, "_").into_owned();
+    match UNCOMPARED.as_ref() {
+        Some(re) => re.replace_all(debug, "_").into_owned(),
+        None => debug.to_string(),
     }
-    s
 }
 
 fn stmt(sql: &str) -> Statement {
