@@ -2,14 +2,37 @@
 //! ksqlDB statements, clauses, windows, properties) is ours. Every node prints back as
 //! canonical SQL through `Display` (see `display.rs`), so `parse(print(ast)) == ast`.
 //!
-//! Expression shapes the planner relies on (produced by the parser's ksqlDB dialect):
+//! Expression shapes the planner relies on (produced by the parser's ksqlDB dialect,
+//! checked by the tests in `tests.rs`):
+//! - column references: `Expr::Identifier`, `a.b` → `Expr::CompoundIdentifier`. Names keep
+//!   their spelling and `quote_style` (`None`, `` Some('`') ``, `Some('"')`): unquoted names
+//!   are NOT upper-cased inside expressions, the planner normalizes them;
 //! - struct field access `a->b->c`: nested `Expr::BinaryOp { op: BinaryOperator::Arrow, .. }`
 //!   whose right side is `Expr::Identifier` (the field name);
-//! - array and map subscripts `a[1]`, `m['k']`: `Expr::CompoundFieldAccess` with
-//!   `AccessExpr::Subscript(Subscript::Index { .. })`;
-//! - lambdas `x => x + 1` and `(x, y) => x + y`: `Expr::Lambda`;
-//! - `ARRAY[1, 2]`, `MAP('k' := 1)`, `STRUCT(a := 1)`: `Expr::Array` and `Expr::Function`
-//!   named `MAP` / `STRUCT` whose arguments are `FunctionArg::ExprNamed`/`Named` where names are given.
+//! - array and map subscripts `a[1]`, `m['k']`, `a.b[1]`, `s->f[1]`: `Expr::CompoundFieldAccess`
+//!   with `AccessExpr::Subscript(Subscript::Index { .. })` (after a qualified name the chain
+//!   starts with `AccessExpr::Dot`; after a dereference the root is the `Arrow` `BinaryOp`);
+//! - lambdas `x => x + 1` and `(x, y) => x + y`: `Expr::Lambda` with
+//!   `OneOrManyWithParens::One` / `Many` parameters (`syntax` is `LambdaSyntax::Arrow`, but
+//!   print with [`super::ExprSql`], which writes `=>`);
+//! - `ARRAY[1, 2]`: `Expr::Array { named: true, .. }`; `MAP('k' := 1)`, `STRUCT(a := 1)`:
+//!   `Expr::Function` named `MAP` / `STRUCT` whose arguments are `FunctionArg::ExprNamed`
+//!   with `operator: FunctionArgOperator::Assignment` (the name is the key expression for
+//!   MAP and an `Expr::Identifier` for STRUCT);
+//! - every `name(args)` is a plain `Expr::Function` (also `SUBSTRING`, `TRIM`, `EXTRACT`,
+//!   `LEFT`, ...), `COUNT(*)` has a `FunctionArgExpr::Wildcard` argument;
+//! - `CAST(x AS type)`: `Expr::Cast` whose `data_type` converts back with
+//!   [`super::from_data_type`] (ksqlDB types, custom type names already resolved);
+//! - literals: `Value::Number(text, false)` keeps the digits as written (`1.50` stays exact),
+//!   `Value::SingleQuotedString` with `''` unescaped, `Value::Boolean`, `Value::Null`;
+//! - predicates: `Expr::Between`, `Expr::In { target: InTarget::List(..) }`, `Expr::Like`
+//!   (with `escape_char`), `Expr::IsNull`/`IsNotNull`, `Expr::IsDistinctFrom`/
+//!   `IsNotDistinctFrom`, `Expr::Case`; parentheses are kept as `Expr::Nested`.
+//! - `INTERVAL`, `CURRENT_TIMESTAMP` and similar words not followed by `(` are plain
+//!   identifiers.
+//!
+//! `GROUP BY` and `PARTITION BY` take ksqlDB value expressions (no AND/OR/comparisons at the
+//! top level); `GROUP BY (a, b)` is the same list as `GROUP BY a, b`.
 
 pub use sqlparser::ast::Expr;
 
@@ -348,6 +371,9 @@ pub enum SelectItem {
 }
 
 /// A `FROM` item.
+// Joins are few per query, so the inline `Expr` costs little; boxing it would change the
+// shape the planner matches on.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Relation {
     /// A stream or table, optionally aliased.

@@ -45,6 +45,14 @@ const PLAIN_WORDS: &[&str] = &[
     "CONNECT_BY_ROOT",
 ];
 
+/// Reserved words that can never start an expression: reading one as a column name would
+/// move the error away from where the statement really went wrong.
+const NOT_EXPRESSIONS: &[&str] = &[
+    "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "EMIT", "LIMIT", "SELECT", "JOIN", "ON",
+    "WITHIN", "AS", "BY", "AND", "OR", "THEN", "ELSE", "END", "WHEN", "IN", "IS", "BETWEEN",
+    "LIKE", "INNER", "OUTER",
+];
+
 /// Words followed by `(` that are not function calls.
 const NOT_FUNCTIONS: &[&str] = &["CAST", "CASE", "NOT", "AND", "OR"];
 
@@ -169,6 +177,9 @@ impl Dialect for KsqlDialect {
                         let name = ObjectName::from(vec![w.into_ident(tok.span)]);
                         Some(p.parse_function(name))
                     }
+                    _ if unquoted && NOT_EXPRESSIONS.contains(&upper.as_str()) => Some(Err(
+                        super::tokens::unexpected(p.peek_token_ref(), "an expression"),
+                    )),
                     _ if unquoted && PLAIN_WORDS.contains(&upper.as_str()) => {
                         let tok = p.next_token();
                         let Token::Word(w) = tok.token else {

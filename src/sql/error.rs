@@ -97,15 +97,16 @@ fn split_location(raw: &str) -> (&str, Option<(u64, u64)>) {
 
 /// Turns sqlparser's `Expected: X, found: Y` into our `unexpected 'Y'; expected X`.
 fn reword(message: &str) -> String {
-    if let Some(rest) = message.strip_prefix("Expected: ") {
-        if let Some((expected, found)) = rest.rsplit_once(", found: ") {
-            let found = if found == "EOF" {
-                "end of input".to_string()
-            } else {
-                format!("'{found}'")
-            };
-            return format!("unexpected {found}; expected {expected}");
-        }
+    if let Some((expected, found)) = message
+        .strip_prefix("Expected: ")
+        .and_then(|rest| rest.rsplit_once(", found: "))
+    {
+        let found = if found == "EOF" {
+            "end of input".to_string()
+        } else {
+            format!("'{found}'")
+        };
+        return format!("unexpected {found}; expected {expected}");
     }
     if message.contains("; expected ") {
         message.to_string()

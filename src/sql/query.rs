@@ -273,10 +273,11 @@ impl StatementParser<'_> {
     fn window(&mut self) -> Result<WindowSpec, ParserError> {
         const KINDS: &[&str] = &["TUMBLING", "HOPPING", "SESSION", "SLIDING"];
         // ksqlDB allows (and ignores) a window name before the window kind.
-        if let (Some(first), Some(second)) = (peek_word(&self.p, 0), peek_word(&self.p, 1)) {
-            if !KINDS.contains(&first.as_str()) && KINDS.contains(&second.as_str()) {
-                self.p.next_token();
-            }
+        if let (Some(first), Some(second)) = (peek_word(&self.p, 0), peek_word(&self.p, 1))
+            && !KINDS.contains(&first.as_str())
+            && KINDS.contains(&second.as_str())
+        {
+            self.p.next_token();
         }
         let tok = self.p.next_token();
         let kind = match &tok.token {

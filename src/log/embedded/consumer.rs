@@ -17,6 +17,9 @@ pub struct EmbeddedConsumer {
     assigned: Vec<Assignment>,
     /// Which partition goes first in the next poll, rotating for fairness.
     next_first: usize,
+    /// An error met after some records were already taken: those are returned first (their
+    /// positions have moved), and this on the next poll.
+    deferred_error: Option<LogError>,
 }
 
 #[derive(Debug)]
@@ -43,6 +46,7 @@ impl EmbeddedConsumer {
             shared,
             assigned: Vec::new(),
             next_first: 0,
+            deferred_error: None,
         }
     }
 
@@ -65,8 +69,13 @@ impl EmbeddedConsumer {
                 }
                 let limit = share.min(room);
                 let assignment = &mut self.assigned[(self.next_first + k) % count];
-                if assignment.read_into(&mut out, limit, fetch_bytes)? == limit {
-                    some_had_more = true;
+                match assignment.read_into(&mut out, limit, fetch_bytes) {
+                    Ok(taken) => some_had_more |= taken == limit,
+                    Err(e) if out.is_empty() => return Err(e),
+                    Err(e) => {
+                        self.deferred_error = Some(e);
+                        return Ok(out);
+                    }
                 }
             }
             if !some_had_more || out.len() >= max_records {
@@ -174,12 +183,18 @@ impl LogConsumer for EmbeddedConsumer {
         }
         self.assigned = assigned;
         self.next_first = 0;
+        self.deferred_error = None;
         Ok(())
     }
 
+    /// With nothing assigned this sleeps for the timeout rather than returning at once, so a
+    /// caller polling in a loop does not spin.
     fn poll(&mut self, max_records: usize, timeout: Duration) -> LogResult<Vec<ConsumedRecord>> {
         let now = Instant::now();
         let deadline = now.checked_add(timeout).unwrap_or_else(|| now + FAR_FUTURE);
+        if let Some(e) = self.deferred_error.take() {
+            return Err(e);
+        }
         if max_records == 0 {
             return Ok(Vec::new());
         }

@@ -125,7 +125,7 @@ pub fn announced_size(buf: &[u8], pos: usize) -> Result<usize, FrameError> {
     };
     let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
     let size = len as usize + 4;
-    if size < MIN_FRAME || size > MAX_FRAME {
+    if !(MIN_FRAME..=MAX_FRAME).contains(&size) {
         return Err(FrameError::BadLength(len));
     }
     Ok(size)

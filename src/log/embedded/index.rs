@@ -30,7 +30,7 @@ impl IndexEntry {
 /// Parses an index file; `None` when it is not a valid index for a segment of `segment_len`
 /// bytes (torn size, entries out of order or pointing past the end), so the caller rebuilds.
 pub fn parse(bytes: &[u8], segment_len: u64) -> Option<Vec<IndexEntry>> {
-    if bytes.len() % ENTRY_BYTES != 0 {
+    if !bytes.len().is_multiple_of(ENTRY_BYTES) {
         return None;
     }
     let mut entries: Vec<IndexEntry> = Vec::with_capacity(bytes.len() / ENTRY_BYTES);

@@ -156,8 +156,7 @@ impl Segment {
             .map_err(|e| open_error(&log_path, e))?;
         let len = file_len(&file, &log_path)?;
         let loaded = load_index(&index_path, len)?;
-        let loaded_len = loaded.as_ref().map(Vec::len);
-        let mut entries = loaded.unwrap_or_default();
+        let mut entries = loaded.clone().unwrap_or_default();
         let mut reader = FileReader::new(&file, &log_path, len);
 
         // The index is written after the log, so normally its last entry is intact; after a
@@ -214,7 +213,7 @@ impl Segment {
             }
         };
 
-        if loaded_len != Some(entries.len()) {
+        if loaded.as_ref() != Some(&entries) {
             files::write_atomically(&index_path, &index::encode(&entries), false)?;
         }
         let index_file = OpenOptions::new()

@@ -528,3 +528,167 @@ fn oversized_record_is_rejected_without_writing() {
     assert!(matches!(err, LogError::Invalid(_)), "{err:?}");
     assert_eq!(log.end_offset("t", 0).unwrap(), 0);
 }
+
+#[test]
+fn fsync_policies_append_and_flush() {
+    use super::FsyncPolicy;
+    for fsync in [
+        FsyncPolicy::EveryAppend,
+        FsyncPolicy::Interval(Duration::ZERO),
+        FsyncPolicy::OnFlush,
+    ] {
+        let dir = TempDir::new().unwrap();
+        let options = EmbeddedLogOptions {
+            fsync,
+            ..small_segments()
+        };
+        let log = EmbeddedLog::open_with(dir.path(), options).unwrap();
+        log.create_topic("t", &TopicConfig::new(1)).unwrap();
+        log.append("t", 0, &records(0..30)).unwrap();
+        log.delete_records_before("t", 0, 5).unwrap();
+        log.commit("g", &[(TopicPartition::new("t", 0), 3)])
+            .unwrap();
+        log.flush().unwrap();
+        assert_eq!(read_all(&log, "t", 0, 0).len(), 25, "{fsync:?}");
+    }
+}
+
+#[test]
+fn log_and_consumer_are_thread_safe_types() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<EmbeddedLog>();
+    send::<super::EmbeddedConsumer>();
+}
+
+#[test]
+fn an_error_after_some_records_is_reported_on_the_next_poll() {
+    let dir = TempDir::new().unwrap();
+    let log = open(dir.path());
+    log.create_topic("a", &TopicConfig::new(1)).unwrap();
+    log.create_topic("b", &TopicConfig::new(1)).unwrap();
+    log.append("a", 0, &records(0..3)).unwrap();
+    log.append("b", 0, &records(0..3)).unwrap();
+    let mut consumer = log.consumer().unwrap();
+    consumer
+        .assign(&[
+            (TopicPartition::new("a", 0), 0),
+            (TopicPartition::new("b", 0), 0),
+        ])
+        .unwrap();
+    log.delete_topic("b").unwrap();
+    // The records of "a" are not lost to the error of "b".
+    let first = consumer.poll(10, Duration::ZERO).unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|r| &*r.topic == "a"));
+    assert!(matches!(
+        consumer.poll(10, Duration::ZERO),
+        Err(LogError::UnknownTopic(t)) if t == "b"
+    ));
+}
+
+/// The writer half of `kill_9_loses_no_acknowledged_record`: appends until killed, printing
+/// each acknowledged end offset. Does nothing unless started by that test.
+#[test]
+#[ignore]
+fn crash_child_appender() {
+    let Some(dir) = std::env::var_os("RUNNEL_CRASH_TEST_DIR") else {
+        return;
+    };
+    let log = open(Path::new(&dir));
+    log.create_topic("t", &TopicConfig::new(1)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut next = 0;
+    while Instant::now() < deadline {
+        log.append("t", 0, &records(next..next + 100)).unwrap();
+        next += 100;
+        println!("acked {next}");
+    }
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_record() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = TempDir::new().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "log::embedded::tests::crash_child_appender",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("RUNNEL_CRASH_TEST_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut acked = 0;
+    while acked < 5_000 {
+        let Some(line) = lines.next() else { break };
+        if let Some(n) = line.unwrap().strip_prefix("acked ") {
+            acked = n.parse().unwrap();
+        }
+    }
+    // While the child runs, the directory is locked and names the child.
+    match EmbeddedLog::open(dir.path()) {
+        Err(LogError::Locked { pid, .. }) => assert_eq!(pid, child.id().to_string()),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(acked >= 5_000, "child stopped early at {acked}");
+
+    let log = open(dir.path());
+    let end = log.end_offset("t", 0).unwrap();
+    assert!(end >= acked as i64, "acknowledged {acked}, recovered {end}");
+    let read = read_all(&log, "t", 0, 0);
+    assert_eq!(read.len() as i64, end);
+    assert!(
+        read.iter()
+            .enumerate()
+            .all(|(i, (o, r))| *o == i as i64 && *r == record(i))
+    );
+}
+
+/// Throughput check: `cargo test --lib log::embedded::tests::throughput -- --ignored --nocapture`.
+/// Unoptimized builds are several times slower than release.
+#[test]
+#[ignore]
+fn throughput() {
+    let dir = TempDir::new().unwrap();
+    let log = open(dir.path());
+    log.create_topic("t", &TopicConfig::new(1)).unwrap();
+    let batch: Vec<Record> = (0..1000)
+        .map(|i| Record {
+            key: Some(Bytes::from(format!("key-{i:08}"))),
+            value: Some(Bytes::from(vec![b'v'; 80])),
+            timestamp: i,
+            headers: vec![],
+        })
+        .collect();
+    let total = 1_000_000;
+    let start = Instant::now();
+    for _ in 0..total / batch.len() {
+        log.append("t", 0, &batch).unwrap();
+    }
+    let append = start.elapsed();
+    let mut consumer = log.consumer().unwrap();
+    consumer
+        .assign(&[(TopicPartition::new("t", 0), 0)])
+        .unwrap();
+    let start = Instant::now();
+    let mut read = 0;
+    while read < total {
+        read += consumer.poll(1000, Duration::ZERO).unwrap().len();
+    }
+    let poll = start.elapsed();
+    println!(
+        "append {:.0} rec/s, poll {:.0} rec/s",
+        total as f64 / append.as_secs_f64(),
+        total as f64 / poll.as_secs_f64()
+    );
+}
