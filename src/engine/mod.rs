@@ -126,6 +126,11 @@ impl Engine {
         format!("_runnel-{}_command_topic", self.service_id())
     }
 
+    /// The stream or table over `topic`, if any (the first by name).
+    pub fn source_for_topic(&self, topic: &str) -> Option<Arc<crate::plan::catalog::SourceDesc>> {
+        self.state.lock().catalog.sources().find(|s| s.topic == topic).cloned()
+    }
+
     /// Names of every stream and table (for shell completion).
     pub fn source_names(&self) -> Vec<String> {
         self.state
