@@ -71,6 +71,7 @@ pub(crate) fn decode_record(
     scratch: &mut Vec<usize>,
 ) -> Result<RowOutcome, String> {
     let mut lx = Lexer::new(bytes);
+    scratch.clear();
     // Empty bytes read as no value, as Jackson's readTree does.
     if lx.at_end() {
         return Ok(RowOutcome::Null);
@@ -81,9 +82,14 @@ pub(crate) fn decode_record(
         return Ok(RowOutcome::Null);
     }
     let result = match cols {
-        [only] if unwrapped => read_value(only, &mut lx),
+        [only] if unwrapped => read_value(only, &mut lx, scratch),
         _ => match lx.peek_kind()? {
-            Kind::Object => read_fields(cols, names, &mut lx, scratch),
+            Kind::Object => read_fields(
+                cols,
+                |i| names.get(i).map_or("", String::as_str),
+                &mut lx,
+                scratch,
+            ),
             kind => {
                 let ty = SqlType::Struct(
                     names
@@ -101,63 +107,83 @@ pub(crate) fn decode_record(
     Ok(RowOutcome::Present)
 }
 
-/// Reads an object into one builder per field of `names`, matching keys as ksqlDB does.
-/// Fields the object lacks become NULL. `spans` is scratch space.
-fn read_fields(
+/// Reads an object into one builder per field (`name(i)` names field `i`), matching keys
+/// as ksqlDB does; fields the object lacks become NULL. `scratch` holds the value offsets
+/// found by the first pass, in a region this call pushes and pops, so nested structs share
+/// one allocation.
+fn read_fields<'n>(
     cols: &mut [ColumnBuilder],
-    names: &[String],
+    name: impl Fn(usize) -> &'n str,
     lx: &mut Lexer<'_>,
-    spans: &mut Vec<usize>,
+    scratch: &mut Vec<usize>,
 ) -> R {
     const NONE: usize = usize::MAX;
-    let n = names.len();
-    // spans[i] = exact-case match of field i, spans[n + i] = upper-cased match.
-    spans.clear();
-    spans.resize(2 * n, NONE);
+    let n = cols.len();
+    // scratch[base + i]: exact-case match of field i; scratch[base + n + i]: the key that
+    // upper-cases to it. Both are kept: ksqlDB falls back to the second when the first is
+    // missing, so one key may feed two columns (`id` and `ID`).
+    let base = scratch.len();
+    scratch.resize(base + 2 * n, NONE);
     lx.begin_object()?;
     let mut first = true;
-    let mut hint = 0;
+    let (mut exact_hint, mut upper_hint) = (0, 0);
     while let Some(key) = lx.next_key(&mut first)? {
         let at = lx.value_pos();
         // Keys usually come in column order: start looking after the previous match.
-        let exact = (0..n).map(|i| (hint + i) % n).find(|&i| names[i] == *key);
+        let exact = find_from(n, exact_hint, |i| name(i) == key);
         if let Some(i) = exact {
-            spans[i] = at;
-            hint = i + 1;
-        } else if let Some(i) = upper_match(names, &key) {
-            spans[n + i] = at;
+            scratch[base + i] = at;
+            exact_hint = i + 1;
+        }
+        // An exact match of a key with no lower case is also its upper-cased match.
+        if (exact.is_none() || key.bytes().any(|c| !c.is_ascii() || c.is_ascii_lowercase()))
+            && let Some(i) = find_upper(n, upper_hint, &name, &key)
+        {
+            scratch[base + n + i] = at;
+            upper_hint = i + 1;
         }
         lx.skip_value()?;
     }
     let buf = lx.buf();
     for (i, col) in cols.iter_mut().enumerate() {
-        let at = if spans[i] != NONE {
-            spans[i]
-        } else {
-            spans[n + i]
+        let at = match scratch[base + i] {
+            NONE => scratch[base + n + i],
+            at => at,
         };
         if at == NONE {
             col.push_null();
         } else {
-            read_value(col, &mut Lexer::at(buf, at))
-                .map_err(|e| e.under(|| format!(".{}", names[i])))?;
+            read_value(col, &mut Lexer::at(buf, at), scratch)
+                .map_err(|e| e.under(|| format!(".{}", name(i))))?;
         }
     }
+    scratch.truncate(base);
     Ok(())
 }
 
+/// The first `i` in `0..n`, starting at `hint` and wrapping around, with `hit(i)`.
+fn find_from(n: usize, hint: usize, hit: impl Fn(usize) -> bool) -> Option<usize> {
+    (0..n).map(|k| (hint + k) % n).find(|&i| hit(i))
+}
+
 /// The field whose name equals `key` upper-cased (Java's `toUpperCase`), if any.
-fn upper_match(names: &[String], key: &str) -> Option<usize> {
+fn find_upper<'n>(
+    n: usize,
+    hint: usize,
+    name: &impl Fn(usize) -> &'n str,
+    key: &str,
+) -> Option<usize> {
     if key.is_ascii() {
-        names.iter().position(|n| {
-            n.len() == key.len()
-                && n.bytes()
+        find_from(n, hint, |i| {
+            let f = name(i);
+            f.len() == key.len()
+                && f.bytes()
                     .zip(key.bytes())
                     .all(|(a, b)| a == b.to_ascii_uppercase())
         })
     } else {
         let upper = key.to_uppercase();
-        names.iter().position(|n| *n == upper)
+        find_from(n, hint, |i| name(i) == upper)
     }
 }
 
@@ -180,7 +206,7 @@ fn invalid(lx: &mut Lexer<'_>, kind: Kind, required: &str) -> Fail {
 }
 
 /// Reads one value of any kind into `b`, coercing it to the builder's type.
-fn read_value(b: &mut ColumnBuilder, lx: &mut Lexer<'_>) -> R {
+fn read_value(b: &mut ColumnBuilder, lx: &mut Lexer<'_>, scratch: &mut Vec<usize>) -> R {
     let kind = lx.peek_kind()?;
     if kind == Kind::Null {
         lx.read_null()?;
@@ -235,7 +261,7 @@ fn read_value(b: &mut ColumnBuilder, lx: &mut Lexer<'_>) -> R {
             let mut first = true;
             let mut idx = 0usize;
             while lx.next_item(&mut first)? {
-                read_value(child, lx).map_err(|e| e.under(|| format!("[{idx}]")))?;
+                read_value(child, lx, scratch).map_err(|e| e.under(|| format!("[{idx}]")))?;
                 idx += 1;
             }
             ends.push(child.len());
@@ -249,17 +275,21 @@ fn read_value(b: &mut ColumnBuilder, lx: &mut Lexer<'_>) -> R {
             let mut first = true;
             while let Some(key) = lx.next_key(&mut first)? {
                 push_text(keys, &key).map_err(|e| e.under(|| format!(".{key}.key")))?;
-                read_value(values, lx).map_err(|e| e.under(|| format!(".{key}.value")))?;
+                read_value(values, lx, scratch).map_err(|e| e.under(|| format!(".{key}.value")))?;
             }
             ends.push(keys.len());
             b.push_valid();
         }
         (SqlType::Struct(fields), Kind::Object) => {
-            let names: Vec<String> = fields.iter().map(|(n, _)| n.clone()).collect();
             let Data::Struct(children) = &mut b.data else {
                 return Err(Fail::coerce("internal: builder is not a struct"));
             };
-            read_fields(children, &names, lx, &mut Vec::new())?;
+            read_fields(
+                children,
+                |i| fields.get(i).map_or("", |f| f.0.as_str()),
+                lx,
+                scratch,
+            )?;
             b.push_valid();
         }
         (ty, kind) => {

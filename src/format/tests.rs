@@ -112,6 +112,12 @@ fn json_fields_match_case_insensitively_and_missing_are_null() {
         decode_one(&json(), &c, r#"{"ID": 1, "id": 2}"#)[0],
         Value::Int(1)
     );
+    // One key may feed a quoted lower-case column and its upper-case twin.
+    let twins = cols(&[("id", SqlType::Int), ("ID", SqlType::Int)]);
+    assert_eq!(
+        decode_one(&json(), &twins, r#"{"id": 5}"#),
+        vec![Value::Int(5), Value::Int(5)]
+    );
     // A quoted (mixed-case) column only matches its exact spelling.
     let quoted = cols(&[("Name", SqlType::String)]);
     assert_eq!(
