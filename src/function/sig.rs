@@ -446,12 +446,12 @@ pub(crate) mod arg {
         }
     }
 
-    /// An integral argument (INT or BIGINT) as i64 (`None` for NULL).
+    /// An integral argument (INT, BIGINT or TIMESTAMP millis) as i64 (`None` for NULL).
     pub(crate) fn int(args: &[Value], i: usize) -> Result<Option<i64>, String> {
         match get(args, i) {
             Value::Null => Ok(None),
             Value::Int(v) => Ok(Some(*v as i64)),
-            Value::BigInt(v) => Ok(Some(*v)),
+            Value::BigInt(v) | Value::Timestamp(v) => Ok(Some(*v)),
             other => Err(format!("expected an integer argument, got {other}")),
         }
     }

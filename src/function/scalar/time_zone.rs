@@ -182,6 +182,27 @@ pub(super) fn zone(id: &str) -> Result<Zone, String> {
     Ok(Zone::Region(region))
 }
 
+/// Resolves a zone id or a common short name (`PST`, `CET`), as Java's zone-text parser does
+/// for the `z` pattern letter; short names map to the region that uses them.
+pub(super) fn zone_for_name(name: &str) -> Result<Zone, String> {
+    let region = match name.to_ascii_uppercase().as_str() {
+        "PST" | "PDT" | "PT" => "America/Los_Angeles",
+        "MST" | "MDT" | "MT" => "America/Denver",
+        "CST" | "CDT" | "CT" => "America/Chicago",
+        "EST" | "EDT" | "ET" => "America/New_York",
+        "AKST" | "AKDT" => "America/Anchorage",
+        "HST" => "Pacific/Honolulu",
+        "BST" => "Europe/London",
+        "CET" | "CEST" => "Europe/Paris",
+        "EET" | "EEST" => "Europe/Athens",
+        "IST" => "Asia/Kolkata",
+        "JST" => "Asia/Tokyo",
+        "AEST" | "AEDT" => "Australia/Sydney",
+        _ => return zone(name),
+    };
+    zone(region)
+}
+
 /// A big-endian reader over a TZif file.
 struct Reader<'a> {
     data: &'a [u8],
