@@ -1,44 +1,164 @@
-//! The function registry (placeholder interface; the full registry lands from its branch).
-#![allow(missing_docs)]
+//! The function registry: scalar functions with ksqlDB names and semantics.
+//!
+//! The planner binds a call with [`ScalarFunction::return_type`] (and, for higher-order
+//! functions, [`ScalarFunction::lambda_params`]); the evaluator calls
+//! [`ScalarFunction::invoke`] row by row on [`Value`]s.
+//!
+//! Binding protocol for lambdas: the planner first asks `lambda_params` for the lambda's
+//! parameter types (lambda positions passed as `None`), types the lambda body with them, then
+//! calls `return_type` with the *body's* type at the lambda's position.
+//!
+//! Interval units (`TIMESTAMPADD(SECONDS, 3, ts)`) are passed as STRING values holding the
+//! unit's name (`'SECONDS'`, `'DAY'`, ...).
+
+mod scalar;
+mod sig;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::types::{SqlType, Value};
 
+/// A lambda as the evaluator hands it to a higher-order function: takes the lambda's
+/// parameters, returns its body's value.
+pub type Lambda<'a> = &'a dyn Fn(&[Value]) -> Result<Value, String>;
+
+/// Static description for SHOW FUNCTIONS / DESCRIBE FUNCTION.
+#[derive(Debug, Clone)]
 pub struct FunctionDoc {
+    /// Upper-case function name.
     pub name: &'static str,
+    /// STRING, MATHEMATICAL, DATE / TIME, JSON, ARRAY, MAP, URL, CONDITIONAL, CONVERSIONS,
+    /// REGULAR EXPRESSION, LAMBDA or OTHER.
     pub category: &'static str,
+    /// One-paragraph overview.
     pub description: &'static str,
+    /// Every overload.
     pub signatures: Vec<SignatureDoc>,
 }
+
+/// One overload of a function.
+#[derive(Debug, Clone)]
 pub struct SignatureDoc {
+    /// Argument names and type texts (`"VARCHAR"`, `"ARRAY<T>"`, `"LAMBDA<T, R>"`).
     pub args: Vec<(&'static str, String)>,
+    /// Return type text.
     pub returns: String,
+    /// Whether the last argument may repeat.
     pub variadic: bool,
+    /// What this overload does, when it differs from the function's overview.
     pub description: &'static str,
 }
+
+/// A row-wise scalar function.
 pub trait ScalarFunction: Send + Sync {
+    /// The function's documentation.
     fn doc(&self) -> &FunctionDoc;
+
+    /// The result type for these argument types (NULL literals arrive as `None`; lambda
+    /// positions carry the lambda body's type), or an error message saying which signatures
+    /// exist.
     fn return_type(&self, args: &[Option<SqlType>]) -> Result<SqlType, String>;
+
+    /// For higher-order functions: the parameter types of the lambda at argument position
+    /// `lambda_arg`, given the types of the non-lambda args (lambda positions are `None`).
     fn lambda_params(&self, _args: &[Option<SqlType>], _lambda_arg: usize) -> Option<Vec<SqlType>> {
         None
     }
-    fn invoke(
-        &self,
-        args: &[Value],
-        ret: &SqlType,
-        lambdas: &[&dyn Fn(&[Value]) -> Result<Value, String>],
-    ) -> Result<Value, String>;
+
+    /// Calls the function. `ret` is what `return_type` said. Lambdas come in argument order;
+    /// their slots in `args` hold `Value::Null`. `Err` is a runtime failure: the engine logs
+    /// it to the processing log and uses NULL.
+    fn invoke(&self, args: &[Value], ret: &SqlType, lambdas: &[Lambda<'_>]) -> Result<Value, String>;
 }
-#[derive(Default)]
-pub struct FunctionRegistry {}
+
+/// Every built-in function, by upper-case name.
+pub struct FunctionRegistry {
+    scalars: BTreeMap<String, Arc<dyn ScalarFunction>>,
+}
+
+impl Default for FunctionRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FunctionRegistry {
+    /// A registry with every built-in registered.
     pub fn new() -> Self {
-        FunctionRegistry {}
+        let mut scalars: BTreeMap<String, Arc<dyn ScalarFunction>> = BTreeMap::new();
+        for f in scalar::all() {
+            scalars.insert(f.doc().name.to_ascii_uppercase(), Arc::new(f));
+        }
+        FunctionRegistry { scalars }
     }
-    pub fn scalar(&self, _name: &str) -> Option<Arc<dyn ScalarFunction>> {
-        None
+
+    /// The scalar function called `name` (case-insensitive).
+    pub fn scalar(&self, name: &str) -> Option<Arc<dyn ScalarFunction>> {
+        self.scalars.get(&name.to_ascii_uppercase()).cloned()
     }
+
+    /// Every function's doc, sorted by name, for SHOW FUNCTIONS.
     pub fn list(&self) -> Vec<&FunctionDoc> {
-        Vec::new()
+        self.scalars.values().map(|f| f.doc()).collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for the per-category tests: bind and call a function by name.
+    use super::*;
+
+    /// Binds `name` to the natural types of `args` and calls it.
+    pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, String> {
+        let reg = FunctionRegistry::new();
+        let f = reg.scalar(name).ok_or_else(|| format!("no function {name}"))?;
+        let types: Vec<Option<SqlType>> = args.iter().map(Value::natural_type).collect();
+        let ret = f.return_type(&types)?;
+        f.invoke(args, &ret, &[])
+    }
+
+    /// Shorthand for a STRING value.
+    pub(crate) fn s(text: &str) -> Value {
+        Value::String(text.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_holds_the_builtins() {
+        let reg = FunctionRegistry::new();
+        let list = reg.list();
+        assert!(list.len() >= 90, "only {} functions", list.len());
+        for d in &list {
+            assert!(!d.signatures.is_empty(), "{} has no signature", d.name);
+            assert!(!d.description.is_empty(), "{} has no description", d.name);
+        }
+        let names: Vec<&str> = list.iter().map(|d| d.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        assert!(reg.scalar("ucase").is_some());
+        assert!(reg.scalar("NO_SUCH_FUNCTION").is_none());
+    }
+
+    #[test]
+    fn every_declared_pattern_parses() {
+        for f in scalar::all() {
+            assert!(f.patterns_ok(), "{} has a malformed signature", f.doc().name);
+        }
+    }
+
+    #[test]
+    fn wrong_arguments_name_the_alternatives() {
+        let reg = FunctionRegistry::new();
+        let ucase = reg.scalar("UCASE").unwrap();
+        assert_eq!(
+            ucase.return_type(&[Some(SqlType::Int)]).unwrap_err(),
+            "Function 'UCASE' does not accept parameters (INTEGER). Valid alternatives are: UCASE(VARCHAR)"
+        );
     }
 }
