@@ -10,7 +10,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use runnel::engine::{Config, Engine, PushPoll, Session, StatementResult};
 use runnel::format::FormatKind;
 use runnel::log::embedded::EmbeddedLog;
-use runnel::log::{default_partition, Bytes, Log, Record, TopicPartition};
+use runnel::log::{Bytes, Log, Record, TopicPartition, default_partition};
 use runnel::types::Value;
 
 fn main() {
@@ -22,7 +22,11 @@ fn main() {
     let trials = files
         .into_iter()
         .map(|path| {
-            let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             Trial::test(name, move || run_file(&path))
         })
         .collect();
@@ -30,7 +34,9 @@ fn main() {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -66,7 +72,14 @@ fn blocks(text: &str) -> Vec<Block> {
             continue;
         }
         match &mut current {
-            None => current = Some(Block { line: i + 1, header: line.trim().to_string(), body: Vec::new(), expected: None }),
+            None => {
+                current = Some(Block {
+                    line: i + 1,
+                    header: line.trim().to_string(),
+                    body: Vec::new(),
+                    expected: None,
+                })
+            }
             Some(b) => {
                 if line.trim() == "----" {
                     in_expected = true;
@@ -103,13 +116,23 @@ fn fail(block: &Block, msg: impl std::fmt::Display) -> Failed {
 fn run_file(path: &Path) -> Result<(), Failed> {
     let text = std::fs::read_to_string(path).map_err(|e| Failed::from(e.to_string()))?;
     let dir = tempfile::tempdir().map_err(|e| Failed::from(e.to_string()))?;
-    let log: Arc<dyn Log> = EmbeddedLog::open(dir.path()).map_err(|e| Failed::from(e.to_string()))?;
+    let log: Arc<dyn Log> =
+        EmbeddedLog::open(dir.path()).map_err(|e| Failed::from(e.to_string()))?;
     let mut config = Config::new();
-    for (k, v) in [("commit.interval.ms", "50"), ("auto.offset.reset", "earliest")] {
+    for (k, v) in [
+        ("commit.interval.ms", "50"),
+        ("auto.offset.reset", "earliest"),
+    ] {
         config.set(k, v).map_err(|e| Failed::from(e.to_string()))?;
     }
     let engine = Engine::open(log.clone(), config).map_err(|e| Failed::from(e.to_string()))?;
-    let mut h = Harness { engine, log, session: Session::default(), read_positions: BTreeMap::new(), _dir: dir };
+    let mut h = Harness {
+        engine,
+        log,
+        session: Session::default(),
+        read_positions: BTreeMap::new(),
+        _dir: dir,
+    };
     let result = (|| {
         for block in blocks(&text) {
             h.run_block(&block)?;
@@ -128,7 +151,8 @@ impl Harness {
         let arg = words.next().unwrap_or("").trim();
         match verb {
             "statement" if arg == "ok" => {
-                self.execute(&sql).map_err(|e| fail(b, format!("expected success, got: {e}")))?;
+                self.execute(&sql)
+                    .map_err(|e| fail(b, format!("expected success, got: {e}")))?;
             }
             "statement" => {
                 let matcher = arg.strip_prefix("error").unwrap_or(arg).trim();
@@ -138,13 +162,21 @@ impl Harness {
                 }
             }
             "set" => {
-                let (k, v) = arg.split_once('=').ok_or_else(|| fail(b, "set needs key=value"))?;
-                self.session.overrides.set(k.trim(), v.trim()).map_err(|e| fail(b, e))?;
+                let (k, v) = arg
+                    .split_once('=')
+                    .ok_or_else(|| fail(b, "set needs key=value"))?;
+                self.session
+                    .overrides
+                    .set(k.trim(), v.trim())
+                    .map_err(|e| fail(b, e))?;
             }
             "input" => self.input(b, arg)?,
             "flush" => {
                 if !self.engine.wait_until_idle(Duration::from_secs(30)) {
-                    return Err(fail(b, "queries did not catch up with their inputs within 30 s"));
+                    return Err(fail(
+                        b,
+                        "queries did not catch up with their inputs within 30 s",
+                    ));
                 }
             }
             "output" => self.output(b, arg)?,
@@ -152,17 +184,27 @@ impl Harness {
             "parse" => {
                 let parsed = runnel::sql::parse_one(&sql).map_err(|e| fail(b, e))?;
                 let printed = parsed.statement.to_string();
-                let want = b.expected.as_ref().map(|e| e.join("\n")).unwrap_or_else(|| sql.trim().trim_end_matches(';').to_string());
+                let want = b
+                    .expected
+                    .as_ref()
+                    .map(|e| e.join("\n"))
+                    .unwrap_or_else(|| sql.trim().trim_end_matches(';').to_string());
                 if printed != want {
                     return Err(fail(b, format!("printed\n{printed}\nexpected\n{want}")));
                 }
             }
             "explain" => {
-                let got = match self.execute(&format!("EXPLAIN {sql}")).map_err(|e| fail(b, e))?.pop() {
-                    Some(StatementResult::Rows(r)) => match r.rows.first().and_then(|row| row.get(3)) {
-                        Some(Value::String(s)) => s.clone(),
-                        _ => String::new(),
-                    },
+                let got = match self
+                    .execute(&format!("EXPLAIN {sql}"))
+                    .map_err(|e| fail(b, e))?
+                    .pop()
+                {
+                    Some(StatementResult::Rows(r)) => {
+                        match r.rows.first().and_then(|row| row.get(3)) {
+                            Some(Value::String(s)) => s.clone(),
+                            _ => String::new(),
+                        }
+                    }
                     _ => String::new(),
                 };
                 let want = b.expected.clone().unwrap_or_default().join("\n");
@@ -180,31 +222,63 @@ impl Harness {
     }
 
     fn input(&mut self, b: &Block, topic: &str) -> Result<(), Failed> {
-        let source = self.engine.source_for_topic(topic).ok_or_else(|| fail(b, format!("no stream or table over topic '{topic}'")))?;
+        let source = self
+            .engine
+            .source_for_topic(topic)
+            .ok_or_else(|| fail(b, format!("no stream or table over topic '{topic}'")))?;
         let mut round_robin = 0u32;
         for line in &b.body {
-            let (ts, partition, key_text, value_text) = parse_record_line(line).map_err(|e| fail(b, e))?;
-            let key = encode_side(&key_text, source.key_format.kind, &source.key_format, &source.key_columns()).map_err(|e| fail(b, format!("{line}: key: {e}")))?;
+            let (ts, partition, key_text, value_text) =
+                parse_record_line(line).map_err(|e| fail(b, e))?;
+            let key = encode_side(
+                &key_text,
+                source.key_format.kind,
+                &source.key_format,
+                &source.key_columns(),
+            )
+            .map_err(|e| fail(b, format!("{line}: key: {e}")))?;
             let value = if value_text == "-" {
                 None
             } else {
-                encode_side(&value_text, source.value_format.kind, &source.value_format, &source.value_columns()).map_err(|e| fail(b, format!("{line}: value: {e}")))?
+                encode_side(
+                    &value_text,
+                    source.value_format.kind,
+                    &source.value_format,
+                    &source.value_columns(),
+                )
+                .map_err(|e| fail(b, format!("{line}: value: {e}")))?
             };
-            let p = partition.unwrap_or_else(|| default_partition(key.as_deref(), source.partitions, &mut round_robin));
-            let record = Record { key: key.map(Bytes::from), value: value.map(Bytes::from), timestamp: ts, headers: Vec::new() };
-            self.log.append(&source.topic, p, &[record]).map_err(|e| fail(b, e))?;
+            let p = partition.unwrap_or_else(|| {
+                default_partition(key.as_deref(), source.partitions, &mut round_robin)
+            });
+            let record = Record {
+                key: key.map(Bytes::from),
+                value: value.map(Bytes::from),
+                timestamp: ts,
+                headers: Vec::new(),
+            };
+            self.log
+                .append(&source.topic, p, &[record])
+                .map_err(|e| fail(b, e))?;
         }
         Ok(())
     }
 
     fn output(&mut self, b: &Block, arg: &str) -> Result<(), Failed> {
         let mut parts = arg.split_whitespace();
-        let topic = parts.next().ok_or_else(|| fail(b, "output needs a topic"))?.to_string();
+        let topic = parts
+            .next()
+            .ok_or_else(|| fail(b, "output needs a topic"))?
+            .to_string();
         let rowsort = parts.any(|p| p == "rowsort");
         if !self.engine.wait_until_idle(Duration::from_secs(30)) {
             return Err(fail(b, "queries did not catch up within 30 s"));
         }
-        let desc = self.log.describe_topic(&topic).map_err(|e| fail(b, e))?.ok_or_else(|| fail(b, format!("topic {topic} does not exist")))?;
+        let desc = self
+            .log
+            .describe_topic(&topic)
+            .map_err(|e| fail(b, e))?
+            .ok_or_else(|| fail(b, format!("topic {topic} does not exist")))?;
         let source = self.engine.source_for_topic(&topic);
         let mut got = Vec::new();
         for p in 0..desc.partitions {
@@ -214,10 +288,14 @@ impl Harness {
                 continue;
             }
             let mut consumer = self.log.consumer().map_err(|e| fail(b, e))?;
-            consumer.assign(&[(TopicPartition::new(topic.clone(), p), from)]).map_err(|e| fail(b, e))?;
+            consumer
+                .assign(&[(TopicPartition::new(topic.clone(), p), from)])
+                .map_err(|e| fail(b, e))?;
             let mut pos = from;
             while pos < end {
-                let records = consumer.poll(10_000, Duration::from_millis(200)).map_err(|e| fail(b, e))?;
+                let records = consumer
+                    .poll(10_000, Duration::from_millis(200))
+                    .map_err(|e| fail(b, e))?;
                 if records.is_empty() {
                     break;
                 }
@@ -226,10 +304,18 @@ impl Harness {
                         break;
                     }
                     pos = r.offset + 1;
-                    let key = render_side(&r.record.key, source.as_ref().map(|s| (&s.key_format, s.key_columns())));
+                    let key = render_side(
+                        &r.record.key,
+                        source.as_ref().map(|s| (&s.key_format, s.key_columns())),
+                    );
                     let value = match &r.record.value {
                         None => "-".to_string(),
-                        v => render_side(v, source.as_ref().map(|s| (&s.value_format, s.value_columns()))),
+                        v => render_side(
+                            v,
+                            source
+                                .as_ref()
+                                .map(|s| (&s.value_format, s.value_columns())),
+                        ),
                     };
                     got.push(format!("@{} {key} {value}", r.record.timestamp));
                 }
@@ -273,14 +359,20 @@ impl Harness {
             }
             _ => return Err(fail(b, "the statement returned no rows")),
         };
-        let mut got: Vec<String> = rows.iter().map(|r| r.iter().map(cell).collect::<Vec<_>>().join(" ")).collect();
+        let mut got: Vec<String> = rows
+            .iter()
+            .map(|r| r.iter().map(cell).collect::<Vec<_>>().join(" "))
+            .collect();
         let mut want = b.expected.clone().unwrap_or_default();
         if rowsort {
             got.sort();
             want.sort();
         }
         if got != want {
-            return Err(fail(b, format!("rows\n{}\nexpected\n{}", got.join("\n"), want.join("\n"))));
+            return Err(fail(
+                b,
+                format!("rows\n{}\nexpected\n{}", got.join("\n"), want.join("\n")),
+            ));
         }
         Ok(())
     }
@@ -299,19 +391,30 @@ fn check_error(b: &Block, matcher: &str, e: &runnel::Error) -> Result<(), Failed
     let ok = if let Some(s) = matcher.strip_prefix("contains:") {
         msg.contains(s.trim())
     } else if let Some(r) = matcher.strip_prefix("regex:") {
-        regex::Regex::new(r.trim()).map_err(|e| fail(b, e))?.is_match(&msg)
+        regex::Regex::new(r.trim())
+            .map_err(|e| fail(b, e))?
+            .is_match(&msg)
     } else if let Some(expected) = &b.expected {
         msg == expected.join("\n")
     } else {
         matcher.is_empty()
     };
-    if ok { Ok(()) } else { Err(fail(b, format!("error was:\n{msg}\nexpected {matcher}"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(b, format!("error was:\n{msg}\nexpected {matcher}")))
+    }
 }
 
 /// `@<ts> [p<partition>] <key> <value>`: key and value are JSON tokens, value `-` = tombstone.
 fn parse_record_line(line: &str) -> Result<(i64, Option<i32>, String, String), String> {
-    let rest = line.trim().strip_prefix('@').ok_or("a record line starts with @<timestamp>")?;
-    let (ts, rest) = rest.split_once(char::is_whitespace).ok_or("missing key and value")?;
+    let rest = line
+        .trim()
+        .strip_prefix('@')
+        .ok_or("a record line starts with @<timestamp>")?;
+    let (ts, rest) = rest
+        .split_once(char::is_whitespace)
+        .ok_or("missing key and value")?;
     let ts: i64 = ts.parse().map_err(|_| format!("bad timestamp '{ts}'"))?;
     let mut rest = rest.trim_start();
     let mut partition = None;
@@ -341,23 +444,38 @@ fn split_json_token(s: &str) -> Result<(String, String), String> {
 
 /// Encodes a JSON token for one side of a record: JSON formats take the text as written;
 /// other formats take a JSON string as raw text, or encode the value by the column types.
-fn encode_side(text: &str, kind: FormatKind, format: &runnel::format::Format, columns: &[(String, runnel::types::SqlType)]) -> Result<Option<Vec<u8>>, String> {
+fn encode_side(
+    text: &str,
+    kind: FormatKind,
+    format: &runnel::format::Format,
+    columns: &[(String, runnel::types::SqlType)],
+) -> Result<Option<Vec<u8>>, String> {
     let json: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if json.is_null() {
         return Ok(None);
     }
     match (kind, &json) {
         (FormatKind::Json, _) => Ok(Some(text.as_bytes().to_vec())),
-        (_, serde_json::Value::String(s)) if kind != FormatKind::Kafka || columns.first().is_none_or(|c| c.1 == runnel::types::SqlType::String) => {
+        (_, serde_json::Value::String(s))
+            if kind != FormatKind::Kafka
+                || columns
+                    .first()
+                    .is_none_or(|c| c.1 == runnel::types::SqlType::String) =>
+        {
             Ok(Some(s.as_bytes().to_vec()))
         }
         _ => {
             let values: Vec<Value> = match (&json, columns) {
-                (serde_json::Value::Object(m), cols) if cols.len() > 1 => cols.iter().map(|(n, t)| json_to_value(m.get(n).unwrap_or(&serde_json::Value::Null), t)).collect(),
+                (serde_json::Value::Object(m), cols) if cols.len() > 1 => cols
+                    .iter()
+                    .map(|(n, t)| json_to_value(m.get(n).unwrap_or(&serde_json::Value::Null), t))
+                    .collect(),
                 (j, [(_, t)]) => vec![json_to_value(j, t)],
                 _ => return Err(format!("cannot encode {text} for columns {columns:?}")),
             };
-            format.encode_row(columns, &values).map_err(|e| e.to_string())
+            format
+                .encode_row(columns, &values)
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -366,9 +484,16 @@ fn json_to_value(j: &serde_json::Value, ty: &runnel::types::SqlType) -> Value {
     use runnel::types::SqlType;
     match (j, ty) {
         (serde_json::Value::Null, _) => Value::Null,
-        (serde_json::Value::Number(n), SqlType::Int) => n.as_i64().map(|v| Value::Int(v as i32)).unwrap_or(Value::Null),
-        (serde_json::Value::Number(n), SqlType::BigInt) => n.as_i64().map(Value::BigInt).unwrap_or(Value::Null),
-        (serde_json::Value::Number(n), SqlType::Double) => n.as_f64().map(Value::Double).unwrap_or(Value::Null),
+        (serde_json::Value::Number(n), SqlType::Int) => n
+            .as_i64()
+            .map(|v| Value::Int(v as i32))
+            .unwrap_or(Value::Null),
+        (serde_json::Value::Number(n), SqlType::BigInt) => {
+            n.as_i64().map(Value::BigInt).unwrap_or(Value::Null)
+        }
+        (serde_json::Value::Number(n), SqlType::Double) => {
+            n.as_f64().map(Value::Double).unwrap_or(Value::Null)
+        }
         (serde_json::Value::Bool(b), SqlType::Boolean) => Value::Boolean(*b),
         (serde_json::Value::String(s), _) => Value::String(s.clone()),
         (other, _) => Value::String(other.to_string()),
@@ -377,32 +502,63 @@ fn json_to_value(j: &serde_json::Value, ty: &runnel::types::SqlType) -> Value {
 
 /// Renders one side of a consumed record for comparison: JSON formats as the text written,
 /// others decoded to JSON by the source's columns.
-fn render_side(bytes: &Option<Bytes>, source: Option<(&runnel::format::Format, Vec<(String, runnel::types::SqlType)>)>) -> String {
+fn render_side(
+    bytes: &Option<Bytes>,
+    source: Option<(
+        &runnel::format::Format,
+        Vec<(String, runnel::types::SqlType)>,
+    )>,
+) -> String {
     let Some(b) = bytes else { return "null".into() };
     match source {
-        Some((format, columns)) if format.kind != FormatKind::Json => match format.decode_row(&columns, Some(b)) {
-            Ok(values) if values.len() == 1 => values[0].to_json().to_string(),
-            Ok(values) => serde_json::Value::Object(columns.iter().map(|(n, _)| n.clone()).zip(values.iter().map(Value::to_json)).collect()).to_string(),
-            Err(_) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()).to_string(),
-        },
+        Some((format, columns)) if format.kind != FormatKind::Json => {
+            match format.decode_row(&columns, Some(b)) {
+                Ok(values) if values.len() == 1 => values[0].to_json().to_string(),
+                Ok(values) => serde_json::Value::Object(
+                    columns
+                        .iter()
+                        .map(|(n, _)| n.clone())
+                        .zip(values.iter().map(Value::to_json))
+                        .collect(),
+                )
+                .to_string(),
+                Err(_) => {
+                    serde_json::Value::String(String::from_utf8_lossy(b).into_owned()).to_string()
+                }
+            }
+        }
         _ => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
 fn compare_records(b: &Block, got: &[String], want: &[String]) -> Result<(), Failed> {
     let same = got.len() == want.len()
-        && got.iter().zip(want).all(|(g, w)| match (parse_record_line(g), parse_record_line(w)) {
-            (Ok((gt, _, gk, gv)), Ok((wt, _, wk, wv))) => gt == wt && json_eq(&gk, &wk) && json_eq(&gv, &wv),
-            _ => g.trim() == w.trim(),
-        });
-    if same { Ok(()) } else { Err(fail(b, format!("records\n{}\nexpected\n{}", got.join("\n"), want.join("\n")))) }
+        && got.iter().zip(want).all(
+            |(g, w)| match (parse_record_line(g), parse_record_line(w)) {
+                (Ok((gt, _, gk, gv)), Ok((wt, _, wk, wv))) => {
+                    gt == wt && json_eq(&gk, &wk) && json_eq(&gv, &wv)
+                }
+                _ => g.trim() == w.trim(),
+            },
+        );
+    if same {
+        Ok(())
+    } else {
+        Err(fail(
+            b,
+            format!("records\n{}\nexpected\n{}", got.join("\n"), want.join("\n")),
+        ))
+    }
 }
 
 fn json_eq(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    match (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }

@@ -23,8 +23,8 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
     ),
     (
         "auto.offset.reset",
-        "latest",
-        "Where a query with no committed offsets starts: earliest or latest.",
+        "earliest",
+        "Where a query with no committed offsets starts: earliest (the default, as in Kafka Streams) or latest (ksqlDB's default).",
     ),
     (
         "processing.guarantee",

@@ -107,9 +107,9 @@ pub(crate) fn formats(
         None => (key, value),
     };
     let mut key_format = match (key_name, inherit) {
-        (Some(k), _) => Format::from_name(&k)?,
+        (Some(k), _) => Format::from_name(&k)?.for_key(),
         (None, Some((k, _))) => k.clone(),
-        (None, None) => Format::from_name("KAFKA")?,
+        (None, None) => Format::from_name("KAFKA")?.for_key(),
     };
     let mut value_format = match (value_name, inherit) {
         (Some(v), _) => Format::from_name(&v)?,

@@ -128,7 +128,12 @@ impl Engine {
 
     /// The stream or table over `topic`, if any (the first by name).
     pub fn source_for_topic(&self, topic: &str) -> Option<Arc<crate::plan::catalog::SourceDesc>> {
-        self.state.lock().catalog.sources().find(|s| s.topic == topic).cloned()
+        self.state
+            .lock()
+            .catalog
+            .sources()
+            .find(|s| s.topic == topic)
+            .cloned()
     }
 
     /// Names of every stream and table (for shell completion).
@@ -335,9 +340,10 @@ impl Engine {
         use crate::plan::catalog::SourceDesc;
         use crate::runtime::processing_log::PROCESSING_LOG_STREAM;
         use crate::types::{Column, ColumnKind, Schema, SqlType};
-        let (Ok(key_format), Ok(value_format)) =
-            (Format::from_name("KAFKA"), Format::from_name("JSON"))
-        else {
+        let (Ok(key_format), Ok(value_format)) = (
+            Format::from_name("KAFKA").map(Format::for_key),
+            Format::from_name("JSON"),
+        ) else {
             return;
         };
         let message = SqlType::Struct(vec![

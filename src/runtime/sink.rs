@@ -45,8 +45,12 @@ impl SinkSpec {
         };
         let (key_cols, key_arrays) = cols(&self.key_columns);
         let (value_cols, value_arrays) = cols(&self.value_columns);
-        let keys = self.key_format.encode(&key_cols, &key_arrays);
-        let values = self.value_format.encode(&value_cols, &value_arrays);
+        let keys = self
+            .key_format
+            .encode_batch(&key_cols, &key_arrays, batch.len);
+        let values = self
+            .value_format
+            .encode_batch(&value_cols, &value_arrays, batch.len);
         let rowtimes = rowtimes_of(batch);
         let mut errors = Vec::new();
         let mut failed = vec![false; batch.len];

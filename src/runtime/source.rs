@@ -64,12 +64,14 @@ impl SourceSpec {
             .map(|c| (c.name.clone(), c.ty.clone()))
             .collect();
 
+        let mut null_rows: Vec<bool> = Vec::new();
         let mut decode = |format: &Format,
                           cols: &[(String, SqlType)],
                           target: &'static str,
                           pick: fn(&ConsumedRecord) -> Option<&[u8]>| {
             let inputs: Vec<Option<&[u8]>> = records.iter().map(pick).collect();
             let decoded = format.decode(cols, &inputs);
+            null_rows = decoded.null_rows.clone();
             for (row, message) in decoded.errors {
                 keep[row] = false;
                 log.push(ProcessingLogEntry {
