@@ -418,14 +418,12 @@ fn parse_record_line(line: &str) -> Result<(i64, Option<i32>, String, String), S
     let ts: i64 = ts.parse().map_err(|_| format!("bad timestamp '{ts}'"))?;
     let mut rest = rest.trim_start();
     let mut partition = None;
-    if let Some(p) = rest.strip_prefix('p') {
-        if let Some((num, after)) = p.split_once(char::is_whitespace) {
-            if let Ok(n) = num.parse() {
+    if let Some(p) = rest.strip_prefix('p')
+        && let Some((num, after)) = p.split_once(char::is_whitespace)
+            && let Ok(n) = num.parse() {
                 partition = Some(n);
                 rest = after.trim_start();
             }
-        }
-    }
     let (key, value) = split_json_token(rest)?;
     Ok((ts, partition, key, value.trim().to_string()))
 }

@@ -78,7 +78,7 @@ pub(super) fn print(
                 let mut cols: [Vec<Value>; 5] = Default::default();
                 for r in records {
                     seen += 1;
-                    if (seen - 1) % every != 0 {
+                    if !(seen - 1).is_multiple_of(every) {
                         continue;
                     }
                     cols[0].push(Value::String(format_timestamp(r.record.timestamp)));

@@ -233,13 +233,11 @@ pub(super) fn create_as_select(
         written_by: Some(id.clone()),
     });
     engine.record_command(&stmt.text)?;
-    if let Some(old) = &replaced {
-        if let Some(q) = engine.state.lock().queries.remove(old) {
-            if let Some(r) = q.running {
+    if let Some(old) = &replaced
+        && let Some(q) = engine.state.lock().queries.remove(old)
+            && let Some(r) = q.running {
                 r.stop();
             }
-        }
-    }
     engine.state.lock().catalog.put_source((*sink).clone());
     register_query(
         engine,
@@ -515,13 +513,12 @@ pub(super) fn terminate(
             }
             if let Some(sink) = &q.sink {
                 let mut state = engine.state.lock();
-                if let Some(desc) = state.catalog.source(sink).cloned() {
-                    if desc.written_by.as_deref() == Some(id.as_str()) {
+                if let Some(desc) = state.catalog.source(sink).cloned()
+                    && desc.written_by.as_deref() == Some(id.as_str()) {
                         let mut d = (*desc).clone();
                         d.written_by = None;
                         state.catalog.put_source(d);
                     }
-                }
             }
             stopped.push(id.clone());
         }

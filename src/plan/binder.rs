@@ -375,8 +375,8 @@ impl<'a> Binder<'a> {
         node: &Expr,
     ) -> Result<PhysicalExpr> {
         let name = ident_name(ident);
-        if qualifier.is_none() {
-            if let Some(slot) = self
+        if qualifier.is_none()
+            && let Some(slot) = self
                 .lambdas
                 .iter()
                 .rposition(|(n, _)| n.eq_ignore_ascii_case(&ident.value))
@@ -388,7 +388,6 @@ impl<'a> Binder<'a> {
                     ty: ty.clone(),
                 });
             }
-        }
         let qual = qualifier.map(ident_name);
         let matches: Vec<&ScopeColumn> = self
             .scope

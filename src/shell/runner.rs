@@ -91,8 +91,8 @@ impl Runner {
             }
             let started = Instant::now();
             let result = self.engine.execute(&stmt, &mut self.session)?;
-            if let Statement::Set { .. } | Statement::Unset { .. } = &stmt.statement {
-                if let Some(f) = self
+            if let Statement::Set { .. } | Statement::Unset { .. } = &stmt.statement
+                && let Some(f) = self
                     .session
                     .overrides
                     .get("runnel.output")
@@ -100,7 +100,6 @@ impl Runner {
                 {
                     self.options.output = f;
                 }
-            }
             self.print_result(result, started, out, err)?;
         }
         Ok(())
