@@ -69,7 +69,12 @@ pub trait ScalarFunction: Send + Sync {
     /// Calls the function. `ret` is what `return_type` said. Lambdas come in argument order;
     /// their slots in `args` hold `Value::Null`. `Err` is a runtime failure: the engine logs
     /// it to the processing log and uses NULL.
-    fn invoke(&self, args: &[Value], ret: &SqlType, lambdas: &[Lambda<'_>]) -> Result<Value, String>;
+    fn invoke(
+        &self,
+        args: &[Value],
+        ret: &SqlType,
+        lambdas: &[Lambda<'_>],
+    ) -> Result<Value, String>;
 }
 
 /// Every built-in function, by upper-case name.
@@ -112,7 +117,9 @@ pub(crate) mod testing {
     /// Binds `name` to the natural types of `args` and calls it.
     pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         let reg = FunctionRegistry::new();
-        let f = reg.scalar(name).ok_or_else(|| format!("no function {name}"))?;
+        let f = reg
+            .scalar(name)
+            .ok_or_else(|| format!("no function {name}"))?;
         let types: Vec<Option<SqlType>> = args.iter().map(Value::natural_type).collect();
         let ret = f.return_type(&types)?;
         f.invoke(args, &ret, &[])
@@ -148,7 +155,11 @@ mod tests {
     #[test]
     fn every_declared_pattern_parses() {
         for f in scalar::all() {
-            assert!(f.patterns_ok(), "{} has a malformed signature", f.doc().name);
+            assert!(
+                f.patterns_ok(),
+                "{} has a malformed signature",
+                f.doc().name
+            );
         }
     }
 

@@ -273,9 +273,9 @@ impl Builtin {
     /// Whether every declared pattern parses (checked by the registry's tests).
     #[cfg(test)]
     pub(crate) fn patterns_ok(&self) -> bool {
-        self.extras
-            .iter()
-            .all(|e| e.params.iter().all(Option::is_some) && (e.ret.is_some() || e.ret_fn.is_some()))
+        self.extras.iter().all(|e| {
+            e.params.iter().all(Option::is_some) && (e.ret.is_some() || e.ret_fn.is_some())
+        })
     }
 
     /// The parameter patterns of overload `i` expanded to `n` arguments, or `None` when the
@@ -283,14 +283,22 @@ impl Builtin {
     fn expand(&self, i: usize, n: usize) -> Option<Vec<&Pat>> {
         let extra = &self.extras[i];
         let variadic = self.doc.signatures[i].variadic;
-        let params: Vec<&Pat> = extra.params.iter().map(|p| p.as_ref()).collect::<Option<_>>()?;
+        let params: Vec<&Pat> = extra
+            .params
+            .iter()
+            .map(|p| p.as_ref())
+            .collect::<Option<_>>()?;
         if variadic {
             let fixed = params.len().checked_sub(1)?;
             if n < fixed {
                 return None;
             }
             let last = params[fixed];
-            Some((0..n).map(|j| if j < fixed { params[j] } else { last }).collect())
+            Some(
+                (0..n)
+                    .map(|j| if j < fixed { params[j] } else { last })
+                    .collect(),
+            )
         } else if params.len() == n {
             Some(params)
         } else {
@@ -340,10 +348,10 @@ impl Builtin {
             .iter()
             .map(|s| {
                 let mut parts: Vec<String> = s.args.iter().map(|(_, t)| t.clone()).collect();
-                if s.variadic {
-                    if let Some(last) = parts.last_mut() {
-                        last.push_str("...");
-                    }
+                if s.variadic
+                    && let Some(last) = parts.last_mut()
+                {
+                    last.push_str("...");
                 }
                 format!("{}({})", self.doc.name, parts.join(", "))
             })
@@ -389,7 +397,12 @@ impl ScalarFunction for Builtin {
         }
     }
 
-    fn invoke(&self, args: &[Value], ret: &SqlType, lambdas: &[Lambda<'_>]) -> Result<Value, String> {
+    fn invoke(
+        &self,
+        args: &[Value],
+        ret: &SqlType,
+        lambdas: &[Lambda<'_>],
+    ) -> Result<Value, String> {
         if self.strict && args.iter().any(Value::is_null) && lambdas.is_empty() {
             return Ok(Value::Null);
         }
@@ -406,10 +419,12 @@ pub(crate) fn conform(v: Value, ret: &SqlType) -> Value {
         (Value::BigInt(i), SqlType::Double) => Value::Double(i as f64),
         (v @ Value::Decimal(..), SqlType::Double) => Value::Double(v.as_f64().unwrap_or(f64::NAN)),
         (Value::Int(i), SqlType::Decimal { scale, .. }) => {
-            Value::decimal_rescale(i as i128, 0, *scale).map_or(Value::Null, |u| Value::Decimal(u, *scale))
+            Value::decimal_rescale(i as i128, 0, *scale)
+                .map_or(Value::Null, |u| Value::Decimal(u, *scale))
         }
         (Value::BigInt(i), SqlType::Decimal { scale, .. }) => {
-            Value::decimal_rescale(i as i128, 0, *scale).map_or(Value::Null, |u| Value::Decimal(u, *scale))
+            Value::decimal_rescale(i as i128, 0, *scale)
+                .map_or(Value::Null, |u| Value::Decimal(u, *scale))
         }
         (Value::Decimal(u, s), SqlType::Decimal { scale, .. }) if s != *scale => {
             Value::decimal_rescale(u, s, *scale).map_or(Value::Null, |u| Value::Decimal(u, *scale))
@@ -528,7 +543,10 @@ mod tests {
         assert!(matches!(parse_pat("LAMBDA<S, T, S>"), Some(Pat::Lambda(v, _)) if v.len() == 2));
         assert_eq!(parse_pat("ARRAY<"), None);
         assert_eq!(parse_pat("FOO"), None);
-        assert_eq!(t("ARRAY<BIGINT>"), SqlType::Array(Box::new(SqlType::BigInt)));
+        assert_eq!(
+            t("ARRAY<BIGINT>"),
+            SqlType::Array(Box::new(SqlType::BigInt))
+        );
     }
 
     #[test]
@@ -537,8 +555,14 @@ mod tests {
             .sig(&[("a", "ARRAY<T>"), ("b", "T")], "T")
             .sig(&[("x", "DOUBLE")], "DOUBLE");
         let arr = Some(SqlType::Array(Box::new(SqlType::Int)));
-        assert_eq!(f.return_type(&[arr.clone(), Some(SqlType::Int)]), Ok(SqlType::Int));
-        assert_eq!(f.return_type(&[arr, Some(SqlType::BigInt)]), Ok(SqlType::BigInt));
+        assert_eq!(
+            f.return_type(&[arr.clone(), Some(SqlType::Int)]),
+            Ok(SqlType::Int)
+        );
+        assert_eq!(
+            f.return_type(&[arr, Some(SqlType::BigInt)]),
+            Ok(SqlType::BigInt)
+        );
         assert_eq!(f.return_type(&[Some(SqlType::Int)]), Ok(SqlType::Double));
         let err = f.return_type(&[Some(SqlType::String)]).unwrap_err();
         assert_eq!(
@@ -552,7 +576,13 @@ mod tests {
     fn conform_widens_results() {
         assert_eq!(conform(Value::Int(3), &SqlType::BigInt), Value::BigInt(3));
         assert_eq!(
-            conform(Value::Int(3), &SqlType::Decimal { precision: 5, scale: 2 }),
+            conform(
+                Value::Int(3),
+                &SqlType::Decimal {
+                    precision: 5,
+                    scale: 2
+                }
+            ),
             Value::Decimal(300, 2)
         );
     }

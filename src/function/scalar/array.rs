@@ -14,7 +14,8 @@ const MAX_SERIES: i128 = 10_000_000;
 /// Equality as ksqlDB's list operations see it; numbers of different widths compare by value
 /// (an INT argument may meet a BIGINT array after widening).
 pub(super) fn same(a: &Value, b: &Value) -> bool {
-    a == b || (a.as_f64().is_some() && b.as_f64().is_some() && a.sql_cmp(b) == Some(Ordering::Equal))
+    a == b
+        || (a.as_f64().is_some() && b.as_f64().is_some() && a.sql_cmp(b) == Some(Ordering::Equal))
 }
 
 fn distinct(items: impl IntoIterator<Item = Value>) -> Vec<Value> {
@@ -37,7 +38,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 Ok(match (arg::array(a, 0)?, arg::array(a, 1)?) {
                     (None, None) => Value::Null,
                     (x, y) => Value::Array(
-                        x.unwrap_or(&[]).iter().chain(y.unwrap_or(&[])).cloned().collect(),
+                        x.unwrap_or(&[])
+                            .iter()
+                            .chain(y.unwrap_or(&[]))
+                            .cloned()
+                            .collect(),
                     ),
                 })
             },
@@ -52,18 +57,25 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Whether an array contains a value; false for a NULL array.",
             |a, _, _| {
                 let needle = arg::get(a, 1);
-                Ok(Value::Boolean(
-                    arg::array(a, 0)?.is_some_and(|items| items.iter().any(|v| same(v, needle))),
-                ))
+                Ok(Value::Boolean(arg::array(a, 0)?.is_some_and(|items| {
+                    items.iter().any(|v| same(v, needle))
+                })))
             },
         )
         .sig(&[("array", "ARRAY<T>"), ("value", "T")], "BOOLEAN")
         .lenient(),
     );
     v.push(
-        func("ARRAY_DISTINCT", CAT, "The distinct elements, in first-seen order.", |a, _, _| {
-            Ok(arg::array(a, 0)?.map_or(Value::Null, |items| Value::Array(distinct(items.iter().cloned()))))
-        })
+        func(
+            "ARRAY_DISTINCT",
+            CAT,
+            "The distinct elements, in first-seen order.",
+            |a, _, _| {
+                Ok(arg::array(a, 0)?.map_or(Value::Null, |items| {
+                    Value::Array(distinct(items.iter().cloned()))
+                }))
+            },
+        )
         .sig(&[("array", "ARRAY<T>")], "ARRAY<T>"),
     );
     v.push(
@@ -85,9 +97,12 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("left", "ARRAY<T>"), ("right", "ARRAY<T>")], "ARRAY<T>"),
     );
     v.push(
-        func("ARRAY_UNION", CAT, "The distinct elements of either array.", |a, _, _| {
-            set_op(a, |_, _| true, true)
-        })
+        func(
+            "ARRAY_UNION",
+            CAT,
+            "The distinct elements of either array.",
+            |a, _, _| set_op(a, |_, _| true, true),
+        )
         .sig(&[("left", "ARRAY<T>"), ("right", "ARRAY<T>")], "ARRAY<T>"),
     );
     v.push(
@@ -99,14 +114,25 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 let Some(items) = arg::array(a, 0)? else {
                     return Ok(Value::Null);
                 };
-                let delim = if a.len() > 1 { arg::str(a, 1)?.unwrap_or("") } else { "," };
+                let delim = if a.len() > 1 {
+                    arg::str(a, 1)?.unwrap_or("")
+                } else {
+                    ","
+                };
                 Ok(Value::String(
-                    items.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(delim),
+                    items
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(delim),
                 ))
             },
         )
         .sig(&[("array", "ARRAY<T>")], "VARCHAR")
-        .sig(&[("array", "ARRAY<T>"), ("delimiter", "VARCHAR")], "VARCHAR")
+        .sig(
+            &[("array", "ARRAY<T>"), ("delimiter", "VARCHAR")],
+            "VARCHAR",
+        )
         .lenient(),
     );
     v.push(
@@ -116,24 +142,35 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("array", "ARRAY<T>")], "INT"),
     );
     v.push(
-        func("ARRAY_MAX", CAT, "The largest non-NULL element; NULL for an empty array.", |a, _, _| {
-            extreme(a, Ordering::Greater)
-        })
+        func(
+            "ARRAY_MAX",
+            CAT,
+            "The largest non-NULL element; NULL for an empty array.",
+            |a, _, _| extreme(a, Ordering::Greater),
+        )
         .sig(&[("array", "ARRAY<T>")], "T"),
     );
     v.push(
-        func("ARRAY_MIN", CAT, "The smallest non-NULL element; NULL for an empty array.", |a, _, _| {
-            extreme(a, Ordering::Less)
-        })
+        func(
+            "ARRAY_MIN",
+            CAT,
+            "The smallest non-NULL element; NULL for an empty array.",
+            |a, _, _| extreme(a, Ordering::Less),
+        )
         .sig(&[("array", "ARRAY<T>")], "T"),
     );
     v.push(
-        func("ARRAY_REMOVE", CAT, "The array without every element equal to a value.", |a, _, _| {
-            let needle = arg::get(a, 1);
-            Ok(arg::array(a, 0)?.map_or(Value::Null, |items| {
-                Value::Array(items.iter().filter(|v| !same(v, needle)).cloned().collect())
-            }))
-        })
+        func(
+            "ARRAY_REMOVE",
+            CAT,
+            "The array without every element equal to a value.",
+            |a, _, _| {
+                let needle = arg::get(a, 1);
+                Ok(arg::array(a, 0)?.map_or(Value::Null, |items| {
+                    Value::Array(items.iter().filter(|v| !same(v, needle)).cloned().collect())
+                }))
+            },
+        )
         .sig(&[("array", "ARRAY<T>"), ("value", "T")], "ARRAY<T>")
         .lenient(),
     );
@@ -145,7 +182,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             sort,
         )
         .sig(&[("array", "ARRAY<T>")], "ARRAY<T>")
-        .sig(&[("array", "ARRAY<T>"), ("direction", "VARCHAR")], "ARRAY<T>"),
+        .sig(
+            &[("array", "ARRAY<T>"), ("direction", "VARCHAR")],
+            "ARRAY<T>",
+        ),
     );
     v.push(
         func(
@@ -155,9 +195,15 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             series,
         )
         .sig(&[("start", "INT"), ("end", "INT")], "ARRAY<INT>")
-        .sig(&[("start", "INT"), ("end", "INT"), ("step", "INT")], "ARRAY<INT>")
+        .sig(
+            &[("start", "INT"), ("end", "INT"), ("step", "INT")],
+            "ARRAY<INT>",
+        )
         .sig(&[("start", "BIGINT"), ("end", "BIGINT")], "ARRAY<BIGINT>")
-        .sig(&[("start", "BIGINT"), ("end", "BIGINT"), ("step", "INT")], "ARRAY<BIGINT>"),
+        .sig(
+            &[("start", "BIGINT"), ("end", "BIGINT"), ("step", "INT")],
+            "ARRAY<BIGINT>",
+        ),
     );
     v.push(
         func(
@@ -167,7 +213,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              the ends.",
             slice,
         )
-        .sig(&[("array", "ARRAY<T>"), ("from", "INT"), ("to", "INT")], "ARRAY<T>")
+        .sig(
+            &[("array", "ARRAY<T>"), ("from", "INT"), ("to", "INT")],
+            "ARRAY<T>",
+        )
         .lenient(),
     );
 }
@@ -202,13 +251,18 @@ fn sort(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String> {
     let Some(items) = arg::array(a, 0)? else {
         return Ok(Value::Null);
     };
-    let desc = match if a.len() > 1 { arg::str(a, 1)? } else { Some("ASC") } {
+    let desc = match if a.len() > 1 {
+        arg::str(a, 1)?
+    } else {
+        Some("ASC")
+    } {
         Some(d) if d.eq_ignore_ascii_case("ASC") => false,
         Some(d) if d.eq_ignore_ascii_case("DESC") => true,
         // ksqlDB answers an unknown direction with NULL rather than an error.
         _ => return Ok(Value::Null),
     };
-    let (mut present, nulls): (Vec<Value>, Vec<Value>) = items.iter().cloned().partition(|v| !v.is_null());
+    let (mut present, nulls): (Vec<Value>, Vec<Value>) =
+        items.iter().cloned().partition(|v| !v.is_null());
     present.sort_by(|x, y| {
         let o = x.sql_cmp(y).unwrap_or(Ordering::Equal);
         if desc { o.reverse() } else { o }
@@ -239,14 +293,20 @@ fn series(a: &[Value], ret: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String>
     }
     let count = (end as i128 - start as i128) / step as i128 + 1;
     if count > MAX_SERIES {
-        return Err(format!("GENERATE_SERIES would produce {count} elements, more than {MAX_SERIES}"));
+        return Err(format!(
+            "GENERATE_SERIES would produce {count} elements, more than {MAX_SERIES}"
+        ));
     }
     let ints = matches!(ret, SqlType::Array(t) if **t == SqlType::Int);
     Ok(Value::Array(
         (0..count as i64)
             .map(|i| {
                 let v = start + i * step;
-                if ints { Value::Int(v as i32) } else { Value::BigInt(v) }
+                if ints {
+                    Value::Int(v as i32)
+                } else {
+                    Value::BigInt(v)
+                }
             })
             .collect(),
     ))
@@ -262,7 +322,9 @@ fn slice(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String> {
     if from > to {
         return Ok(Value::Array(Vec::new()));
     }
-    Ok(Value::Array(items[(from - 1) as usize..to as usize].to_vec()))
+    Ok(Value::Array(
+        items[(from - 1) as usize..to as usize].to_vec(),
+    ))
 }
 
 #[cfg(test)]
@@ -277,40 +339,140 @@ mod tests {
     #[test]
     fn array_functions() {
         let n = Value::Null;
-        let with_null = Value::Array(vec![Value::Int(0), n.clone(), Value::Int(1), Value::Int(-1)]);
+        let with_null = Value::Array(vec![
+            Value::Int(0),
+            n.clone(),
+            Value::Int(1),
+            Value::Int(-1),
+        ]);
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            ("ARRAY_CONCAT", vec![ints(&[1]), ints(&[2, 3])], ints(&[1, 2, 3])),
+            (
+                "ARRAY_CONCAT",
+                vec![ints(&[1]), ints(&[2, 3])],
+                ints(&[1, 2, 3]),
+            ),
             ("ARRAY_CONCAT", vec![n.clone(), ints(&[2])], ints(&[2])),
-            ("ARRAY_CONTAINS", vec![ints(&[1, 2]), Value::Int(2)], Value::Boolean(true)),
-            ("ARRAY_CONTAINS", vec![n.clone(), Value::Int(2)], Value::Boolean(false)),
-            ("ARRAY_DISTINCT", vec![ints(&[1, 2, 1, 3, 2])], ints(&[1, 2, 3])),
-            ("ARRAY_EXCEPT", vec![ints(&[1, 2, 2, 3]), ints(&[2])], ints(&[1, 3])),
-            ("ARRAY_INTERSECT", vec![ints(&[1, 2, 2, 3]), ints(&[3, 2])], ints(&[2, 3])),
-            ("ARRAY_UNION", vec![ints(&[1, 2]), ints(&[2, 3])], ints(&[1, 2, 3])),
+            (
+                "ARRAY_CONTAINS",
+                vec![ints(&[1, 2]), Value::Int(2)],
+                Value::Boolean(true),
+            ),
+            (
+                "ARRAY_CONTAINS",
+                vec![n.clone(), Value::Int(2)],
+                Value::Boolean(false),
+            ),
+            (
+                "ARRAY_DISTINCT",
+                vec![ints(&[1, 2, 1, 3, 2])],
+                ints(&[1, 2, 3]),
+            ),
+            (
+                "ARRAY_EXCEPT",
+                vec![ints(&[1, 2, 2, 3]), ints(&[2])],
+                ints(&[1, 3]),
+            ),
+            (
+                "ARRAY_INTERSECT",
+                vec![ints(&[1, 2, 2, 3]), ints(&[3, 2])],
+                ints(&[2, 3]),
+            ),
+            (
+                "ARRAY_UNION",
+                vec![ints(&[1, 2]), ints(&[2, 3])],
+                ints(&[1, 2, 3]),
+            ),
             ("ARRAY_UNION", vec![ints(&[1, 2]), n.clone()], n.clone()),
             ("ARRAY_JOIN", vec![ints(&[1, 2])], s("1,2")),
-            ("ARRAY_JOIN", vec![Value::Array(vec![s("a"), s("b")]), s(" | ")], s("a | b")),
+            (
+                "ARRAY_JOIN",
+                vec![Value::Array(vec![s("a"), s("b")]), s(" | ")],
+                s("a | b"),
+            ),
             ("ARRAY_LENGTH", vec![ints(&[1, 2])], Value::Int(2)),
             ("ARRAY_MAX", vec![with_null.clone()], Value::Int(1)),
             ("ARRAY_MIN", vec![with_null.clone()], Value::Int(-1)),
-            ("ARRAY_MAX", vec![Value::Array(vec![s("foo"), s("Food"), s("food")])], s("food")),
+            (
+                "ARRAY_MAX",
+                vec![Value::Array(vec![s("foo"), s("Food"), s("food")])],
+                s("food"),
+            ),
             ("ARRAY_MIN", vec![Value::Array(vec![])], n.clone()),
-            ("ARRAY_REMOVE", vec![ints(&[1, 2, 1]), Value::Int(1)], ints(&[2])),
-            ("ARRAY_SORT", vec![with_null.clone()], Value::Array(vec![Value::Int(-1), Value::Int(0), Value::Int(1), n.clone()])),
-            ("ARRAY_SORT", vec![ints(&[1, 3, 2]), s("desc")], ints(&[3, 2, 1])),
+            (
+                "ARRAY_REMOVE",
+                vec![ints(&[1, 2, 1]), Value::Int(1)],
+                ints(&[2]),
+            ),
+            (
+                "ARRAY_SORT",
+                vec![with_null.clone()],
+                Value::Array(vec![
+                    Value::Int(-1),
+                    Value::Int(0),
+                    Value::Int(1),
+                    n.clone(),
+                ]),
+            ),
+            (
+                "ARRAY_SORT",
+                vec![ints(&[1, 3, 2]), s("desc")],
+                ints(&[3, 2, 1]),
+            ),
             ("ARRAY_SORT", vec![ints(&[1]), s("sideways")], n.clone()),
-            ("GENERATE_SERIES", vec![Value::Int(1), Value::Int(3)], ints(&[1, 2, 3])),
-            ("GENERATE_SERIES", vec![Value::Int(3), Value::Int(-3), Value::Int(-3)], ints(&[3, 0, -3])),
-            ("GENERATE_SERIES", vec![Value::BigInt(1), Value::BigInt(2)], Value::Array(vec![Value::BigInt(1), Value::BigInt(2)])),
-            ("SLICE", vec![ints(&[1, 2, 3, 4]), Value::Int(2), Value::Int(3)], ints(&[2, 3])),
-            ("SLICE", vec![ints(&[1, 2, 3]), n.clone(), Value::Int(2)], ints(&[1, 2])),
-            ("SLICE", vec![ints(&[1, 2, 3]), Value::Int(3), Value::Int(1)], ints(&[])),
+            (
+                "GENERATE_SERIES",
+                vec![Value::Int(1), Value::Int(3)],
+                ints(&[1, 2, 3]),
+            ),
+            (
+                "GENERATE_SERIES",
+                vec![Value::Int(3), Value::Int(-3), Value::Int(-3)],
+                ints(&[3, 0, -3]),
+            ),
+            (
+                "GENERATE_SERIES",
+                vec![Value::BigInt(1), Value::BigInt(2)],
+                Value::Array(vec![Value::BigInt(1), Value::BigInt(2)]),
+            ),
+            (
+                "SLICE",
+                vec![ints(&[1, 2, 3, 4]), Value::Int(2), Value::Int(3)],
+                ints(&[2, 3]),
+            ),
+            (
+                "SLICE",
+                vec![ints(&[1, 2, 3]), n.clone(), Value::Int(2)],
+                ints(&[1, 2]),
+            ),
+            (
+                "SLICE",
+                vec![ints(&[1, 2, 3]), Value::Int(3), Value::Int(1)],
+                ints(&[]),
+            ),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");
         }
-        assert!(call("GENERATE_SERIES", &[Value::Int(1), Value::Int(3), Value::Int(0)]).is_err());
-        assert!(call("GENERATE_SERIES", &[Value::Int(1), Value::Int(3), Value::Int(-1)]).is_err());
-        assert!(call("GENERATE_SERIES", &[Value::BigInt(0), Value::BigInt(i64::MAX)]).is_err());
+        assert!(
+            call(
+                "GENERATE_SERIES",
+                &[Value::Int(1), Value::Int(3), Value::Int(0)]
+            )
+            .is_err()
+        );
+        assert!(
+            call(
+                "GENERATE_SERIES",
+                &[Value::Int(1), Value::Int(3), Value::Int(-1)]
+            )
+            .is_err()
+        );
+        assert!(
+            call(
+                "GENERATE_SERIES",
+                &[Value::BigInt(0), Value::BigInt(i64::MAX)]
+            )
+            .is_err()
+        );
     }
 }

@@ -5,9 +5,17 @@ use crate::types::{SqlType, Value};
 
 pub(super) fn register(v: &mut Vec<Builtin>) {
     v.push(
-        func("COALESCE", "CONDITIONAL", "The first non-NULL argument.", |a, _, _| {
-            Ok(a.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null))
-        })
+        func(
+            "COALESCE",
+            "CONDITIONAL",
+            "The first non-NULL argument.",
+            |a, _, _| {
+                Ok(a.iter()
+                    .find(|v| !v.is_null())
+                    .cloned()
+                    .unwrap_or(Value::Null))
+            },
+        )
         .variadic(&[("first", "T"), ("others", "T")], "T")
         .lenient(),
     );
@@ -18,7 +26,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "The first argument, or the second when the first is NULL.",
             |a, _, _| {
                 let first = arg::get(a, 0);
-                Ok(if first.is_null() { arg::get(a, 1).clone() } else { first.clone() })
+                Ok(if first.is_null() {
+                    arg::get(a, 1).clone()
+                } else {
+                    first.clone()
+                })
             },
         )
         .sig(&[("expression", "T"), ("alternative", "T")], "T")
@@ -31,7 +43,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "NULL when both arguments are equal, else the first.",
             |a, _, _| {
                 let (x, y) = (arg::get(a, 0), arg::get(a, 1));
-                Ok(if super::array::same(x, y) && !x.is_null() { Value::Null } else { x.clone() })
+                Ok(if super::array::same(x, y) && !x.is_null() {
+                    Value::Null
+                } else {
+                    x.clone()
+                })
             },
         )
         .sig(&[("expression1", "T"), ("expression2", "T")], "T")
@@ -56,7 +72,12 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             geo_distance,
         )
         .sig(
-            &[("lat1", "DOUBLE"), ("lon1", "DOUBLE"), ("lat2", "DOUBLE"), ("lon2", "DOUBLE")],
+            &[
+                ("lat1", "DOUBLE"),
+                ("lon1", "DOUBLE"),
+                ("lat2", "DOUBLE"),
+                ("lon2", "DOUBLE"),
+            ],
             "DOUBLE",
         )
         .sig(
@@ -72,7 +93,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
     );
 }
 
-fn geo_distance(a: &[Value], _: &SqlType, _: &[crate::function::Lambda<'_>]) -> Result<Value, String> {
+fn geo_distance(
+    a: &[Value],
+    _: &SqlType,
+    _: &[crate::function::Lambda<'_>],
+) -> Result<Value, String> {
     let mut c = [0f64; 4];
     for (i, slot) in c.iter_mut().enumerate() {
         match arg::num(a, i)? {
@@ -87,12 +112,20 @@ fn geo_distance(a: &[Value], _: &SqlType, _: &[crate::function::Lambda<'_>]) -> 
     if !(-180.0..=180.0).contains(&lon1) || !(-180.0..=180.0).contains(&lon2) {
         return Err("valid longitude values for GEO_DISTANCE are between -180 and 180".into());
     }
-    let radius = match if a.len() > 4 { arg::str(a, 4)? } else { Some("KM") } {
+    let radius = match if a.len() > 4 {
+        arg::str(a, 4)?
+    } else {
+        Some("KM")
+    } {
         None => return Ok(Value::Null),
         Some(u) => match u.to_ascii_uppercase().as_str() {
             "KM" | "KILOMETER" | "KILOMETERS" | "KILOMETRE" | "KILOMETRES" => 6371.0,
             "MI" | "MILE" | "MILES" => 3959.0,
-            _ => return Err(format!("GEO_DISTANCE: unknown distance unit '{u}'; use KM or MI")),
+            _ => {
+                return Err(format!(
+                    "GEO_DISTANCE: unknown distance unit '{u}'; use KM or MI"
+                ));
+            }
         },
     };
     // Haversine formula.
@@ -112,8 +145,16 @@ mod tests {
     fn conditional_functions() {
         let n = Value::Null;
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            ("COALESCE", vec![n.clone(), Value::Int(2), Value::Int(3)], Value::Int(2)),
-            ("COALESCE", vec![n.clone(), Value::Int(1), Value::BigInt(3)], Value::BigInt(1)),
+            (
+                "COALESCE",
+                vec![n.clone(), Value::Int(2), Value::Int(3)],
+                Value::Int(2),
+            ),
+            (
+                "COALESCE",
+                vec![n.clone(), Value::Int(1), Value::BigInt(3)],
+                Value::BigInt(1),
+            ),
             ("IFNULL", vec![n.clone(), s("x")], s("x")),
             ("IFNULL", vec![s("a"), s("x")], s("a")),
             ("NULLIF", vec![s("a"), s("a")], n.clone()),
@@ -123,12 +164,31 @@ mod tests {
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");
         }
-        let Ok(Value::Double(km)) = call("GEO_DISTANCE", &[Value::Double(37.4439), Value::Double(-122.1663), Value::Double(51.5257), Value::Double(-0.1122)]) else {
+        let Ok(Value::Double(km)) = call(
+            "GEO_DISTANCE",
+            &[
+                Value::Double(37.4439),
+                Value::Double(-122.1663),
+                Value::Double(51.5257),
+                Value::Double(-0.1122),
+            ],
+        ) else {
             panic!("GEO_DISTANCE must return a double");
         };
         assert!((km - 8634.6528).abs() < 0.01, "{km}");
         // An untyped NULL literal leaves T unknown, which ksqlDB rejects too.
         assert!(call("COALESCE", &[n.clone(), n.clone()]).is_err());
-        assert!(call("GEO_DISTANCE", &[Value::Double(91.0), Value::Double(0.0), Value::Double(0.0), Value::Double(0.0)]).is_err());
+        assert!(
+            call(
+                "GEO_DISTANCE",
+                &[
+                    Value::Double(91.0),
+                    Value::Double(0.0),
+                    Value::Double(0.0),
+                    Value::Double(0.0)
+                ]
+            )
+            .is_err()
+        );
     }
 }

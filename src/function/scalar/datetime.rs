@@ -32,13 +32,18 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("timestamp", "TIMESTAMP")], "BIGINT"),
     );
     v.push(
-        func("UNIX_DATE", CAT, "Days since the epoch, today or of a DATE.", |a, _, _| {
-            Ok(match arg::get(a, 0) {
-                Value::Date(d) => Value::Int(*d),
-                _ if a.is_empty() => Value::Int(now_ms().div_euclid(MS_PER_DAY) as i32),
-                _ => Value::Null,
-            })
-        })
+        func(
+            "UNIX_DATE",
+            CAT,
+            "Days since the epoch, today or of a DATE.",
+            |a, _, _| {
+                Ok(match arg::get(a, 0) {
+                    Value::Date(d) => Value::Int(*d),
+                    _ if a.is_empty() => Value::Int(now_ms().div_euclid(MS_PER_DAY) as i32),
+                    _ => Value::Null,
+                })
+            },
+        )
         .sig(&[], "INT")
         .sig(&[("date", "DATE")], "INT"),
     );
@@ -52,9 +57,12 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("epoch_millis", "BIGINT")], "TIMESTAMP"),
     );
     v.push(
-        func("FROM_DAYS", CAT, "The DATE for days since the epoch.", |a, _, _| {
-            Ok(arg::int(a, 0)?.map_or(Value::Null, |d| Value::Date(d as i32)))
-        })
+        func(
+            "FROM_DAYS",
+            CAT,
+            "The DATE for days since the epoch.",
+            |a, _, _| Ok(arg::int(a, 0)?.map_or(Value::Null, |d| Value::Date(d as i32))),
+        )
         .sig(&[("days", "INT")], "DATE"),
     );
     v.push(
@@ -65,8 +73,18 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              (deprecated: use FORMAT_TIMESTAMP).",
             format_ts,
         )
-        .sig(&[("epoch_millis", "BIGINT"), ("format", "VARCHAR")], "VARCHAR")
-        .sig(&[("epoch_millis", "BIGINT"), ("format", "VARCHAR"), ("zone", "VARCHAR")], "VARCHAR"),
+        .sig(
+            &[("epoch_millis", "BIGINT"), ("format", "VARCHAR")],
+            "VARCHAR",
+        )
+        .sig(
+            &[
+                ("epoch_millis", "BIGINT"),
+                ("format", "VARCHAR"),
+                ("zone", "VARCHAR"),
+            ],
+            "VARCHAR",
+        ),
     );
     v.push(
         func(
@@ -75,8 +93,18 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Formats a TIMESTAMP with a Java date-time pattern, in UTC or a given zone.",
             format_ts,
         )
-        .sig(&[("timestamp", "TIMESTAMP"), ("format", "VARCHAR")], "VARCHAR")
-        .sig(&[("timestamp", "TIMESTAMP"), ("format", "VARCHAR"), ("zone", "VARCHAR")], "VARCHAR"),
+        .sig(
+            &[("timestamp", "TIMESTAMP"), ("format", "VARCHAR")],
+            "VARCHAR",
+        )
+        .sig(
+            &[
+                ("timestamp", "TIMESTAMP"),
+                ("format", "VARCHAR"),
+                ("zone", "VARCHAR"),
+            ],
+            "VARCHAR",
+        ),
     );
     v.push(
         func(
@@ -87,7 +115,14 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             |a, _, _| Ok(parse_ts(a)?.map_or(Value::Null, Value::BigInt)),
         )
         .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "BIGINT")
-        .sig(&[("text", "VARCHAR"), ("format", "VARCHAR"), ("zone", "VARCHAR")], "BIGINT"),
+        .sig(
+            &[
+                ("text", "VARCHAR"),
+                ("format", "VARCHAR"),
+                ("zone", "VARCHAR"),
+            ],
+            "BIGINT",
+        ),
     );
     v.push(
         func(
@@ -97,7 +132,14 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             |a, _, _| Ok(parse_ts(a)?.map_or(Value::Null, Value::Timestamp)),
         )
         .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "TIMESTAMP")
-        .sig(&[("text", "VARCHAR"), ("format", "VARCHAR"), ("zone", "VARCHAR")], "TIMESTAMP"),
+        .sig(
+            &[
+                ("text", "VARCHAR"),
+                ("format", "VARCHAR"),
+                ("zone", "VARCHAR"),
+            ],
+            "TIMESTAMP",
+        ),
     );
     v.push(
         func(
@@ -109,8 +151,13 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("epoch_days", "INT"), ("format", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func("FORMAT_DATE", CAT, "Formats a DATE with a Java date pattern.", format_date)
-            .sig(&[("date", "DATE"), ("format", "VARCHAR")], "VARCHAR"),
+        func(
+            "FORMAT_DATE",
+            CAT,
+            "Formats a DATE with a Java date pattern.",
+            format_date,
+        )
+        .sig(&[("date", "DATE"), ("format", "VARCHAR")], "VARCHAR"),
     );
     v.push(
         func(
@@ -123,18 +170,31 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "INT"),
     );
     v.push(
-        func("PARSE_DATE", CAT, "Parses text with a Java date pattern into a DATE.", |a, _, _| {
-            Ok(parse_date(a)?.map_or(Value::Null, Value::Date))
-        })
+        func(
+            "PARSE_DATE",
+            CAT,
+            "Parses text with a Java date pattern into a DATE.",
+            |a, _, _| Ok(parse_date(a)?.map_or(Value::Null, Value::Date)),
+        )
         .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "DATE"),
     );
     v.push(
-        func("FORMAT_TIME", CAT, "Formats a TIME with a Java time pattern.", format_time)
-            .sig(&[("time", "TIME"), ("format", "VARCHAR")], "VARCHAR"),
+        func(
+            "FORMAT_TIME",
+            CAT,
+            "Formats a TIME with a Java time pattern.",
+            format_time,
+        )
+        .sig(&[("time", "TIME"), ("format", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func("PARSE_TIME", CAT, "Parses text with a Java time pattern into a TIME.", parse_time)
-            .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "TIME"),
+        func(
+            "PARSE_TIME",
+            CAT,
+            "Parses text with a Java time pattern into a TIME.",
+            parse_time,
+        )
+        .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "TIME"),
     );
     v.push(
         func(
@@ -153,25 +213,72 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             },
         )
         .sig(
-            &[("timestamp", "TIMESTAMP"), ("from_zone", "VARCHAR"), ("to_zone", "VARCHAR")],
+            &[
+                ("timestamp", "TIMESTAMP"),
+                ("from_zone", "VARCHAR"),
+                ("to_zone", "VARCHAR"),
+            ],
             "TIMESTAMP",
         ),
     );
-    let arith: [(&'static str, &'static str, &'static str, crate::function::sig::ImplFn); 6] = [
-        ("TIMESTAMPADD", "TIMESTAMP", "Adds an interval to a TIMESTAMP.", |a, _, _| add(a, 1)),
-        ("TIMESTAMPSUB", "TIMESTAMP", "Subtracts an interval from a TIMESTAMP.", |a, _, _| add(a, -1)),
-        ("DATEADD", "DATE", "Adds an interval (whole days) to a DATE.", |a, _, _| add(a, 1)),
-        ("DATESUB", "DATE", "Subtracts an interval (whole days) from a DATE.", |a, _, _| add(a, -1)),
-        ("TIMEADD", "TIME", "Adds an interval to a TIME, wrapping at midnight.", |a, _, _| add(a, 1)),
-        ("TIMESUB", "TIME", "Subtracts an interval from a TIME, wrapping at midnight.", |a, _, _| {
-            add(a, -1)
-        }),
+    let arith: [(
+        &'static str,
+        &'static str,
+        &'static str,
+        crate::function::sig::ImplFn,
+    ); 6] = [
+        (
+            "TIMESTAMPADD",
+            "TIMESTAMP",
+            "Adds an interval to a TIMESTAMP.",
+            |a, _, _| add(a, 1),
+        ),
+        (
+            "TIMESTAMPSUB",
+            "TIMESTAMP",
+            "Subtracts an interval from a TIMESTAMP.",
+            |a, _, _| add(a, -1),
+        ),
+        (
+            "DATEADD",
+            "DATE",
+            "Adds an interval (whole days) to a DATE.",
+            |a, _, _| add(a, 1),
+        ),
+        (
+            "DATESUB",
+            "DATE",
+            "Subtracts an interval (whole days) from a DATE.",
+            |a, _, _| add(a, -1),
+        ),
+        (
+            "TIMEADD",
+            "TIME",
+            "Adds an interval to a TIME, wrapping at midnight.",
+            |a, _, _| add(a, 1),
+        ),
+        (
+            "TIMESUB",
+            "TIME",
+            "Subtracts an interval from a TIME, wrapping at midnight.",
+            |a, _, _| add(a, -1),
+        ),
     ];
     for (name, ty, desc, imp) in arith {
         v.push(
             func(name, CAT, desc, imp)
-                .sig(&[("unit", "INTERVALUNIT"), ("interval", "INT"), ("value", ty)], ty)
-                .sig(&[("unit", "INTERVALUNIT"), ("interval", "BIGINT"), ("value", ty)], ty),
+                .sig(
+                    &[("unit", "INTERVALUNIT"), ("interval", "INT"), ("value", ty)],
+                    ty,
+                )
+                .sig(
+                    &[
+                        ("unit", "INTERVALUNIT"),
+                        ("interval", "BIGINT"),
+                        ("value", ty),
+                    ],
+                    ty,
+                ),
         );
     }
 }
@@ -204,8 +311,11 @@ fn time_of_ms(ms: i64) -> Result<NaiveTime, String> {
     if !(0..MS_PER_DAY).contains(&ms) {
         return Err(format!("time out of range: {ms}"));
     }
-    NaiveTime::from_num_seconds_from_midnight_opt((ms / 1000) as u32, (ms % 1000) as u32 * 1_000_000)
-        .ok_or_else(|| format!("time out of range: {ms}"))
+    NaiveTime::from_num_seconds_from_midnight_opt(
+        (ms / 1000) as u32,
+        (ms % 1000) as u32 * 1_000_000,
+    )
+    .ok_or_else(|| format!("time out of range: {ms}"))
 }
 
 fn ms_of_time(t: NaiveTime) -> i32 {
@@ -303,7 +413,8 @@ fn resolve_time(p: &Parsed) -> Result<NaiveTime, String> {
 }
 
 fn parse_ts(a: &[Value]) -> Result<Option<i64>, String> {
-    let (Some(text), Some(pattern), Some(zone)) = (arg::str(a, 0)?, arg::str(a, 1)?, zone_arg(a, 2)?)
+    let (Some(text), Some(pattern), Some(zone)) =
+        (arg::str(a, 0)?, arg::str(a, 1)?, zone_arg(a, 2)?)
     else {
         return Ok(None);
     };
@@ -348,7 +459,12 @@ pub(super) fn parse_literal(text: &str, ty: &SqlType) -> Result<Value, String> {
     Ok(match ty {
         SqlType::Date => Value::Date(days_of_date(resolve_date(&p)?)),
         SqlType::Time => Value::Time(ms_of_time(resolve_time(&p)?)),
-        _ => Value::Timestamp(resolve_date(&p)?.and_time(resolve_time(&p)?).and_utc().timestamp_millis()),
+        _ => Value::Timestamp(
+            resolve_date(&p)?
+                .and_time(resolve_time(&p)?)
+                .and_utc()
+                .timestamp_millis(),
+        ),
     })
 }
 
@@ -380,7 +496,8 @@ fn add(a: &[Value], sign: i64) -> Result<Value, String> {
             "NANOSECOND" => n / 1_000_000,
             _ => n.checked_mul(unit_ms(unit)?).ok_or("interval overflow")?,
         };
-        ms.checked_mul(sign).ok_or_else(|| "interval overflow".to_string())
+        ms.checked_mul(sign)
+            .ok_or_else(|| "interval overflow".to_string())
     };
     Ok(match arg::get(a, 2) {
         Value::Timestamp(ms) => {
@@ -405,35 +522,155 @@ mod tests {
     #[test]
     fn formats_and_parses_like_ksqldb() {
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            ("STRINGTOTIMESTAMP", vec![s("2018-05-11T21:58:33Z"), s("yyyy-MM-dd'T'HH:mm:ssX")], Value::BigInt(1526075913000)),
-            ("STRINGTOTIMESTAMP", vec![s("2020-05-11T21:58:33z"), s("yyyy-MM-dd'T'HH:mm:ssX")], Value::BigInt(1589234313000)),
-            ("PARSE_TIMESTAMP", vec![s("2018-05-11T21:58:33"), s("yyyy-MM-dd'T'HH:mm:ss")], Value::Timestamp(1526075913000)),
-            ("PARSE_TIMESTAMP", vec![s("2018-05-11T21:58:33"), s("yyyy-MM-dd'T'HH:mm:ss"), s("+02:00")], Value::Timestamp(1526075913000 - 7_200_000)),
-            ("FORMAT_TIMESTAMP", vec![Value::Timestamp(1526075913000), s("yyyy-MM-dd HH:mm:ss")], s("2018-05-11 21:58:33")),
-            ("FORMAT_TIMESTAMP", vec![Value::Timestamp(1526075913000), s("yyyy-MM-dd HH:mm:ss XXX"), s("GMT+2")], s("2018-05-11 23:58:33 +02:00")),
-            ("TIMESTAMPTOSTRING", vec![Value::BigInt(1580223282000), s("yyyy-MM-dd HH:mm:ss Z"), s("UTC")], s("2020-01-28 14:54:42 +0000")),
-            ("TIMESTAMPTOSTRING", vec![Value::BigInt(0), s("yyyy"), Value::Null], Value::Null),
-            ("FORMAT_DATE", vec![Value::Date(17662), s("yyyy-MM-dd")], s("2018-05-11")),
-            ("FORMAT_DATE", vec![Value::Date(18993), s("dd-MMM-yyyy")], s("01-Jan-2022")),
-            ("FORMAT_DATE", vec![Value::Date(-1), s("dd-MM-yyyy'Sophia'")], s("31-12-1969Sophia")),
-            ("DATETOSTRING", vec![Value::Int(18027), s("dd/MM/yyyy")], s("11/05/2019")),
-            ("PARSE_DATE", vec![s("2018-05-11"), s("yyyy-MM-dd")], Value::Date(17662)),
-            ("STRINGTODATE", vec![s("11/05/2019"), s("dd/MM/yyyy")], Value::Int(18027)),
-            ("PARSE_TIME", vec![s("00:01:05Lit"), s("HH:mm:ss'Lit'")], Value::Time(65000)),
-            ("PARSE_TIME", vec![s("11/05/19"), s("HH/mm/ss")], Value::Time(39919000)),
-            ("PARSE_TIME", vec![s("01:00:00 Pm"), s("hh:mm:ss a")], Value::Time(46800000)),
-            ("FORMAT_TIME", vec![Value::Time(46800000), s("hh:mm a")], s("01:00 PM")),
-            ("CONVERT_TZ", vec![Value::Timestamp(100), s("+0200"), s("+0500")], Value::Timestamp(10800100)),
-            ("FROM_UNIXTIME", vec![Value::BigInt(100)], Value::Timestamp(100)),
+            (
+                "STRINGTOTIMESTAMP",
+                vec![s("2018-05-11T21:58:33Z"), s("yyyy-MM-dd'T'HH:mm:ssX")],
+                Value::BigInt(1526075913000),
+            ),
+            (
+                "STRINGTOTIMESTAMP",
+                vec![s("2020-05-11T21:58:33z"), s("yyyy-MM-dd'T'HH:mm:ssX")],
+                Value::BigInt(1589234313000),
+            ),
+            (
+                "PARSE_TIMESTAMP",
+                vec![s("2018-05-11T21:58:33"), s("yyyy-MM-dd'T'HH:mm:ss")],
+                Value::Timestamp(1526075913000),
+            ),
+            (
+                "PARSE_TIMESTAMP",
+                vec![
+                    s("2018-05-11T21:58:33"),
+                    s("yyyy-MM-dd'T'HH:mm:ss"),
+                    s("+02:00"),
+                ],
+                Value::Timestamp(1526075913000 - 7_200_000),
+            ),
+            (
+                "FORMAT_TIMESTAMP",
+                vec![Value::Timestamp(1526075913000), s("yyyy-MM-dd HH:mm:ss")],
+                s("2018-05-11 21:58:33"),
+            ),
+            (
+                "FORMAT_TIMESTAMP",
+                vec![
+                    Value::Timestamp(1526075913000),
+                    s("yyyy-MM-dd HH:mm:ss XXX"),
+                    s("GMT+2"),
+                ],
+                s("2018-05-11 23:58:33 +02:00"),
+            ),
+            (
+                "TIMESTAMPTOSTRING",
+                vec![
+                    Value::BigInt(1580223282000),
+                    s("yyyy-MM-dd HH:mm:ss Z"),
+                    s("UTC"),
+                ],
+                s("2020-01-28 14:54:42 +0000"),
+            ),
+            (
+                "TIMESTAMPTOSTRING",
+                vec![Value::BigInt(0), s("yyyy"), Value::Null],
+                Value::Null,
+            ),
+            (
+                "FORMAT_DATE",
+                vec![Value::Date(17662), s("yyyy-MM-dd")],
+                s("2018-05-11"),
+            ),
+            (
+                "FORMAT_DATE",
+                vec![Value::Date(18993), s("dd-MMM-yyyy")],
+                s("01-Jan-2022"),
+            ),
+            (
+                "FORMAT_DATE",
+                vec![Value::Date(-1), s("dd-MM-yyyy'Sophia'")],
+                s("31-12-1969Sophia"),
+            ),
+            (
+                "DATETOSTRING",
+                vec![Value::Int(18027), s("dd/MM/yyyy")],
+                s("11/05/2019"),
+            ),
+            (
+                "PARSE_DATE",
+                vec![s("2018-05-11"), s("yyyy-MM-dd")],
+                Value::Date(17662),
+            ),
+            (
+                "STRINGTODATE",
+                vec![s("11/05/2019"), s("dd/MM/yyyy")],
+                Value::Int(18027),
+            ),
+            (
+                "PARSE_TIME",
+                vec![s("00:01:05Lit"), s("HH:mm:ss'Lit'")],
+                Value::Time(65000),
+            ),
+            (
+                "PARSE_TIME",
+                vec![s("11/05/19"), s("HH/mm/ss")],
+                Value::Time(39919000),
+            ),
+            (
+                "PARSE_TIME",
+                vec![s("01:00:00 Pm"), s("hh:mm:ss a")],
+                Value::Time(46800000),
+            ),
+            (
+                "FORMAT_TIME",
+                vec![Value::Time(46800000), s("hh:mm a")],
+                s("01:00 PM"),
+            ),
+            (
+                "CONVERT_TZ",
+                vec![Value::Timestamp(100), s("+0200"), s("+0500")],
+                Value::Timestamp(10800100),
+            ),
+            (
+                "FROM_UNIXTIME",
+                vec![Value::BigInt(100)],
+                Value::Timestamp(100),
+            ),
             ("FROM_DAYS", vec![Value::Int(10)], Value::Date(10)),
             ("UNIX_DATE", vec![Value::Date(100)], Value::Int(100)),
-            ("UNIX_TIMESTAMP", vec![Value::Timestamp(100)], Value::BigInt(100)),
-            ("TIMESTAMPADD", vec![s("MILLISECONDS"), Value::Int(10), Value::Timestamp(10)], Value::Timestamp(20)),
-            ("TIMESTAMPSUB", vec![s("DAY"), Value::Int(1), Value::Timestamp(0)], Value::Timestamp(-86_400_000)),
-            ("DATEADD", vec![s("DAYS"), Value::Int(10), Value::Date(10)], Value::Date(20)),
-            ("DATESUB", vec![s("HOURS"), Value::Int(49), Value::Date(10)], Value::Date(8)),
-            ("TIMEADD", vec![s("HOURS"), Value::Int(25), Value::Time(0)], Value::Time(3_600_000)),
-            ("TIMESUB", vec![s("SECOND"), Value::Int(1), Value::Time(0)], Value::Time(86_399_000)),
+            (
+                "UNIX_TIMESTAMP",
+                vec![Value::Timestamp(100)],
+                Value::BigInt(100),
+            ),
+            (
+                "TIMESTAMPADD",
+                vec![s("MILLISECONDS"), Value::Int(10), Value::Timestamp(10)],
+                Value::Timestamp(20),
+            ),
+            (
+                "TIMESTAMPSUB",
+                vec![s("DAY"), Value::Int(1), Value::Timestamp(0)],
+                Value::Timestamp(-86_400_000),
+            ),
+            (
+                "DATEADD",
+                vec![s("DAYS"), Value::Int(10), Value::Date(10)],
+                Value::Date(20),
+            ),
+            (
+                "DATESUB",
+                vec![s("HOURS"), Value::Int(49), Value::Date(10)],
+                Value::Date(8),
+            ),
+            (
+                "TIMEADD",
+                vec![s("HOURS"), Value::Int(25), Value::Time(0)],
+                Value::Time(3_600_000),
+            ),
+            (
+                "TIMESUB",
+                vec![s("SECOND"), Value::Int(1), Value::Time(0)],
+                Value::Time(86_399_000),
+            ),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");
@@ -446,8 +683,20 @@ mod tests {
         assert!(call("PARSE_DATE", &[s("2018-02-30"), s("yyyy-MM-dd")]).is_err());
         assert!(call("PARSE_DATE", &[s("2018-02-03"), s("yyyy-bb")]).is_err());
         assert!(call("FORMAT_DATE", &[Value::Date(0), s("HH:mm")]).is_err());
-        assert!(call("FORMAT_TIMESTAMP", &[Value::Timestamp(0), s("yyyy"), s("Mars/Olympus")]).is_err());
-        assert!(call("TIMESTAMPADD", &[s("FORTNIGHT"), Value::Int(1), Value::Timestamp(0)]).is_err());
+        assert!(
+            call(
+                "FORMAT_TIMESTAMP",
+                &[Value::Timestamp(0), s("yyyy"), s("Mars/Olympus")]
+            )
+            .is_err()
+        );
+        assert!(
+            call(
+                "TIMESTAMPADD",
+                &[s("FORTNIGHT"), Value::Int(1), Value::Timestamp(0)]
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -456,15 +705,32 @@ mod tests {
             return; // no tz database on this system
         }
         assert_eq!(
-            call("PARSE_TIMESTAMP", &[s("2018-05-11T21:58:33 PST"), s("yyyy-MM-dd'T'HH:mm:ss zzz")]),
+            call(
+                "PARSE_TIMESTAMP",
+                &[s("2018-05-11T21:58:33 PST"), s("yyyy-MM-dd'T'HH:mm:ss zzz")]
+            ),
             Ok(Value::Timestamp(1526101113000))
         );
         assert_eq!(
-            call("CONVERT_TZ", &[Value::Timestamp(1589234313000), s("America/Los_Angeles"), s("America/New_York")]),
+            call(
+                "CONVERT_TZ",
+                &[
+                    Value::Timestamp(1589234313000),
+                    s("America/Los_Angeles"),
+                    s("America/New_York")
+                ]
+            ),
             Ok(Value::Timestamp(1589245113000))
         );
         assert_eq!(
-            call("FORMAT_TIMESTAMP", &[Value::Timestamp(1526075913000), s("HH:mm z"), s("Europe/Berlin")]),
+            call(
+                "FORMAT_TIMESTAMP",
+                &[
+                    Value::Timestamp(1526075913000),
+                    s("HH:mm z"),
+                    s("Europe/Berlin")
+                ]
+            ),
             Ok(s("23:58 CEST"))
         );
     }

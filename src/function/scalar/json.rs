@@ -21,7 +21,10 @@ enum Json {
 
 impl Json {
     fn parse(text: &str) -> Option<Json> {
-        let mut p = Parser { s: text.as_bytes(), pos: 0 };
+        let mut p = Parser {
+            s: text.as_bytes(),
+            pos: 0,
+        };
         let v = p.value(0)?;
         p.ws();
         (p.pos == p.s.len()).then_some(v)
@@ -190,7 +193,10 @@ impl Parser<'_> {
     fn number(&mut self) -> Option<Json> {
         let start = self.pos;
         while self.pos < self.s.len()
-            && matches!(self.s[self.pos], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            && matches!(
+                self.s[self.pos],
+                b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
+            )
         {
             self.pos += 1;
         }
@@ -246,11 +252,16 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("json", "VARCHAR"), ("path", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func("IS_JSON_STRING", CAT, "Whether text is valid JSON.", |a, _, _| {
-            Ok(Value::Boolean(
-                arg::str(a, 0)?.is_some_and(|s| Json::parse(s).is_some()),
-            ))
-        })
+        func(
+            "IS_JSON_STRING",
+            CAT,
+            "Whether text is valid JSON.",
+            |a, _, _| {
+                Ok(Value::Boolean(
+                    arg::str(a, 0)?.is_some_and(|s| Json::parse(s).is_some()),
+                ))
+            },
+        )
         .sig(&[("text", "VARCHAR")], "BOOLEAN")
         .lenient(),
     );
@@ -463,7 +474,9 @@ fn json_array_contains(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Val
         (Json::Bool(x), Value::Boolean(y)) => x == y,
         (Json::Str(x), Value::String(y)) => x == y,
         // Integers match integral JSON numbers only, doubles match any number.
-        (Json::Num(n), Value::Int(_) | Value::BigInt(_)) => n.parse::<i64>().ok() == needle.as_i64(),
+        (Json::Num(n), Value::Int(_) | Value::BigInt(_)) => {
+            n.parse::<i64>().ok() == needle.as_i64()
+        }
         (Json::Num(n), Value::Double(_) | Value::Decimal(..)) => {
             n.parse::<f64>().ok() == needle.as_f64()
         }
@@ -482,35 +495,110 @@ mod tests {
         let n = Value::Null;
         let arr = |v: &[&str]| Value::Array(v.iter().map(|x| s(x)).collect());
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            ("EXTRACTJSONFIELD", vec![s(r#"{"nested": "nest0"}"#), s("$.nested")], s("nest0")),
-            ("EXTRACTJSONFIELD", vec![s(r#"{"a": {"b": [1, {"c": 2.50}]}}"#), s("$.a.b[1]")], s(r#"{"c":2.50}"#)),
-            ("EXTRACTJSONFIELD", vec![s(r#"{"a": {"b": [1, 2]}}"#), s("$['a'].b[0]")], s("1")),
-            ("EXTRACTJSONFIELD", vec![s(r#"{"a": 1}"#), s("$.missing")], n.clone()),
+            (
+                "EXTRACTJSONFIELD",
+                vec![s(r#"{"nested": "nest0"}"#), s("$.nested")],
+                s("nest0"),
+            ),
+            (
+                "EXTRACTJSONFIELD",
+                vec![s(r#"{"a": {"b": [1, {"c": 2.50}]}}"#), s("$.a.b[1]")],
+                s(r#"{"c":2.50}"#),
+            ),
+            (
+                "EXTRACTJSONFIELD",
+                vec![s(r#"{"a": {"b": [1, 2]}}"#), s("$['a'].b[0]")],
+                s("1"),
+            ),
+            (
+                "EXTRACTJSONFIELD",
+                vec![s(r#"{"a": 1}"#), s("$.missing")],
+                n.clone(),
+            ),
             ("EXTRACTJSONFIELD", vec![s("not json"), s("$.a")], n.clone()),
             ("IS_JSON_STRING", vec![s("[1, 2]")], Value::Boolean(true)),
             ("IS_JSON_STRING", vec![s("{")], Value::Boolean(false)),
             ("IS_JSON_STRING", vec![n.clone()], Value::Boolean(false)),
             ("JSON_ARRAY_LENGTH", vec![s("[1, [2], 3]")], Value::Int(3)),
             ("JSON_ARRAY_LENGTH", vec![s("{}")], n.clone()),
-            ("JSON_ARRAY_CONTAINS", vec![s("[1, 2, 3]"), Value::Int(3)], Value::Boolean(true)),
-            ("JSON_ARRAY_CONTAINS", vec![s(r#"["a", 2]"#), s("2")], Value::Boolean(false)),
-            ("JSON_ARRAY_CONTAINS", vec![s("bad"), Value::Int(3)], Value::Boolean(false)),
-            ("JSON_CONCAT", vec![s(r#"{"a": 1}"#), s(r#"{"b": 2}"#)], s(r#"{"a":1,"b":2}"#)),
-            ("JSON_CONCAT", vec![s(r#"{"a": {"5": 6}}"#), s(r#"{"a": {"3": 4}}"#)], s(r#"{"a":{"3":4}}"#)),
+            (
+                "JSON_ARRAY_CONTAINS",
+                vec![s("[1, 2, 3]"), Value::Int(3)],
+                Value::Boolean(true),
+            ),
+            (
+                "JSON_ARRAY_CONTAINS",
+                vec![s(r#"["a", 2]"#), s("2")],
+                Value::Boolean(false),
+            ),
+            (
+                "JSON_ARRAY_CONTAINS",
+                vec![s("bad"), Value::Int(3)],
+                Value::Boolean(false),
+            ),
+            (
+                "JSON_CONCAT",
+                vec![s(r#"{"a": 1}"#), s(r#"{"b": 2}"#)],
+                s(r#"{"a":1,"b":2}"#),
+            ),
+            (
+                "JSON_CONCAT",
+                vec![s(r#"{"a": {"5": 6}}"#), s(r#"{"a": {"3": 4}}"#)],
+                s(r#"{"a":{"3":4}}"#),
+            ),
             ("JSON_CONCAT", vec![s("null"), s("null")], s("[null,null]")),
-            ("JSON_CONCAT", vec![s("[1, 2]"), s(r#"{"a": 1}"#)], s(r#"[1,2,{"a":1}]"#)),
-            ("JSON_CONCAT", vec![s("[1, [2]]"), s("[[[3]], [[[4]]]]")], s("[1,[2],[[3]],[[[4]]]]")),
+            (
+                "JSON_CONCAT",
+                vec![s("[1, 2]"), s(r#"{"a": 1}"#)],
+                s(r#"[1,2,{"a":1}]"#),
+            ),
+            (
+                "JSON_CONCAT",
+                vec![s("[1, [2]]"), s("[[[3]], [[[4]]]]")],
+                s("[1,[2],[[3]],[[[4]]]]"),
+            ),
             ("JSON_CONCAT", vec![s("1"), s("")], n.clone()),
-            ("JSON_KEYS", vec![s(r#"{"Red": 3, "Green": 5}"#)], arr(&["Red", "Green"])),
+            (
+                "JSON_KEYS",
+                vec![s(r#"{"Red": 3, "Green": 5}"#)],
+                arr(&["Red", "Green"]),
+            ),
             ("JSON_KEYS", vec![s("{}")], arr(&[])),
             ("JSON_KEYS", vec![s("")], n.clone()),
-            ("JSON_RECORDS", vec![s(r#"{"Red": 3, "x": {"y": "z"}}"#)], Value::Map(vec![(s("Red"), s("3")), (s("x"), s(r#"{"y":"z"}"#))])),
-            ("JSON_ITEMS", vec![s(r#"[{"type": "A", "timestamp": "2022-01-27"}]"#)], arr(&[r#"{"type":"A","timestamp":"2022-01-27"}"#])),
-            ("TO_JSON_STRING", vec![Value::Array(vec![Value::Int(1), Value::Int(2)])], s("[1,2]")),
+            (
+                "JSON_RECORDS",
+                vec![s(r#"{"Red": 3, "x": {"y": "z"}}"#)],
+                Value::Map(vec![(s("Red"), s("3")), (s("x"), s(r#"{"y":"z"}"#))]),
+            ),
+            (
+                "JSON_ITEMS",
+                vec![s(r#"[{"type": "A", "timestamp": "2022-01-27"}]"#)],
+                arr(&[r#"{"type":"A","timestamp":"2022-01-27"}"#]),
+            ),
+            (
+                "TO_JSON_STRING",
+                vec![Value::Array(vec![Value::Int(1), Value::Int(2)])],
+                s("[1,2]"),
+            ),
             ("TO_JSON_STRING", vec![n.clone()], s("null")),
-            ("TO_JSON_STRING", vec![Value::Bytes(vec![33])], s("\"IQ==\"")),
-            ("TO_JSON_STRING", vec![Value::Decimal(123456, 3)], s("123.456")),
-            ("TO_JSON_STRING", vec![Value::Struct(vec![("B".into(), s("x")), ("A".into(), Value::Double(1.0))])], s(r#"{"B":"x","A":1.0}"#)),
+            (
+                "TO_JSON_STRING",
+                vec![Value::Bytes(vec![33])],
+                s("\"IQ==\""),
+            ),
+            (
+                "TO_JSON_STRING",
+                vec![Value::Decimal(123456, 3)],
+                s("123.456"),
+            ),
+            (
+                "TO_JSON_STRING",
+                vec![Value::Struct(vec![
+                    ("B".into(), s("x")),
+                    ("A".into(), Value::Double(1.0)),
+                ])],
+                s(r#"{"B":"x","A":1.0}"#),
+            ),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");

@@ -14,7 +14,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Applies a lambda to each array element, or two lambdas to each map key and value.",
             transform,
         )
-        .sig(&[("array", "ARRAY<T>"), ("function", "LAMBDA<T, R>")], "ARRAY<R>")
+        .sig(
+            &[("array", "ARRAY<T>"), ("function", "LAMBDA<T, R>")],
+            "ARRAY<R>",
+        )
         .sig(
             &[
                 ("map", "MAP<K, V>"),
@@ -32,8 +35,14 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Keeps the array elements, or map entries, for which a lambda is true.",
             filter,
         )
-        .sig(&[("array", "ARRAY<T>"), ("predicate", "LAMBDA<T, BOOLEAN>")], "ARRAY<T>")
-        .sig(&[("map", "MAP<K, V>"), ("predicate", "LAMBDA<K, V, BOOLEAN>")], "MAP<K, V>")
+        .sig(
+            &[("array", "ARRAY<T>"), ("predicate", "LAMBDA<T, BOOLEAN>")],
+            "ARRAY<T>",
+        )
+        .sig(
+            &[("map", "MAP<K, V>"), ("predicate", "LAMBDA<K, V, BOOLEAN>")],
+            "MAP<K, V>",
+        )
         .lenient(),
     );
     v.push(
@@ -45,11 +54,19 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             reduce,
         )
         .sig(
-            &[("array", "ARRAY<T>"), ("initial", "S"), ("function", "LAMBDA<S, T, S>")],
+            &[
+                ("array", "ARRAY<T>"),
+                ("initial", "S"),
+                ("function", "LAMBDA<S, T, S>"),
+            ],
             "S",
         )
         .sig(
-            &[("map", "MAP<K, V>"), ("initial", "S"), ("function", "LAMBDA<S, K, V, S>")],
+            &[
+                ("map", "MAP<K, V>"),
+                ("initial", "S"),
+                ("function", "LAMBDA<S, K, V, S>"),
+            ],
             "S",
         )
         .lenient(),
@@ -146,18 +163,27 @@ mod tests {
         let reg = FunctionRegistry::new();
         let t = reg.scalar("TRANSFORM").unwrap();
         let arr = Some(SqlType::Array(Box::new(SqlType::Int)));
-        assert_eq!(t.lambda_params(&[arr.clone(), None], 1), Some(vec![SqlType::Int]));
+        assert_eq!(
+            t.lambda_params(&[arr.clone(), None], 1),
+            Some(vec![SqlType::Int])
+        );
         assert_eq!(
             t.return_type(&[arr.clone(), Some(SqlType::String)]),
             Ok(SqlType::Array(Box::new(SqlType::String)))
         );
         let r = reg.scalar("REDUCE").unwrap();
-        let map = Some(SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)));
+        let map = Some(SqlType::Map(
+            Box::new(SqlType::String),
+            Box::new(SqlType::Int),
+        ));
         assert_eq!(
             r.lambda_params(&[map.clone(), Some(SqlType::BigInt), None], 2),
             Some(vec![SqlType::BigInt, SqlType::String, SqlType::Int])
         );
-        assert_eq!(r.return_type(&[map, Some(SqlType::Int), Some(SqlType::BigInt)]), Ok(SqlType::BigInt));
+        assert_eq!(
+            r.return_type(&[map, Some(SqlType::Int), Some(SqlType::BigInt)]),
+            Ok(SqlType::BigInt)
+        );
         let f = reg.scalar("FILTER").unwrap();
         assert!(f.return_type(&[arr, Some(SqlType::Int)]).is_err());
     }
@@ -168,16 +194,46 @@ mod tests {
         let ret = SqlType::Array(Box::new(SqlType::Int));
         let double = |a: &[Value]| Ok(Value::Int(a[0].as_i64().unwrap_or(0) as i32 * 2));
         let t = reg.scalar("TRANSFORM").unwrap();
-        assert_eq!(t.invoke(&[ints(&[1, 2]), Value::Null], &ret, &[&double]), Ok(ints(&[2, 4])));
-        assert_eq!(t.invoke(&[Value::Null, Value::Null], &ret, &[&double]), Ok(Value::Null));
+        assert_eq!(
+            t.invoke(&[ints(&[1, 2]), Value::Null], &ret, &[&double]),
+            Ok(ints(&[2, 4]))
+        );
+        assert_eq!(
+            t.invoke(&[Value::Null, Value::Null], &ret, &[&double]),
+            Ok(Value::Null)
+        );
         let odd = |a: &[Value]| Ok(Value::Boolean(a[0].as_i64().unwrap_or(0) % 2 == 1));
         let f = reg.scalar("FILTER").unwrap();
-        assert_eq!(f.invoke(&[ints(&[1, 2, 3]), Value::Null], &ret, &[&odd]), Ok(ints(&[1, 3])));
-        let sum = |a: &[Value]| Ok(Value::Int((a[0].as_i64().unwrap_or(0) + a[1].as_i64().unwrap_or(0)) as i32));
+        assert_eq!(
+            f.invoke(&[ints(&[1, 2, 3]), Value::Null], &ret, &[&odd]),
+            Ok(ints(&[1, 3]))
+        );
+        let sum = |a: &[Value]| {
+            Ok(Value::Int(
+                (a[0].as_i64().unwrap_or(0) + a[1].as_i64().unwrap_or(0)) as i32,
+            ))
+        };
         let r = reg.scalar("REDUCE").unwrap();
-        assert_eq!(r.invoke(&[ints(&[1, 2, 3]), Value::Int(5), Value::Null], &SqlType::Int, &[&sum]), Ok(Value::Int(11)));
-        assert_eq!(r.invoke(&[Value::Null, Value::Int(5), Value::Null], &SqlType::Int, &[&sum]), Ok(Value::Int(5)));
+        assert_eq!(
+            r.invoke(
+                &[ints(&[1, 2, 3]), Value::Int(5), Value::Null],
+                &SqlType::Int,
+                &[&sum]
+            ),
+            Ok(Value::Int(11))
+        );
+        assert_eq!(
+            r.invoke(
+                &[Value::Null, Value::Int(5), Value::Null],
+                &SqlType::Int,
+                &[&sum]
+            ),
+            Ok(Value::Int(5))
+        );
         let failing = |_: &[Value]| Err("boom".to_string());
-        assert!(t.invoke(&[ints(&[1]), Value::Null], &ret, &[&failing]).is_err());
+        assert!(
+            t.invoke(&[ints(&[1]), Value::Null], &ret, &[&failing])
+                .is_err()
+        );
     }
 }

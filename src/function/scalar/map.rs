@@ -26,7 +26,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 Ok(Value::Map(out))
             },
         )
-        .sig(&[("keys", "ARRAY<VARCHAR>"), ("values", "ARRAY<T>")], "MAP<VARCHAR, T>"),
+        .sig(
+            &[("keys", "ARRAY<VARCHAR>"), ("values", "ARRAY<T>")],
+            "MAP<VARCHAR, T>",
+        ),
     );
     v.push(
         func("MAP_KEYS", CAT, "The keys of a map.", |a, _, _| {
@@ -65,7 +68,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 Ok(Value::Map(out))
             },
         )
-        .sig(&[("first", "MAP<K, V>"), ("second", "MAP<K, V>")], "MAP<K, V>")
+        .sig(
+            &[("first", "MAP<K, V>"), ("second", "MAP<K, V>")],
+            "MAP<K, V>",
+        )
         .lenient(),
     );
     v.push(
@@ -115,15 +121,32 @@ mod tests {
     #[test]
     fn map_functions() {
         let n = Value::Null;
-        let m = |e: &[(&str, i32)]| Value::Map(e.iter().map(|(k, v)| (s(k), Value::Int(*v))).collect());
+        let m =
+            |e: &[(&str, i32)]| Value::Map(e.iter().map(|(k, v)| (s(k), Value::Int(*v))).collect());
         let ints = |v: &[i32]| Value::Array(v.iter().map(|x| Value::Int(*x)).collect());
         let keys = |v: &[&str]| Value::Array(v.iter().map(|x| s(x)).collect());
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            ("AS_MAP", vec![keys(&["a", "b"]), ints(&[1, 2, 3])], m(&[("a", 1), ("b", 2)])),
-            ("AS_MAP", vec![keys(&["a", "b", "c"]), ints(&[1, 2])], m(&[("a", 1), ("b", 2)])),
-            ("MAP_KEYS", vec![m(&[("b", 1), ("a", 2)])], keys(&["b", "a"])),
+            (
+                "AS_MAP",
+                vec![keys(&["a", "b"]), ints(&[1, 2, 3])],
+                m(&[("a", 1), ("b", 2)]),
+            ),
+            (
+                "AS_MAP",
+                vec![keys(&["a", "b", "c"]), ints(&[1, 2])],
+                m(&[("a", 1), ("b", 2)]),
+            ),
+            (
+                "MAP_KEYS",
+                vec![m(&[("b", 1), ("a", 2)])],
+                keys(&["b", "a"]),
+            ),
             ("MAP_VALUES", vec![m(&[("b", 1), ("a", 2)])], ints(&[1, 2])),
-            ("MAP_UNION", vec![m(&[("a", 1), ("b", 2)]), m(&[("b", 3), ("c", 4)])], m(&[("a", 1), ("b", 3), ("c", 4)])),
+            (
+                "MAP_UNION",
+                vec![m(&[("a", 1), ("b", 2)]), m(&[("b", 3), ("c", 4)])],
+                m(&[("a", 1), ("b", 3), ("c", 4)]),
+            ),
             ("MAP_UNION", vec![n.clone(), m(&[("c", 4)])], m(&[("c", 4)])),
             ("MAP_KEYS", vec![Value::Map(vec![])], Value::Array(vec![])),
             (
@@ -141,6 +164,6 @@ mod tests {
         let reg = crate::function::FunctionRegistry::new();
         let keys = reg.scalar("MAP_KEYS").unwrap();
         let ret = crate::types::SqlType::Array(Box::new(crate::types::SqlType::String));
-        assert_eq!(keys.invoke(&[n.clone()], &ret, &[]), Ok(n));
+        assert_eq!(keys.invoke(std::slice::from_ref(&n), &ret, &[]), Ok(n));
     }
 }

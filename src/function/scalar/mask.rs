@@ -41,8 +41,16 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
     let variants: [(&'static str, &'static str, Part); 4] = [
         ("MASK_LEFT", "Masks the first n characters.", Part::Left),
         ("MASK_RIGHT", "Masks the last n characters.", Part::Right),
-        ("MASK_KEEP_LEFT", "Masks all but the first n characters.", Part::KeepLeft),
-        ("MASK_KEEP_RIGHT", "Masks all but the last n characters.", Part::KeepRight),
+        (
+            "MASK_KEEP_LEFT",
+            "Masks all but the first n characters.",
+            Part::KeepLeft,
+        ),
+        (
+            "MASK_KEEP_RIGHT",
+            "Masks all but the last n characters.",
+            Part::KeepRight,
+        ),
     ];
     for (name, desc, part) in variants {
         let imp: crate::function::sig::ImplFn = match part {
@@ -173,13 +181,33 @@ mod tests {
         let n = Value::Null;
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
             ("MASK", vec![s("AbCd#$123xy Z")], s("XxXx--nnnxx-X")),
-            ("MASK", vec![s("AbCd#$123xy Z"), s("*"), n.clone(), s("1"), s("0")], s("*b*d00111xy0*")),
+            (
+                "MASK",
+                vec![s("AbCd#$123xy Z"), s("*"), n.clone(), s("1"), s("0")],
+                s("*b*d00111xy0*"),
+            ),
             ("MASK", vec![n.clone()], n.clone()),
-            ("MASK_LEFT", vec![s("AbCd#$123xy Z"), Value::Int(5)], s("XxXx-$123xy Z")),
+            (
+                "MASK_LEFT",
+                vec![s("AbCd#$123xy Z"), Value::Int(5)],
+                s("XxXx-$123xy Z"),
+            ),
             ("MASK_LEFT", vec![s("Ab"), Value::Int(5)], s("Xx")),
-            ("MASK_RIGHT", vec![s("AbCd#$123xy Z"), Value::Int(5)], s("AbCd#$12nxx-X")),
-            ("MASK_KEEP_LEFT", vec![s("AbCd#$123xy Z"), Value::Int(5)], s("AbCd#-nnnxx-X")),
-            ("MASK_KEEP_RIGHT", vec![s("AbCd#$123xy Z"), Value::Int(5)], s("XxXx--nn3xy Z")),
+            (
+                "MASK_RIGHT",
+                vec![s("AbCd#$123xy Z"), Value::Int(5)],
+                s("AbCd#$12nxx-X"),
+            ),
+            (
+                "MASK_KEEP_LEFT",
+                vec![s("AbCd#$123xy Z"), Value::Int(5)],
+                s("AbCd#-nnnxx-X"),
+            ),
+            (
+                "MASK_KEEP_RIGHT",
+                vec![s("AbCd#$123xy Z"), Value::Int(5)],
+                s("XxXx--nn3xy Z"),
+            ),
             ("MASK_LEFT", vec![n.clone(), Value::Int(5)], n.clone()),
         ];
         for (name, args, want) in cases {

@@ -60,9 +60,14 @@ pub(super) fn hex_digest(data: &[u8]) -> String {
 mod tests {
     #[test]
     fn rfc_test_vectors() {
-        assert_eq!(super::hex_digest(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(
-            super::hex_digest(b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"),
+            super::hex_digest(b"abc"),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            super::hex_digest(
+                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+            ),
             "57edf4a22be3c955ac49da2e2107b67a"
         );
     }

@@ -23,7 +23,14 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             |a, r, l| extract(a, r, l, false),
         )
         .sig(&[("pattern", "VARCHAR"), ("input", "VARCHAR")], "VARCHAR")
-        .sig(&[("pattern", "VARCHAR"), ("input", "VARCHAR"), ("group", "INT")], "VARCHAR"),
+        .sig(
+            &[
+                ("pattern", "VARCHAR"),
+                ("input", "VARCHAR"),
+                ("group", "INT"),
+            ],
+            "VARCHAR",
+        ),
     );
     v.push(
         func(
@@ -32,8 +39,18 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Every substring matching a pattern (or the given capture group of each match).",
             |a, r, l| extract(a, r, l, true),
         )
-        .sig(&[("pattern", "VARCHAR"), ("input", "VARCHAR")], "ARRAY<VARCHAR>")
-        .sig(&[("pattern", "VARCHAR"), ("input", "VARCHAR"), ("group", "INT")], "ARRAY<VARCHAR>"),
+        .sig(
+            &[("pattern", "VARCHAR"), ("input", "VARCHAR")],
+            "ARRAY<VARCHAR>",
+        )
+        .sig(
+            &[
+                ("pattern", "VARCHAR"),
+                ("input", "VARCHAR"),
+                ("group", "INT"),
+            ],
+            "ARRAY<VARCHAR>",
+        ),
     );
     v.push(
         func(
@@ -41,7 +58,8 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             CAT,
             "Replaces every match of a pattern; the replacement may refer to groups as $1.",
             |a, _, _| {
-                let (Some(s), Some(p), Some(rep)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?)
+                let (Some(s), Some(p), Some(rep)) =
+                    (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?)
                 else {
                     return Ok(Value::Null);
                 };
@@ -51,7 +69,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             },
         )
         .sig(
-            &[("input", "VARCHAR"), ("pattern", "VARCHAR"), ("replacement", "VARCHAR")],
+            &[
+                ("input", "VARCHAR"),
+                ("pattern", "VARCHAR"),
+                ("replacement", "VARCHAR"),
+            ],
             "VARCHAR",
         ),
     );
@@ -63,7 +85,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              characters.",
             split,
         )
-        .sig(&[("input", "VARCHAR"), ("pattern", "VARCHAR")], "ARRAY<VARCHAR>"),
+        .sig(
+            &[("input", "VARCHAR"), ("pattern", "VARCHAR")],
+            "ARRAY<VARCHAR>",
+        ),
     );
 }
 
@@ -181,18 +206,58 @@ mod tests {
     fn regex_functions() {
         let arr = |v: &[&str]| Value::Array(v.iter().map(|x| s(x)).collect());
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            ("REGEXP_EXTRACT", vec![s("O.*"), s("steven Ostrander")], s("Ostrander")),
-            ("REGEXP_EXTRACT", vec![s("(\\w+) (\\w+)"), s("foo bar"), Value::Int(2)], s("bar")),
+            (
+                "REGEXP_EXTRACT",
+                vec![s("O.*"), s("steven Ostrander")],
+                s("Ostrander"),
+            ),
+            (
+                "REGEXP_EXTRACT",
+                vec![s("(\\w+) (\\w+)"), s("foo bar"), Value::Int(2)],
+                s("bar"),
+            ),
             ("REGEXP_EXTRACT", vec![s("x"), s("abc")], Value::Null),
-            ("REGEXP_EXTRACT_ALL", vec![s("\\d+"), s("a1b22c333")], arr(&["1", "22", "333"])),
-            ("REGEXP_EXTRACT_ALL", vec![s("(\\w)(\\d)"), s("a1 b2"), Value::Int(1)], arr(&["a", "b"])),
+            (
+                "REGEXP_EXTRACT_ALL",
+                vec![s("\\d+"), s("a1b22c333")],
+                arr(&["1", "22", "333"]),
+            ),
+            (
+                "REGEXP_EXTRACT_ALL",
+                vec![s("(\\w)(\\d)"), s("a1 b2"), Value::Int(1)],
+                arr(&["a", "b"]),
+            ),
             ("REGEXP_EXTRACT_ALL", vec![s("z"), s("abc")], arr(&[])),
-            ("REGEXP_REPLACE", vec![s("foobar"), s("(foo)(bar)"), s("$2$1x")], s("barfoox")),
-            ("REGEXP_REPLACE", vec![s("a.b"), s("\\."), s("\\$")], s("a$b")),
-            ("REGEXP_SPLIT_TO_ARRAY", vec![s("a1b22c"), s("\\d+")], arr(&["a", "b", "c"])),
-            ("REGEXP_SPLIT_TO_ARRAY", vec![s("a,b,"), s(",")], arr(&["a", "b", ""])),
-            ("REGEXP_SPLIT_TO_ARRAY", vec![s("ab"), s("")], arr(&["a", "b"])),
-            ("REGEXP_SPLIT_TO_ARRAY", vec![Value::Null, s(",")], Value::Null),
+            (
+                "REGEXP_REPLACE",
+                vec![s("foobar"), s("(foo)(bar)"), s("$2$1x")],
+                s("barfoox"),
+            ),
+            (
+                "REGEXP_REPLACE",
+                vec![s("a.b"), s("\\."), s("\\$")],
+                s("a$b"),
+            ),
+            (
+                "REGEXP_SPLIT_TO_ARRAY",
+                vec![s("a1b22c"), s("\\d+")],
+                arr(&["a", "b", "c"]),
+            ),
+            (
+                "REGEXP_SPLIT_TO_ARRAY",
+                vec![s("a,b,"), s(",")],
+                arr(&["a", "b", ""]),
+            ),
+            (
+                "REGEXP_SPLIT_TO_ARRAY",
+                vec![s("ab"), s("")],
+                arr(&["a", "b"]),
+            ),
+            (
+                "REGEXP_SPLIT_TO_ARRAY",
+                vec![Value::Null, s(",")],
+                Value::Null,
+            ),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");

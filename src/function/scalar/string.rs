@@ -13,21 +13,32 @@ const CAT: &str = "STRING";
 
 pub(super) fn register(v: &mut Vec<Builtin>) {
     v.push(
-        func("LCASE", CAT, "Converts a string to lower case.", |a, _, _| {
-            Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_lowercase())))
-        })
+        func(
+            "LCASE",
+            CAT,
+            "Converts a string to lower case.",
+            |a, _, _| Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_lowercase()))),
+        )
         .sig(&[("input", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func("UCASE", CAT, "Converts a string to upper case.", |a, _, _| {
-            Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_uppercase())))
-        })
+        func(
+            "UCASE",
+            CAT,
+            "Converts a string to upper case.",
+            |a, _, _| Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_uppercase()))),
+        )
         .sig(&[("input", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func("LEN", CAT, "The length of a string in characters, or of bytes in bytes.", len)
-            .sig(&[("input", "VARCHAR")], "INT")
-            .sig(&[("input", "BYTES")], "INT"),
+        func(
+            "LEN",
+            CAT,
+            "The length of a string in characters, or of bytes in bytes.",
+            len,
+        )
+        .sig(&[("input", "VARCHAR")], "INT")
+        .sig(&[("input", "BYTES")], "INT"),
     );
     v.push(
         func(
@@ -48,7 +59,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              skipped, a NULL separator gives NULL.",
             concat_ws,
         )
-        .variadic(&[("separator", "VARCHAR"), ("inputs", "VARCHAR")], "VARCHAR")
+        .variadic(
+            &[("separator", "VARCHAR"), ("inputs", "VARCHAR")],
+            "VARCHAR",
+        )
         .variadic(&[("separator", "BYTES"), ("inputs", "BYTES")], "BYTES")
         .lenient(),
     );
@@ -75,9 +89,15 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             substring,
         )
         .sig(&[("str", "VARCHAR"), ("pos", "INT")], "VARCHAR")
-        .sig(&[("str", "VARCHAR"), ("pos", "INT"), ("length", "INT")], "VARCHAR")
+        .sig(
+            &[("str", "VARCHAR"), ("pos", "INT"), ("length", "INT")],
+            "VARCHAR",
+        )
         .sig(&[("bytes", "BYTES"), ("pos", "INT")], "BYTES")
-        .sig(&[("bytes", "BYTES"), ("pos", "INT"), ("length", "INT")], "BYTES"),
+        .sig(
+            &[("bytes", "BYTES"), ("pos", "INT"), ("length", "INT")],
+            "BYTES",
+        ),
     );
     v.push(
         func(
@@ -94,7 +114,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             },
         )
         .sig(
-            &[("str", "VARCHAR"), ("substring", "VARCHAR"), ("replacement", "VARCHAR")],
+            &[
+                ("str", "VARCHAR"),
+                ("substring", "VARCHAR"),
+                ("replacement", "VARCHAR"),
+            ],
             "VARCHAR",
         ),
     );
@@ -107,7 +131,14 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             instr,
         )
         .sig(&[("str", "VARCHAR"), ("substring", "VARCHAR")], "INT")
-        .sig(&[("str", "VARCHAR"), ("substring", "VARCHAR"), ("position", "INT")], "INT")
+        .sig(
+            &[
+                ("str", "VARCHAR"),
+                ("substring", "VARCHAR"),
+                ("position", "INT"),
+            ],
+            "INT",
+        )
         .sig(
             &[
                 ("str", "VARCHAR"),
@@ -129,8 +160,18 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                  input; NULL for an empty padding or a negative length.",
                 f,
             )
-            .sig(&[("input", "VARCHAR"), ("length", "INT"), ("padding", "VARCHAR")], "VARCHAR")
-            .sig(&[("input", "BYTES"), ("length", "INT"), ("padding", "BYTES")], "BYTES"),
+            .sig(
+                &[
+                    ("input", "VARCHAR"),
+                    ("length", "INT"),
+                    ("padding", "VARCHAR"),
+                ],
+                "VARCHAR",
+            )
+            .sig(
+                &[("input", "BYTES"), ("length", "INT"), ("padding", "BYTES")],
+                "BYTES",
+            ),
         );
     }
     v.push(
@@ -210,8 +251,14 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              characters.",
             split,
         )
-        .sig(&[("input", "VARCHAR"), ("delimiter", "VARCHAR")], "ARRAY<VARCHAR>")
-        .sig(&[("input", "BYTES"), ("delimiter", "BYTES")], "ARRAY<BYTES>"),
+        .sig(
+            &[("input", "VARCHAR"), ("delimiter", "VARCHAR")],
+            "ARRAY<VARCHAR>",
+        )
+        .sig(
+            &[("input", "BYTES"), ("delimiter", "BYTES")],
+            "ARRAY<BYTES>",
+        ),
     );
     v.push(
         func(
@@ -222,7 +269,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             split_to_map,
         )
         .sig(
-            &[("input", "VARCHAR"), ("entry_delimiter", "VARCHAR"), ("kv_delimiter", "VARCHAR")],
+            &[
+                ("input", "VARCHAR"),
+                ("entry_delimiter", "VARCHAR"),
+                ("kv_delimiter", "VARCHAR"),
+            ],
             "MAP<VARCHAR, VARCHAR>",
         ),
     );
@@ -232,7 +283,11 @@ fn str1(a: &[Value]) -> Result<Option<&str>, String> {
     arg::str(a, 0)
 }
 
-fn len(a: &[Value], _: &crate::types::SqlType, _: &[crate::function::Lambda<'_>]) -> Result<Value, String> {
+fn len(
+    a: &[Value],
+    _: &crate::types::SqlType,
+    _: &[crate::function::Lambda<'_>],
+) -> Result<Value, String> {
     Ok(match arg::get(a, 0) {
         Value::String(s) => Value::Int(s.chars().count() as i32),
         Value::Bytes(b) => Value::Int(b.len() as i32),
@@ -254,14 +309,21 @@ fn concat(a: &[Value], ret: &Ret, _: Lambdas) -> Result<Value, String> {
         return Ok(Value::Bytes(out));
     }
     Ok(Value::String(
-        a.iter().filter_map(Value::as_str).collect::<Vec<_>>().concat(),
+        a.iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .concat(),
     ))
 }
 
 fn concat_ws(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
     match arg::get(a, 0) {
         Value::String(sep) => Ok(Value::String(
-            a[1..].iter().filter_map(Value::as_str).collect::<Vec<_>>().join(sep),
+            a[1..]
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(sep),
         )),
         Value::Bytes(sep) => {
             let parts: Vec<&[u8]> = a[1..]
@@ -323,8 +385,16 @@ fn instr(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
     let (Some(s), Some(sub)) = (arg::str(a, 0)?, arg::str(a, 1)?) else {
         return Ok(Value::Int(0));
     };
-    let position = if a.len() > 2 { arg::int(a, 2)? } else { Some(1) };
-    let occurrence = if a.len() > 3 { arg::int(a, 3)? } else { Some(1) };
+    let position = if a.len() > 2 {
+        arg::int(a, 2)?
+    } else {
+        Some(1)
+    };
+    let occurrence = if a.len() > 3 {
+        arg::int(a, 3)?
+    } else {
+        Some(1)
+    };
     let (Some(position), Some(occurrence)) = (position, occurrence) else {
         return Ok(Value::Null);
     };
@@ -343,7 +413,11 @@ fn instr(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
         p.reverse();
         (h, p, (-position - 1) as usize)
     } else {
-        (chars.clone(), needle.clone(), (position - 1).max(0) as usize)
+        (
+            chars.clone(),
+            needle.clone(),
+            (position - 1).max(0) as usize,
+        )
     };
     let mut found = 0;
     let mut i = from;
@@ -374,7 +448,11 @@ fn pad(a: &[Value], left: bool) -> Result<Value, String> {
     match (arg::get(a, 0), arg::get(a, 2)) {
         (Value::String(s), Value::String(p)) if !p.is_empty() => {
             let input: Vec<char> = s.chars().collect();
-            let fill: Vec<char> = p.chars().cycle().take(target.saturating_sub(input.len())).collect();
+            let fill: Vec<char> = p
+                .chars()
+                .cycle()
+                .take(target.saturating_sub(input.len()))
+                .collect();
             let out: String = if left {
                 fill.iter().chain(input.iter()).take(target).collect()
             } else {
@@ -383,7 +461,12 @@ fn pad(a: &[Value], left: bool) -> Result<Value, String> {
             Ok(Value::String(out))
         }
         (Value::Bytes(s), Value::Bytes(p)) if !p.is_empty() => {
-            let fill: Vec<u8> = p.iter().copied().cycle().take(target.saturating_sub(s.len())).collect();
+            let fill: Vec<u8> = p
+                .iter()
+                .copied()
+                .cycle()
+                .take(target.saturating_sub(s.len()))
+                .collect();
             let out: Vec<u8> = if left {
                 fill.iter().chain(s.iter()).take(target).copied().collect()
             } else {
@@ -527,7 +610,9 @@ fn split(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
                     s.chars().map(|c| Value::String(c.to_string())).collect()
                 }
             } else {
-                s.split(d.as_str()).map(|p| Value::String(p.to_string())).collect()
+                s.split(d.as_str())
+                    .map(|p| Value::String(p.to_string()))
+                    .collect()
             };
             Value::Array(parts)
         }
@@ -535,7 +620,10 @@ fn split(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
             let parts: Vec<Value> = if d.is_empty() {
                 s.iter().map(|b| Value::Bytes(vec![*b])).collect()
             } else {
-                split_bytes(s, d).into_iter().map(|p| Value::Bytes(p.to_vec())).collect()
+                split_bytes(s, d)
+                    .into_iter()
+                    .map(|p| Value::Bytes(p.to_vec()))
+                    .collect()
             };
             Value::Array(parts)
         }
@@ -544,7 +632,8 @@ fn split(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
 }
 
 fn split_to_map(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
-    let (Some(s), Some(entry), Some(kv)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?) else {
+    let (Some(s), Some(entry), Some(kv)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?)
+    else {
         return Ok(Value::Null);
     };
     if entry.is_empty() || kv.is_empty() || entry == kv {
@@ -581,34 +670,98 @@ mod tests {
             ("LEN", vec![s("héllo")], Value::Int(5)),
             ("LEN", vec![Value::Bytes(vec![1, 2])], Value::Int(2)),
             ("CONCAT", vec![s("a"), Value::Null, s("b")], s("ab")),
-            ("CONCAT_WS", vec![s(", "), s("a"), Value::Null, s("b")], s("a, b")),
+            (
+                "CONCAT_WS",
+                vec![s(", "), s("a"), Value::Null, s("b")],
+                s("a, b"),
+            ),
             ("CONCAT_WS", vec![Value::Null, s("a")], Value::Null),
             ("TRIM", vec![s("  a b \t")], s("a b")),
-            ("SUBSTRING", vec![s("Mr Bugalicious"), Value::Int(2), Value::Int(1)], s("r")),
-            ("SUBSTRING", vec![s("one"), Value::Int(0), Value::Int(1)], s("o")),
+            (
+                "SUBSTRING",
+                vec![s("Mr Bugalicious"), Value::Int(2), Value::Int(1)],
+                s("r"),
+            ),
+            (
+                "SUBSTRING",
+                vec![s("one"), Value::Int(0), Value::Int(1)],
+                s("o"),
+            ),
             ("SUBSTRING", vec![s("zb"), Value::Int(2)], s("b")),
             ("SUBSTRING", vec![s("hello"), Value::Int(-3)], s("llo")),
-            ("SUBSTRING", vec![s("hello"), Value::Int(-3), Value::Int(2)], s("ll")),
+            (
+                "SUBSTRING",
+                vec![s("hello"), Value::Int(-3), Value::Int(2)],
+                s("ll"),
+            ),
             ("SUBSTRING", vec![s("hello"), Value::Int(10)], s("")),
-            ("SUBSTRING", vec![s("hello"), Value::Int(2), Value::Int(-1)], s("")),
+            (
+                "SUBSTRING",
+                vec![s("hello"), Value::Int(2), Value::Int(-1)],
+                s(""),
+            ),
             ("SUBSTRING", vec![s("hello"), Value::Null], Value::Null),
             ("REPLACE", vec![s("abcabc"), s("b"), s("XX")], s("aXXcaXXc")),
             ("INSTR", vec![s("corporate floor"), s("or")], Value::Int(2)),
-            ("INSTR", vec![s("should I stay or should I go"), s("or")], Value::Int(15)),
+            (
+                "INSTR",
+                vec![s("should I stay or should I go"), s("or")],
+                Value::Int(15),
+            ),
             ("INSTR", vec![s("no substring"), s("or")], Value::Int(0)),
-            ("INSTR", vec![s("corporate floor"), s("or"), Value::Int(-4)], Value::Int(5)),
-            ("INSTR", vec![s("corporate floor"), s("or"), Value::Int(-4), Value::Int(2)], Value::Int(2)),
-            ("INSTR", vec![s("corporate floor"), s("or"), Value::Int(4)], Value::Int(5)),
-            ("INSTR", vec![s("corporate floor"), s("or"), Value::Int(4), Value::Int(2)], Value::Int(14)),
-            ("INSTR", vec![s("short"), s("or"), Value::Int(4)], Value::Int(0)),
-            ("INSTR", vec![s("short"), s("or"), Value::Int(-4)], Value::Int(0)),
-            ("LPAD", vec![s("foo"), Value::Int(7), s("Bar")], s("BarBfoo")),
+            (
+                "INSTR",
+                vec![s("corporate floor"), s("or"), Value::Int(-4)],
+                Value::Int(5),
+            ),
+            (
+                "INSTR",
+                vec![s("corporate floor"), s("or"), Value::Int(-4), Value::Int(2)],
+                Value::Int(2),
+            ),
+            (
+                "INSTR",
+                vec![s("corporate floor"), s("or"), Value::Int(4)],
+                Value::Int(5),
+            ),
+            (
+                "INSTR",
+                vec![s("corporate floor"), s("or"), Value::Int(4), Value::Int(2)],
+                Value::Int(14),
+            ),
+            (
+                "INSTR",
+                vec![s("short"), s("or"), Value::Int(4)],
+                Value::Int(0),
+            ),
+            (
+                "INSTR",
+                vec![s("short"), s("or"), Value::Int(-4)],
+                Value::Int(0),
+            ),
+            (
+                "LPAD",
+                vec![s("foo"), Value::Int(7), s("Bar")],
+                s("BarBfoo"),
+            ),
             ("LPAD", vec![s("foo"), Value::Int(2), s("Bar")], s("fo")),
             ("LPAD", vec![s("foo"), Value::Int(5), s("")], Value::Null),
             ("LPAD", vec![s("foo"), Value::Int(-1), s("x")], Value::Null),
-            ("RPAD", vec![s("foo"), Value::Int(7), s("Bar")], s("fooBarB")),
-            ("RPAD", vec![Value::Bytes(vec![1]), Value::Int(3), Value::Bytes(vec![9])], Value::Bytes(vec![1, 9, 9])),
-            ("INITCAP", vec![s("  the QUICK  brown")], s("The Quick  Brown")),
+            (
+                "RPAD",
+                vec![s("foo"), Value::Int(7), s("Bar")],
+                s("fooBarB"),
+            ),
+            (
+                "RPAD",
+                vec![Value::Bytes(vec![1]), Value::Int(3), Value::Bytes(vec![9])],
+                Value::Bytes(vec![1, 9, 9]),
+            ),
+            (
+                "INITCAP",
+                vec![s("  the QUICK  brown")],
+                s("The Quick  Brown"),
+            ),
             ("CHR", vec![Value::Int(75)], s("K")),
             ("CHR", vec![Value::Int(-1)], Value::Null),
             ("CHR", vec![s("\\u004b")], s("K")),
@@ -617,9 +770,17 @@ mod tests {
             ("ELT", vec![Value::Int(3), s("a"), s("b")], Value::Null),
             ("FIELD", vec![s("b"), s("a"), s("b")], Value::Int(2)),
             ("FIELD", vec![Value::Null, s("a")], Value::Int(0)),
-            ("UUID", vec![Value::Bytes((0..16).collect())], s("00010203-0405-0607-0809-0a0b0c0d0e0f")),
+            (
+                "UUID",
+                vec![Value::Bytes((0..16).collect())],
+                s("00010203-0405-0607-0809-0a0b0c0d0e0f"),
+            ),
             ("UUID", vec![Value::Bytes(vec![1])], Value::Null),
-            ("SPLIT", vec![s("a,b,,c"), s(",")], arr(&["a", "b", "", "c"])),
+            (
+                "SPLIT",
+                vec![s("a,b,,c"), s(",")],
+                arr(&["a", "b", "", "c"]),
+            ),
             ("SPLIT", vec![s("abc"), s("")], arr(&["a", "b", "c"])),
             ("SPLIT", vec![s(""), s(",")], arr(&[""])),
             (

@@ -22,10 +22,28 @@ pub(super) enum Tok {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 thread_local! {
     static CACHE: RefCell<HashMap<String, Vec<Tok>>> = RefCell::new(HashMap::new());
@@ -225,8 +243,16 @@ fn format_field(c: char, n: usize, src: &Source<'_>) -> Result<String, String> {
             }
         }
         'y' | 'u' => {
-            let year = if c == 'y' && dt.year() <= 0 { 1 - dt.year() } else { dt.year() } as i64;
-            if n == 2 { pad(year.rem_euclid(100), 2) } else { pad(year, n64) }
+            let year = if c == 'y' && dt.year() <= 0 {
+                1 - dt.year()
+            } else {
+                dt.year()
+            } as i64;
+            if n == 2 {
+                pad(year.rem_euclid(100), 2)
+            } else {
+                pad(year, n64)
+            }
         }
         'M' | 'L' => {
             let m = dt.month() as usize;
@@ -251,7 +277,14 @@ fn format_field(c: char, n: usize, src: &Source<'_>) -> Result<String, String> {
         'H' => pad(dt.hour() as i64, n64),
         'k' => pad(if dt.hour() == 0 { 24 } else { dt.hour() as i64 }, n64),
         'K' => pad((dt.hour() % 12) as i64, n64),
-        'h' => pad(if dt.hour() % 12 == 0 { 12 } else { (dt.hour() % 12) as i64 }, n64),
+        'h' => pad(
+            if dt.hour().is_multiple_of(12) {
+                12
+            } else {
+                (dt.hour() % 12) as i64
+            },
+            n64,
+        ),
         'm' => pad(dt.minute() as i64, n64),
         's' => pad(dt.second() as i64, n64),
         'S' => format!("{:09}", dt.nanosecond() % 1_000_000_000)[..n].to_string(),
@@ -412,7 +445,9 @@ fn word<'a>(s: &[char], pos: &mut usize, options: &[&'a str]) -> Option<&'a str>
 
 fn in_range(v: i64, lo: i64, hi: i64, what: &str) -> Result<u32, String> {
     if v < lo || v > hi {
-        return Err(format!("Invalid value for {what} (valid values {lo} - {hi}): {v}"));
+        return Err(format!(
+            "Invalid value for {what} (valid values {lo} - {hi}): {v}"
+        ));
     }
     Ok(v as u32)
 }
@@ -453,8 +488,12 @@ fn parse_field(
                 } else {
                     MONTHS.to_vec()
                 };
-                let w = word(s, pos, &names).ok_or(format!("expected a month name at index {pos}"))?;
-                names.iter().position(|m| *m == w).map_or(1, |i| i as u32 + 1)
+                let w =
+                    word(s, pos, &names).ok_or(format!("expected a month name at index {pos}"))?;
+                names
+                    .iter()
+                    .position(|m| *m == w)
+                    .map_or(1, |i| i as u32 + 1)
             });
         }
         'd' => p.day = Some(in_range(digits(s, pos, min, max)?, 1, 31, "DayOfMonth")?),
@@ -476,7 +515,8 @@ fn parse_field(
                 .ok_or(format!("expected an era at index {pos}"))?;
         }
         'a' => {
-            let w = word(s, pos, &["AM", "PM"]).ok_or(format!("expected AM or PM at index {pos}"))?;
+            let w =
+                word(s, pos, &["AM", "PM"]).ok_or(format!("expected AM or PM at index {pos}"))?;
             p.pm = Some(w == "PM");
         }
         'H' => p.hour = Some(in_range(digits(s, pos, min, max)?, 0, 23, "HourOfDay")?),
@@ -484,12 +524,26 @@ fn parse_field(
         'K' => p.hour12 = Some(in_range(digits(s, pos, min, max)?, 0, 11, "HourOfAmPm")?),
         'h' => p.hour12 = Some(in_range(digits(s, pos, min, max)?, 1, 12, "ClockHourOfAmPm")? % 12),
         'm' => p.minute = Some(in_range(digits(s, pos, min, max)?, 0, 59, "MinuteOfHour")?),
-        's' => p.second = Some(in_range(digits(s, pos, min, max)?, 0, 59, "SecondOfMinute")?),
+        's' => {
+            p.second = Some(in_range(
+                digits(s, pos, min, max)?,
+                0,
+                59,
+                "SecondOfMinute",
+            )?)
+        }
         'S' => {
             let v = digits(s, pos, n, n)?;
             p.nano = Some((v * 10i64.pow(9 - n as u32)) as u32);
         }
-        'n' => p.nano = Some(in_range(digits(s, pos, n, 9)?, 0, 999_999_999, "NanoOfSecond")?),
+        'n' => {
+            p.nano = Some(in_range(
+                digits(s, pos, n, 9)?,
+                0,
+                999_999_999,
+                "NanoOfSecond",
+            )?)
+        }
         'X' | 'x' | 'Z' | 'O' => {
             if c == 'X' && matches!(s.get(*pos), Some('Z' | 'z')) {
                 *pos += 1;
@@ -497,7 +551,10 @@ fn parse_field(
                 return Ok(());
             }
             if matches!(c, 'Z' | 'O') {
-                let gmt: String = s.get(*pos..*pos + 3).map(|x| x.iter().collect()).unwrap_or_default();
+                let gmt: String = s
+                    .get(*pos..*pos + 3)
+                    .map(|x| x.iter().collect())
+                    .unwrap_or_default();
                 if gmt == "GMT" {
                     *pos += 3;
                     if !matches!(s.get(*pos), Some('+' | '-')) {
@@ -511,15 +568,20 @@ fn parse_field(
             while end < s.len() && (s[end].is_ascii_digit() || s[end] == ':') && end - start < 9 {
                 end += 1;
             }
-            let text: String = s.get(start..end).map(|x| x.iter().collect()).unwrap_or_default();
-            let o = time_zone::parse_offset(&text).ok_or(format!("expected an offset at index {start}"))?;
+            let text: String = s
+                .get(start..end)
+                .map(|x| x.iter().collect())
+                .unwrap_or_default();
+            let o = time_zone::parse_offset(&text)
+                .ok_or(format!("expected an offset at index {start}"))?;
             *pos = end;
             p.offset = Some(o);
         }
         'z' | 'V' => {
             let start = *pos;
             while *pos < s.len()
-                && (s[*pos].is_ascii_alphanumeric() || matches!(s[*pos], '/' | '_' | '-' | '+' | ':'))
+                && (s[*pos].is_ascii_alphanumeric()
+                    || matches!(s[*pos], '/' | '_' | '-' | '+' | ':'))
             {
                 *pos += 1;
             }
@@ -555,10 +617,16 @@ mod tests {
             .and_then(|d| d.and_hms_milli_opt(14, 5, 9, 42))
             .unwrap();
         let f = |p: &str| format(&compile(p).unwrap(), &src(dt));
-        assert_eq!(f("yyyy-MM-dd'T'HH:mm:ss.SSS"), Ok("2021-03-07T14:05:09.042".into()));
+        assert_eq!(
+            f("yyyy-MM-dd'T'HH:mm:ss.SSS"),
+            Ok("2021-03-07T14:05:09.042".into())
+        );
         assert_eq!(f("yy/M/d h:m a"), Ok("21/3/7 2:5 PM".into()));
         assert_eq!(f("EEE, dd MMM yyyy"), Ok("Sun, 07 Mar 2021".into()));
-        assert_eq!(f("EEEE MMMM D 'o''clock' ''"), Ok("Sunday March 66 o'clock '".into()));
+        assert_eq!(
+            f("EEEE MMMM D 'o''clock' ''"),
+            Ok("Sunday March 66 o'clock '".into())
+        );
         assert_eq!(f("S SS"), Ok("0 04".into()));
         assert!(f("yyyy X").is_err());
         assert_eq!(compile("yyyy-bb").unwrap_err(), "Unknown pattern letter: b");
@@ -568,12 +636,29 @@ mod tests {
 
     #[test]
     fn parses_java_patterns() {
-        let p = parse(&compile("yyyy-MM-dd HH:mm:ss.SSSXXX").unwrap(), "2021-03-07 14:05:09.042+02:00").unwrap();
-        assert_eq!((p.year, p.month, p.day, p.hour, p.nano, p.offset), (Some(2021), Some(3), Some(7), Some(14), Some(42_000_000), Some(7200)));
+        let p = parse(
+            &compile("yyyy-MM-dd HH:mm:ss.SSSXXX").unwrap(),
+            "2021-03-07 14:05:09.042+02:00",
+        )
+        .unwrap();
+        assert_eq!(
+            (p.year, p.month, p.day, p.hour, p.nano, p.offset),
+            (
+                Some(2021),
+                Some(3),
+                Some(7),
+                Some(14),
+                Some(42_000_000),
+                Some(7200)
+            )
+        );
         let p = parse(&compile("yyyyMMdd").unwrap(), "20210307").unwrap();
         assert_eq!((p.year, p.month, p.day), (Some(2021), Some(3), Some(7)));
         let p = parse(&compile("dd-MMM-yy hh:mm a").unwrap(), "07-mar-21 02:05 PM").unwrap();
-        assert_eq!((p.year, p.month, p.hour12, p.pm), (Some(2021), Some(3), Some(2), Some(true)));
+        assert_eq!(
+            (p.year, p.month, p.hour12, p.pm),
+            (Some(2021), Some(3), Some(2), Some(true))
+        );
         let p = parse(&compile("yyyy-MM-dd[ HH:mm]").unwrap(), "2021-03-07").unwrap();
         assert_eq!(p.hour, None);
         assert!(parse(&compile("yyyy-MM-dd").unwrap(), "2021-13-07").is_err());

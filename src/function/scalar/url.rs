@@ -33,8 +33,13 @@ fn split(url: &str) -> Option<Url<'_>> {
     let mut rest = rest;
     if let Some(colon) = rest.find(':') {
         let scheme = &rest[..colon];
-        let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        let valid = scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
         if valid && !rest[..colon].contains('/') {
             u.scheme = Some(scheme);
             rest = &rest[colon + 1..];
@@ -68,9 +73,12 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, String> {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                let hex = s.get(i + 1..i + 3).ok_or("URLDecoder: Incomplete trailing escape (%) pattern")?;
-                let v = u8::from_str_radix(hex, 16)
-                    .map_err(|_| "URLDecoder: Illegal hex characters in escape (%) pattern".to_string())?;
+                let hex = s
+                    .get(i + 1..i + 3)
+                    .ok_or("URLDecoder: Incomplete trailing escape (%) pattern")?;
+                let v = u8::from_str_radix(hex, 16).map_err(|_| {
+                    "URLDecoder: Illegal hex characters in escape (%) pattern".to_string()
+                })?;
                 out.push(v);
                 i += 3;
             }
@@ -92,7 +100,9 @@ fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(b as char),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -101,48 +111,76 @@ fn form_encode(s: &str) -> String {
 }
 
 fn part(a: &[Value], pick: fn(&Url<'_>) -> Option<Value>) -> Result<Value, String> {
-    Ok(arg::str(a, 0)?.and_then(split).and_then(|u| pick(&u)).unwrap_or(Value::Null))
+    Ok(arg::str(a, 0)?
+        .and_then(split)
+        .and_then(|u| pick(&u))
+        .unwrap_or(Value::Null))
 }
 
 fn decoded(s: Option<&str>) -> Option<Value> {
-    s.and_then(|s| percent_decode(s, false).ok()).map(Value::String)
+    s.and_then(|s| percent_decode(s, false).ok())
+        .map(Value::String)
 }
 
 pub(super) fn register(v: &mut Vec<Builtin>) {
     v.push(
-        func("URL_ENCODE_PARAM", CAT, "Form-encodes a string for a URL query parameter.", |a, _, _| {
-            Ok(arg::str(a, 0)?.map_or(Value::Null, |s| Value::String(form_encode(s))))
-        })
+        func(
+            "URL_ENCODE_PARAM",
+            CAT,
+            "Form-encodes a string for a URL query parameter.",
+            |a, _, _| Ok(arg::str(a, 0)?.map_or(Value::Null, |s| Value::String(form_encode(s)))),
+        )
         .sig(&[("input", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func("URL_DECODE_PARAM", CAT, "Decodes a form-encoded URL query parameter.", |a, _, _| {
-            match arg::str(a, 0)? {
+        func(
+            "URL_DECODE_PARAM",
+            CAT,
+            "Decodes a form-encoded URL query parameter.",
+            |a, _, _| match arg::str(a, 0)? {
                 Some(s) => percent_decode(s, true).map(Value::String),
                 None => Ok(Value::Null),
-            }
-        })
+            },
+        )
         .sig(&[("input", "VARCHAR")], "VARCHAR"),
     );
     let parts: [(&'static str, &'static str, ImplFn, &'static str); 6] = [
-        ("URL_EXTRACT_PROTOCOL", "The scheme of a URL (http).", |a, _, _| {
-            part(a, |u| u.scheme.map(|s| Value::String(s.to_string())))
-        }, "VARCHAR"),
-        ("URL_EXTRACT_HOST", "The host of a URL.", |a, _, _| {
-            part(a, |u| u.host.map(|s| Value::String(s.to_string())))
-        }, "VARCHAR"),
-        ("URL_EXTRACT_PORT", "The port of a URL, or NULL when it has none.", |a, _, _| {
-            part(a, |u| u.port.map(Value::Int))
-        }, "INT"),
-        ("URL_EXTRACT_PATH", "The decoded path of a URL.", |a, _, _| {
-            part(a, |u| decoded(Some(u.path)))
-        }, "VARCHAR"),
-        ("URL_EXTRACT_QUERY", "The decoded query of a URL.", |a, _, _| {
-            part(a, |u| decoded(u.query))
-        }, "VARCHAR"),
-        ("URL_EXTRACT_FRAGMENT", "The decoded fragment of a URL.", |a, _, _| {
-            part(a, |u| decoded(u.fragment))
-        }, "VARCHAR"),
+        (
+            "URL_EXTRACT_PROTOCOL",
+            "The scheme of a URL (http).",
+            |a, _, _| part(a, |u| u.scheme.map(|s| Value::String(s.to_string()))),
+            "VARCHAR",
+        ),
+        (
+            "URL_EXTRACT_HOST",
+            "The host of a URL.",
+            |a, _, _| part(a, |u| u.host.map(|s| Value::String(s.to_string()))),
+            "VARCHAR",
+        ),
+        (
+            "URL_EXTRACT_PORT",
+            "The port of a URL, or NULL when it has none.",
+            |a, _, _| part(a, |u| u.port.map(Value::Int)),
+            "INT",
+        ),
+        (
+            "URL_EXTRACT_PATH",
+            "The decoded path of a URL.",
+            |a, _, _| part(a, |u| decoded(Some(u.path))),
+            "VARCHAR",
+        ),
+        (
+            "URL_EXTRACT_QUERY",
+            "The decoded query of a URL.",
+            |a, _, _| part(a, |u| decoded(u.query)),
+            "VARCHAR",
+        ),
+        (
+            "URL_EXTRACT_FRAGMENT",
+            "The decoded fragment of a URL.",
+            |a, _, _| part(a, |u| decoded(u.fragment)),
+            "VARCHAR",
+        ),
     ];
     for (name, desc, imp, ret) in parts {
         v.push(func(name, CAT, desc, imp).sig(&[("url", "VARCHAR")], ret));
@@ -184,22 +222,62 @@ mod tests {
         let n = Value::Null;
         let u = s("http://test@confluent.io:8080/nested/pa%20th?q=2&x=a%20b#frag%21");
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            ("URL_ENCODE_PARAM", vec![s("a b&c=ü")], s("a+b%26c%3D%C3%BC")),
-            ("URL_DECODE_PARAM", vec![s("a+b%26c%3D%C3%BC")], s("a b&c=ü")),
-            ("URL_DECODE_PARAM", vec![s("url%20encoded")], s("url encoded")),
+            (
+                "URL_ENCODE_PARAM",
+                vec![s("a b&c=ü")],
+                s("a+b%26c%3D%C3%BC"),
+            ),
+            (
+                "URL_DECODE_PARAM",
+                vec![s("a+b%26c%3D%C3%BC")],
+                s("a b&c=ü"),
+            ),
+            (
+                "URL_DECODE_PARAM",
+                vec![s("url%20encoded")],
+                s("url encoded"),
+            ),
             ("URL_EXTRACT_PROTOCOL", vec![u.clone()], s("http")),
             ("URL_EXTRACT_HOST", vec![u.clone()], s("confluent.io")),
             ("URL_EXTRACT_PORT", vec![u.clone()], Value::Int(8080)),
-            ("URL_EXTRACT_PORT", vec![s("http://test@confluent.io")], n.clone()),
+            (
+                "URL_EXTRACT_PORT",
+                vec![s("http://test@confluent.io")],
+                n.clone(),
+            ),
             ("URL_EXTRACT_PATH", vec![u.clone()], s("/nested/pa th")),
-            ("URL_EXTRACT_PATH", vec![s("http://www.test.com?query#fragment")], s("")),
+            (
+                "URL_EXTRACT_PATH",
+                vec![s("http://www.test.com?query#fragment")],
+                s(""),
+            ),
             ("URL_EXTRACT_QUERY", vec![u.clone()], s("q=2&x=a b")),
-            ("URL_EXTRACT_QUERY", vec![s("http://test@confluent.io:8080/path")], n.clone()),
+            (
+                "URL_EXTRACT_QUERY",
+                vec![s("http://test@confluent.io:8080/path")],
+                n.clone(),
+            ),
             ("URL_EXTRACT_FRAGMENT", vec![u.clone()], s("frag!")),
-            ("URL_EXTRACT_PARAMETER", vec![s("http://www.test.com/?one=a&two=b&three"), s("two")], s("b")),
-            ("URL_EXTRACT_PARAMETER", vec![s("http://www.test.com/?one=a&two=url%20encoded"), s("two")], s("url%20encoded")),
-            ("URL_EXTRACT_PARAMETER", vec![s("http://www.test.com/?one=a"), s("zzz")], n.clone()),
-            ("URL_EXTRACT_PORT", vec![s("http://host:notaport/")], n.clone()),
+            (
+                "URL_EXTRACT_PARAMETER",
+                vec![s("http://www.test.com/?one=a&two=b&three"), s("two")],
+                s("b"),
+            ),
+            (
+                "URL_EXTRACT_PARAMETER",
+                vec![s("http://www.test.com/?one=a&two=url%20encoded"), s("two")],
+                s("url%20encoded"),
+            ),
+            (
+                "URL_EXTRACT_PARAMETER",
+                vec![s("http://www.test.com/?one=a"), s("zzz")],
+                n.clone(),
+            ),
+            (
+                "URL_EXTRACT_PORT",
+                vec![s("http://host:notaport/")],
+                n.clone(),
+            ),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");
