@@ -414,6 +414,9 @@ fn extreme_type(name: &str, args: &[Option<SqlType>]) -> Result<SqlType, String>
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if args.is_empty() {
+        return Err(format!("Function '{name}' does not accept parameters ()."));
+    }
     if known.is_empty() {
         return Err(format!(
             "Function '{name}' cannot be resolved due to ambiguous method parameters ({}).",
