@@ -348,10 +348,10 @@ impl Builtin {
             .iter()
             .map(|s| {
                 let mut parts: Vec<String> = s.args.iter().map(|(_, t)| t.clone()).collect();
-                if s.variadic {
-                    if let Some(last) = parts.last_mut() {
-                        last.push_str("...");
-                    }
+                if s.variadic
+                    && let Some(last) = parts.last_mut()
+                {
+                    last.push_str("...");
                 }
                 format!("{}({})", self.doc.name, parts.join(", "))
             })

@@ -131,7 +131,7 @@ const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
 fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     // ENCODE accepts `0xAB` and `X'AB'` literal styles; an odd `0x` form gets a leading zero.
     let body: String = if let Some(rest) = s.strip_prefix("0x") {
-        if s.len() % 2 != 0 {
+        if !s.len().is_multiple_of(2) {
             format!("0{rest}")
         } else {
             rest.to_string()
@@ -141,7 +141,7 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     } else {
         s.to_string()
     };
-    if body.len() % 2 != 0 {
+    if !body.len().is_multiple_of(2) {
         return Err("Odd number of characters.".into());
     }
     let digits: Vec<char> = body.chars().collect();

@@ -11,6 +11,9 @@ use crate::types::Value;
 
 const CAT: &str = "STRING";
 
+/// The longest result LPAD/RPAD will build.
+const MAX_PAD: usize = 1 << 24;
+
 pub(super) fn register(v: &mut Vec<Builtin>) {
     v.push(
         func(
@@ -401,7 +404,7 @@ fn instr(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
     let chars: Vec<char> = s.chars().collect();
     let needle: Vec<char> = sub.chars().collect();
     let n = chars.len() as i64;
-    if position.abs() > n || occurrence < 1 {
+    if position.unsigned_abs() > n as u64 || occurrence < 1 {
         return Ok(Value::Int(0));
     }
     // A negative position searches the reversed string, as ksqlDB does, so occurrences are
@@ -445,6 +448,12 @@ fn pad(a: &[Value], left: bool) -> Result<Value, String> {
     let Ok(target) = usize::try_from(target) else {
         return Ok(Value::Null);
     };
+    // A huge target length from a column value must not exhaust memory.
+    if target > MAX_PAD {
+        return Err(format!(
+            "target length {target} exceeds the limit of {MAX_PAD}"
+        ));
+    }
     match (arg::get(a, 0), arg::get(a, 2)) {
         (Value::String(s), Value::String(p)) if !p.is_empty() => {
             let input: Vec<char> = s.chars().collect();

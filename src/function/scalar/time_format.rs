@@ -278,7 +278,7 @@ fn format_field(c: char, n: usize, src: &Source<'_>) -> Result<String, String> {
         'k' => pad(if dt.hour() == 0 { 24 } else { dt.hour() as i64 }, n64),
         'K' => pad((dt.hour() % 12) as i64, n64),
         'h' => pad(
-            if dt.hour() % 12 == 0 {
+            if dt.hour().is_multiple_of(12) {
                 12
             } else {
                 (dt.hour() % 12) as i64

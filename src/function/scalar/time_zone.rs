@@ -155,11 +155,11 @@ pub(super) fn zone(id: &str) -> Result<Zone, String> {
         return Ok(Zone::Fixed(secs, offset_id(secs)));
     }
     for prefix in ["UTC", "GMT", "UT"] {
-        if let Some(rest) = id.strip_prefix(prefix) {
-            if rest.starts_with(['+', '-']) {
-                let secs = parse_offset(rest).ok_or_else(unknown)?;
-                return Ok(Zone::Fixed(secs, format!("{prefix}{}", offset_id(secs))));
-            }
+        if let Some(rest) = id.strip_prefix(prefix)
+            && rest.starts_with(['+', '-'])
+        {
+            let secs = parse_offset(rest).ok_or_else(unknown)?;
+            return Ok(Zone::Fixed(secs, format!("{prefix}{}", offset_id(secs))));
         }
     }
     // Region ids are paths into the tz database: refuse anything that could leave it.
