@@ -420,10 +420,11 @@ fn parse_record_line(line: &str) -> Result<(i64, Option<i32>, String, String), S
     let mut partition = None;
     if let Some(p) = rest.strip_prefix('p')
         && let Some((num, after)) = p.split_once(char::is_whitespace)
-            && let Ok(n) = num.parse() {
-                partition = Some(n);
-                rest = after.trim_start();
-            }
+        && let Ok(n) = num.parse()
+    {
+        partition = Some(n);
+        rest = after.trim_start();
+    }
     let (key, value) = split_json_token(rest)?;
     Ok((ts, partition, key, value.trim().to_string()))
 }

@@ -159,12 +159,13 @@ pub(crate) fn ensure_topic(
     match engine.log.describe_topic(topic)? {
         Some(d) => {
             if let Some(p) = partitions
-                && p != d.partitions as i64 {
-                    return Err(Error::plan(format!(
-                        "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. Runnel expects {p} partitions (topic has {}).",
-                        d.partitions
-                    )));
-                }
+                && p != d.partitions as i64
+            {
+                return Err(Error::plan(format!(
+                    "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. Runnel expects {p} partitions (topic has {}).",
+                    d.partitions
+                )));
+            }
             Ok(d.partitions)
         }
         None => {

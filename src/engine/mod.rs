@@ -39,6 +39,9 @@ pub struct Session {
     pub variables: BTreeMap<String, String>,
 }
 
+/// Starts (or restarts) a persistent query.
+pub(crate) type QueryStarter = Arc<dyn Fn(&Engine) -> Result<RunningQuery> + Send + Sync>;
+
 /// A persistent query the engine runs.
 pub(crate) struct PersistentQuery {
     pub id: String,
@@ -51,7 +54,7 @@ pub(crate) struct PersistentQuery {
     pub running: Option<RunningQuery>,
     pub paused: bool,
     /// What rebuilds the query on RESUME or at the end of a replay.
-    pub starter: Arc<dyn Fn(&Engine) -> Result<RunningQuery> + Send + Sync>,
+    pub starter: QueryStarter,
 }
 
 pub(crate) struct EngineState {
@@ -286,7 +289,7 @@ impl Engine {
 
     /// Parses `TIMESTAMP_FORMAT` timestamps (Java `DateTimeFormatter` patterns).
     pub(crate) fn timestamp_parser(&self) -> Option<crate::runtime::source::TimestampParser> {
-        None
+        Some(crate::function::parse_timestamp_pattern)
     }
 
     /// Waits until every running persistent query has processed everything written to its

@@ -81,20 +81,19 @@ fn register_query(
     let root = plan.root.clone();
     let qc = query_config(engine, config, &id, Some(group_of(engine, &id)))?;
     let sink_for_start = sink.clone();
-    let starter: Arc<dyn Fn(&Engine) -> Result<RunningQuery> + Send + Sync> =
-        Arc::new(move |engine: &Engine| {
-            let topology = build_topology(
-                &root,
-                SinkTarget::Topic(sink_for_start.clone()),
-                table_semantics,
-            )?;
-            RunningQuery::start(
-                topology.to_graph(),
-                engine.log.clone(),
-                qc.clone(),
-                engine.timestamp_parser(),
-            )
-        });
+    let starter: super::QueryStarter = Arc::new(move |engine: &Engine| {
+        let topology = build_topology(
+            &root,
+            SinkTarget::Topic(sink_for_start.clone()),
+            table_semantics,
+        )?;
+        RunningQuery::start(
+            topology.to_graph(),
+            engine.log.clone(),
+            qc.clone(),
+            engine.timestamp_parser(),
+        )
+    });
     let running = if engine.is_replaying() {
         None
     } else {
@@ -235,9 +234,10 @@ pub(super) fn create_as_select(
     engine.record_command(&stmt.text)?;
     if let Some(old) = &replaced
         && let Some(q) = engine.state.lock().queries.remove(old)
-            && let Some(r) = q.running {
-                r.stop();
-            }
+        && let Some(r) = q.running
+    {
+        r.stop();
+    }
     engine.state.lock().catalog.put_source((*sink).clone());
     register_query(
         engine,
@@ -514,11 +514,12 @@ pub(super) fn terminate(
             if let Some(sink) = &q.sink {
                 let mut state = engine.state.lock();
                 if let Some(desc) = state.catalog.source(sink).cloned()
-                    && desc.written_by.as_deref() == Some(id.as_str()) {
-                        let mut d = (*desc).clone();
-                        d.written_by = None;
-                        state.catalog.put_source(d);
-                    }
+                    && desc.written_by.as_deref() == Some(id.as_str())
+                {
+                    let mut d = (*desc).clone();
+                    d.written_by = None;
+                    state.catalog.put_source(d);
+                }
             }
             stopped.push(id.clone());
         }

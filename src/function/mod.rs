@@ -317,3 +317,23 @@ mod tests {
         );
     }
 }
+
+/// Parses timestamp text by a Java `DateTimeFormatter` pattern, as `STRINGTOTIMESTAMP` does
+/// (UTC): what sources with `TIMESTAMP_FORMAT` use to read their event time.
+pub fn parse_timestamp_pattern(text: &str, pattern: &str) -> Result<i64, String> {
+    static REGISTRY: std::sync::OnceLock<FunctionRegistry> = std::sync::OnceLock::new();
+    let registry = REGISTRY.get_or_init(FunctionRegistry::new);
+    let Some(f) = registry.scalar("STRINGTOTIMESTAMP") else {
+        return Err("STRINGTOTIMESTAMP is not registered".into());
+    };
+    let args = [
+        Value::String(text.to_string()),
+        Value::String(pattern.to_string()),
+    ];
+    match f.invoke(&args, &SqlType::BigInt, &[])? {
+        Value::BigInt(v) | Value::Timestamp(v) => Ok(v),
+        other => Err(format!(
+            "could not parse timestamp '{text}' with pattern '{pattern}': got {other:?}"
+        )),
+    }
+}

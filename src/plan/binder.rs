@@ -380,14 +380,14 @@ impl<'a> Binder<'a> {
                 .lambdas
                 .iter()
                 .rposition(|(n, _)| n.eq_ignore_ascii_case(&ident.value))
-            {
-                let (n, ty) = &self.lambdas[slot];
-                return Ok(PhysicalExpr::LambdaVar {
-                    slot,
-                    name: n.clone(),
-                    ty: ty.clone(),
-                });
-            }
+        {
+            let (n, ty) = &self.lambdas[slot];
+            return Ok(PhysicalExpr::LambdaVar {
+                slot,
+                name: n.clone(),
+                ty: ty.clone(),
+            });
+        }
         let qual = qualifier.map(ident_name);
         let matches: Vec<&ScopeColumn> = self
             .scope

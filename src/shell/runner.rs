@@ -97,9 +97,9 @@ impl Runner {
                     .overrides
                     .get("runnel.output")
                     .and_then(|v| OutputFormat::parse(&v))
-                {
-                    self.options.output = f;
-                }
+            {
+                self.options.output = f;
+            }
             self.print_result(result, started, out, err)?;
         }
         Ok(())

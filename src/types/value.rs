@@ -227,11 +227,13 @@ impl Value {
                 }
                 _ => {
                     if let (Decimal(..), _) | (_, Decimal(..)) = (self, other)
-                        && !matches!(self, Double(_)) && !matches!(other, Double(_)) {
-                            let a = self.to_decimal(18)?;
-                            let b = other.to_decimal(18)?;
-                            return Some(a.cmp(&b));
-                        }
+                        && !matches!(self, Double(_))
+                        && !matches!(other, Double(_))
+                    {
+                        let a = self.to_decimal(18)?;
+                        let b = other.to_decimal(18)?;
+                        return Some(a.cmp(&b));
+                    }
                     self.as_f64()?.partial_cmp(&other.as_f64()?)
                 }
             },

@@ -234,6 +234,8 @@ pub fn eval_value(
     })
 }
 
+type LambdaBox<'a> = Box<dyn Fn(&[Value]) -> Result<Value, String> + 'a>;
+
 fn call_with_lambdas(
     func: &dyn crate::function::ScalarFunction,
     values: &[Value],
@@ -245,29 +247,27 @@ fn call_with_lambdas(
     // Each lambda closes over the row and the outer environment; it borrows `env` mutably only
     // while it runs, so the closures take turns through a RefCell.
     let env_cell = std::cell::RefCell::new(std::mem::take(env));
-    let closures: Vec<Box<dyn Fn(&[Value]) -> Result<Value, String> + '_>> = lambdas
+    let closures: Vec<LambdaBox<'_>> = lambdas
         .iter()
         .map(|lambda| {
             let env_cell = &env_cell;
-            let f: Box<dyn Fn(&[Value]) -> Result<Value, String>> =
-                Box::new(move |params: &[Value]| {
-                    let PhysicalExpr::Lambda { body, .. } = lambda else {
-                        return Err("not a lambda".to_string());
-                    };
-                    let mut env = env_cell
-                        .try_borrow_mut()
-                        .map_err(|_| "nested lambda re-entry".to_string())?;
-                    let base = env.len();
-                    env.extend(params.iter().cloned());
-                    let result = eval_value(body, ctx, &mut env);
-                    env.truncate(base);
-                    result
-                });
+            let f: LambdaBox<'_> = Box::new(move |params: &[Value]| {
+                let PhysicalExpr::Lambda { body, .. } = lambda else {
+                    return Err("not a lambda".to_string());
+                };
+                let mut env = env_cell
+                    .try_borrow_mut()
+                    .map_err(|_| "nested lambda re-entry".to_string())?;
+                let base = env.len();
+                env.extend(params.iter().cloned());
+                let result = eval_value(body, ctx, &mut env);
+                env.truncate(base);
+                result
+            });
             f
         })
         .collect();
-    let refs: Vec<&dyn Fn(&[Value]) -> Result<Value, String>> =
-        closures.iter().map(|c| c.as_ref()).collect();
+    let refs: Vec<crate::function::Lambda<'_>> = closures.iter().map(|c| c.as_ref()).collect();
     let result = func.invoke(values, ty, &refs);
     drop(refs);
     drop(closures);
