@@ -328,6 +328,76 @@ impl Engine {
         false
     }
 
+    /// Waits until query `id` — after the queries feeding its sources — has processed every
+    /// record its sources hold now; errors saying how far behind it is after `timeout`.
+    pub fn wait_for_query(&self, id: &str, timeout: std::time::Duration) -> Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut order = Vec::new();
+        self.upstream_queries(id, &mut order);
+        for qid in order {
+            let ends: BTreeMap<crate::log::TopicPartition, i64> = {
+                let state = self.state.lock();
+                let Some(r) = state.queries.get(&qid).and_then(|q| q.running.as_ref()) else {
+                    continue;
+                };
+                r.source_partitions()
+                    .into_iter()
+                    .map(|tp| {
+                        let end = self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0);
+                        (tp, end)
+                    })
+                    .collect()
+            };
+            loop {
+                let done = {
+                    let state = self.state.lock();
+                    state
+                        .queries
+                        .get(&qid)
+                        .and_then(|q| q.running.as_ref())
+                        .is_none_or(|r| r.has_processed_up_to(&ends))
+                };
+                if done {
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::execution(format!(
+                        "query {qid} has not caught up with its input within runnel.pull.wait.ms ({} ms); try again, or raise runnel.pull.wait.ms",
+                        timeout.as_millis()
+                    )));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+        Ok(())
+    }
+
+    /// `id` and every query upstream of it, upstream first.
+    fn upstream_queries(&self, id: &str, out: &mut Vec<String>) {
+        if out.iter().any(|q| q == id) || out.len() > 1000 {
+            return;
+        }
+        let sources: Vec<String> = self
+            .state
+            .lock()
+            .queries
+            .get(id)
+            .map(|q| q.sources.clone())
+            .unwrap_or_default();
+        for s in sources {
+            let writer = self
+                .state
+                .lock()
+                .catalog
+                .source(&s)
+                .and_then(|d| d.written_by.clone());
+            if let Some(w) = writer {
+                self.upstream_queries(&w, out);
+            }
+        }
+        out.push(id.to_string());
+    }
+
     /// Stops every running query, committing their offsets.
     pub fn shutdown(&self) {
         let mut state = self.state.lock();

@@ -387,7 +387,7 @@ pub(super) fn select(
                     "ORDER BY and OFFSET are only allowed in pull queries on materialized tables",
                 ));
             }
-            let rows = pull_scan(engine, &plan, &id)?;
+            let rows = pull_scan(engine, &plan, &id, config)?;
             Ok(StatementResult::Rows(RowSet {
                 columns: columns.iter().map(|c| c.to_string()).collect(),
                 rows,
@@ -401,8 +401,19 @@ pub(super) fn select(
 /// A pull query answered by scanning the source topic up to the end offsets taken now: every
 /// record of a stream, or the latest row per key of a table. Reading to the offsets taken at
 /// the start is what makes it see every write that came before it.
-fn pull_scan(engine: &Arc<Engine>, plan: &QueryPlan, id: &str) -> Result<Vec<Vec<Value>>> {
+fn pull_scan(
+    engine: &Arc<Engine>,
+    plan: &QueryPlan,
+    id: &str,
+    config: &Config,
+) -> Result<Vec<Vec<Value>>> {
     let source = &plan.source;
+    if let Some(writer) = &source.written_by {
+        // Read-your-writes: the query writing this source first catches up with what its own
+        // sources held when this query arrived.
+        let wait = Duration::from_millis(config.get_u64("runnel.pull.wait.ms")?);
+        engine.wait_for_query(writer, wait)?;
+    }
     let (tx, rx) = sync_channel::<Batch>(1024);
     let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
     let graph = Arc::new(topology.to_graph());
