@@ -328,6 +328,11 @@ pub(super) fn create_source(
                 existing.kind_name().to_lowercase()
             )));
         }
+        if c.or_replace && (existing.is_source || c.is_source) {
+            return Err(Error::plan(format!(
+                "Cannot add {word} '{name}': CREATE OR REPLACE is not supported on source {word}s."
+            )));
+        }
         if !c.or_replace || existing.kind != c.kind {
             return Err(Error::plan(format!(
                 "Cannot add {word} '{name}': A {} with the same name already exists",

@@ -111,7 +111,7 @@ pub(super) fn insert_values(
         };
         if matches!(col.kind, ColumnKind::Header(_)) {
             return Err(Error::plan(format!(
-                "Cannot insert into HEADER column(s): {name}"
+                "Cannot insert into HEADER columns: {name}"
             )));
         }
         if !is_null_literal(&bound) && !insertable(&bound.ty(), &col.ty) {

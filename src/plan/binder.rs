@@ -172,7 +172,12 @@ impl<'a> Binder<'a> {
                 negated: true,
             }),
             Expr::IsDistinctFrom(l, r) | Expr::IsNotDistinctFrom(l, r) => {
-                let (l2, r2) = coerce(self.bind(l)?, self.bind(r)?, expr, "compare")?;
+                let op = if matches!(expr, Expr::IsNotDistinctFrom(..)) {
+                    "IS_NOT_DISTINCT_FROM"
+                } else {
+                    "IS_DISTINCT_FROM"
+                };
+                let (l2, r2) = coerce(self.bind(l)?, self.bind(r)?, expr, op)?;
                 Ok(PhysicalExpr::IsDistinctFrom {
                     left: Box::new(l2),
                     right: Box::new(r2),
@@ -244,8 +249,8 @@ impl<'a> Binder<'a> {
                 high,
             } => {
                 let v = self.bind(e)?;
-                let (v1, lo) = coerce(v.clone(), self.bind(low)?, expr, "compare")?;
-                let (v2, hi) = coerce(v, self.bind(high)?, expr, "compare")?;
+                let (v1, lo) = coerce(v.clone(), self.bind(low)?, expr, "GREATER_THAN_OR_EQUAL")?;
+                let (v2, hi) = coerce(v, self.bind(high)?, expr, "LESS_THAN_OR_EQUAL")?;
                 let common = if v1.ty() == v2.ty() {
                     v1.ty()
                 } else {
@@ -389,6 +394,18 @@ impl<'a> Binder<'a> {
             });
         }
         let qual = qualifier.map(ident_name);
+        if let Some(q) = &qual
+            && !self
+                .scope
+                .columns
+                .iter()
+                .any(|c| c.qualifier.as_ref() == Some(q))
+        {
+            return Err(err_at(
+                node,
+                format!("'{q}' is not a valid stream/table name or alias."),
+            ));
+        }
         let matches: Vec<&ScopeColumn> = self
             .scope
             .columns
@@ -534,7 +551,7 @@ impl<'a> Binder<'a> {
             });
         }
         if bop.is_comparison() {
-            let (l, r) = coerce(l, r, node, "compare")?;
+            let (l, r) = coerce(l, r, node, comparison_name(bop))?;
             if matches!(
                 l.ty(),
                 SqlType::Map(..) | SqlType::Struct(_) | SqlType::Array(_)
@@ -633,7 +650,7 @@ impl<'a> Binder<'a> {
             let cond = self.bind(&cw.condition)?;
             let cond = match &subject {
                 Some(s) => {
-                    let (l, r) = coerce(s.clone(), cond, &cw.condition, "compare")?;
+                    let (l, r) = coerce(s.clone(), cond, &cw.condition, "EQUAL")?;
                     PhysicalExpr::Binary {
                         op: BinaryOp::Eq,
                         left: Box::new(l),
@@ -851,7 +868,19 @@ impl<'a> Binder<'a> {
     }
 }
 
-/// Brings two operands to one type for comparison.
+/// ksqlDB's name of a comparison operator, as its error messages spell it.
+fn comparison_name(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Eq => "EQUAL",
+        BinaryOp::NotEq => "NOT_EQUAL",
+        BinaryOp::Lt => "LESS_THAN",
+        BinaryOp::LtEq => "LESS_THAN_OR_EQUAL",
+        BinaryOp::Gt => "GREATER_THAN",
+        _ => "GREATER_THAN_OR_EQUAL",
+    }
+}
+
+/// Brings two operands to one type for comparison; `what` names the operator in errors.
 fn coerce(
     l: PhysicalExpr,
     r: PhysicalExpr,
@@ -889,7 +918,7 @@ fn coerce(
     }
     Err(err_at(
         node,
-        format!("Cannot {what} {l} ({lt}) to {r} ({rt})"),
+        format!("Cannot compare {l} ({lt}) to {r} ({rt}) with {what}."),
     ))
 }
 

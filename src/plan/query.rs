@@ -86,7 +86,9 @@ pub fn plan_query(
         schema: source_schema.clone(),
     };
     if let Some(selection) = &query.selection {
-        let predicate = binder.bind(selection)?;
+        let predicate = binder
+            .bind(selection)
+            .map_err(|e| Error::plan(format!("Error in WHERE expression: {}", e.message)))?;
         let predicate = if is_null_literal(&predicate) {
             PhysicalExpr::literal(crate::types::Value::Null, SqlType::Boolean)
         } else {
@@ -232,7 +234,7 @@ pub fn plan_query(
                 }
                 None => {
                     return Err(Error::plan(format!(
-                        "The query used to build `{sink_name}` must include the key column {} in its projection (eg, SELECT {}...).",
+                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the key column {} in its projection (eg, SELECT {}...).",
                         key.name, key.name
                     )));
                 }
