@@ -112,7 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_poll_records: 1000,
         stop_at: None,
     };
-    let running = RunningQuery::start(topology.to_graph(), log.clone(), config, None)?;
+    let running = RunningQuery::start(topology.to_graphs(), log.clone(), config, None)?;
     let mut consumer = log.consumer()?;
     consumer.assign(&[(TopicPartition::new("loud-words", 0), 0)])?;
     let mut seen = Vec::new();

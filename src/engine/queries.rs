@@ -88,7 +88,7 @@ fn register_query(
             table_semantics,
         )?;
         RunningQuery::start(
-            topology.to_graph(),
+            topology.to_graphs(),
             engine.log.clone(),
             qc.clone(),
             engine.timestamp_parser(),
@@ -368,7 +368,7 @@ pub(super) fn select(
         Some(Emit::Changes) => {
             let (tx, rx) = sync_channel::<Batch>(64);
             let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
-            let graph = topology.to_graph();
+            let graph = topology.to_graphs();
             drop(topology);
             let qc = query_config(engine, config, &id, None)?;
             let running =
@@ -440,6 +440,7 @@ fn pull_scan(
         }
         let mut task = Task::new(
             id,
+            0,
             partition,
             graph.clone(),
             engine.log.clone(),

@@ -68,40 +68,54 @@ pub struct RunningQuery {
 }
 
 impl RunningQuery {
-    /// Starts the query's threads.
+    /// Starts the query's threads over its sub-topologies: one task per (sub-topology,
+    /// partition), spread round-robin over `config.threads` threads.
     pub fn start(
-        graph: ProcessorGraph,
+        graphs: Vec<ProcessorGraph>,
         log: Arc<dyn Log>,
         config: QueryConfig,
         parse_ts: Option<TimestampParser>,
     ) -> Result<Self> {
-        let graph = Arc::new(graph);
-        let topics = graph.source_topics();
-        let Some(first) = topics.first() else {
+        let graphs: Vec<Arc<ProcessorGraph>> = graphs.into_iter().map(Arc::new).collect();
+        let mut tasks: Vec<(usize, i32)> = Vec::new();
+        for (sub, graph) in graphs.iter().enumerate() {
+            let topics = graph.source_topics();
+            let Some(first) = topics.first() else {
+                return Err(Error::internal(format!(
+                    "sub-topology {sub} of query {} has no source",
+                    config.query_id
+                )));
+            };
+            let partitions = match log.describe_topic(first)? {
+                Some(d) => d.partitions,
+                None => {
+                    return Err(Error::execution(format!(
+                        "source topic '{first}' does not exist"
+                    )));
+                }
+            };
+            tasks.extend((0..partitions).map(|p| (sub, p)));
+        }
+        if tasks.is_empty() {
             return Err(Error::internal(format!(
                 "query {} has no source",
                 config.query_id
             )));
-        };
-        let partitions = match log.describe_topic(first)? {
-            Some(d) => d.partitions,
-            None => {
-                return Err(Error::execution(format!(
-                    "source topic '{first}' does not exist"
-                )));
-            }
-        };
-        let threads = config.threads.clamp(1, partitions.max(1) as usize);
+        }
+        let threads = config.threads.clamp(1, tasks.len());
         let stop = Arc::new(AtomicBool::new(false));
         let state = Arc::new(Mutex::new(QueryState::Running));
         let processed = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let positions = Arc::new(Mutex::new(BTreeMap::new()));
         let mut handles = Vec::new();
         for t in 0..threads {
-            let mine: Vec<i32> = (0..partitions)
-                .filter(|p| *p as usize % threads == t)
+            let mine: Vec<(usize, i32)> = tasks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % threads == t)
+                .map(|(_, task)| *task)
                 .collect();
-            let worker = Worker::new(&graph, &log, &config, &topics, mine, parse_ts)?;
+            let worker = Worker::new(&graphs, &log, &config, mine, parse_ts)?;
             positions.lock().extend(worker.consumer.positions());
             let shared_positions = positions.clone();
             let (stop, state, processed) = (stop.clone(), state.clone(), processed.clone());
@@ -173,8 +187,9 @@ struct Worker {
     query_id: String,
     log: Arc<dyn Log>,
     consumer: Box<dyn LogConsumer>,
-    tasks: BTreeMap<i32, Task>,
-    source_index: BTreeMap<String, usize>,
+    tasks: BTreeMap<(usize, i32), Task>,
+    /// Topic → (sub-topology, source index in it).
+    source_index: BTreeMap<String, (usize, usize)>,
     group: Option<String>,
     commit_interval: Duration,
     max_poll_records: usize,
@@ -183,49 +198,50 @@ struct Worker {
 
 impl Worker {
     fn new(
-        graph: &Arc<ProcessorGraph>,
+        graphs: &[Arc<ProcessorGraph>],
         log: &Arc<dyn Log>,
         config: &QueryConfig,
-        topics: &[String],
-        partitions: Vec<i32>,
+        mine: Vec<(usize, i32)>,
         parse_ts: Option<TimestampParser>,
     ) -> Result<Self> {
         let mut positions = Vec::new();
-        for topic in topics {
-            let committed = match &config.group {
-                Some(g) => log.committed(g, topic)?,
-                None => BTreeMap::new(),
-            };
-            for p in &partitions {
-                let offset = match committed.get(p) {
+        let mut source_index = BTreeMap::new();
+        let mut tasks = BTreeMap::new();
+        for (sub, partition) in mine {
+            let graph = &graphs[sub];
+            for (i, topic) in graph.source_topics().into_iter().enumerate() {
+                source_index.insert(topic.clone(), (sub, i));
+                let committed = match &config.group {
+                    Some(g) => log.committed(g, &topic)?,
+                    None => BTreeMap::new(),
+                };
+                let offset = match committed.get(&partition) {
                     Some(o) => *o,
                     None => match config.offset_reset {
-                        OffsetReset::Earliest => log.start_offset(topic, *p)?,
-                        OffsetReset::Latest => log.end_offset(topic, *p)?,
+                        OffsetReset::Earliest => log.start_offset(&topic, partition)?,
+                        OffsetReset::Latest => log.end_offset(&topic, partition)?,
                     },
                 };
-                positions.push((TopicPartition::new(topic.clone(), *p), offset));
+                positions.push((TopicPartition::new(topic, partition), offset));
             }
+            let task = Task::new(
+                &config.query_id,
+                sub,
+                partition,
+                graph.clone(),
+                log.clone(),
+                parse_ts,
+            )?;
+            tasks.insert((sub, partition), task);
         }
         let mut consumer = log.consumer()?;
         consumer.assign(&positions)?;
-        let mut tasks = BTreeMap::new();
-        for p in partitions {
-            tasks.insert(
-                p,
-                Task::new(&config.query_id, p, graph.clone(), log.clone(), parse_ts)?,
-            );
-        }
         Ok(Worker {
             query_id: config.query_id.clone(),
             log: log.clone(),
             consumer,
             tasks,
-            source_index: topics
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.clone(), i))
-                .collect(),
+            source_index,
             group: config.group.clone(),
             commit_interval: config.commit_interval,
             max_poll_records: config.max_poll_records,
@@ -306,8 +322,12 @@ impl Worker {
                     .take_while(|r| &r.topic == topic && r.partition == partition)
                     .count();
             let run: &[ConsumedRecord] = &records[start..end];
-            let source = self.source_index.get(topic.as_ref()).copied().unwrap_or(0);
-            if let Some(task) = self.tasks.get_mut(&partition) {
+            let Some(&(sub, source)) = self.source_index.get(topic.as_ref()) else {
+                return Err(Error::internal(format!(
+                    "records from unassigned topic {topic}"
+                )));
+            };
+            if let Some(task) = self.tasks.get_mut(&(sub, partition)) {
                 entries.extend(task.process(source, run)?);
             }
             start = end;

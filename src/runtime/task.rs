@@ -27,12 +27,13 @@ impl Task {
     /// Instantiates the graph for `partition`.
     pub fn new(
         query_id: &str,
+        subtopology: usize,
         partition: i32,
         graph: Arc<ProcessorGraph>,
         log: Arc<dyn Log>,
         parse_ts: Option<TimestampParser>,
     ) -> Result<Self> {
-        let id = format!("0_{partition}");
+        let id = format!("{subtopology}_{partition}");
         let mut ctx = ProcessorContext::new(query_id, id.clone());
         ctx.log = Some(log);
         let mut processors: Vec<Box<dyn Processor>> =

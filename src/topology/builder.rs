@@ -178,12 +178,53 @@ impl Topology {
             .collect()
     }
 
-    /// The runnable graph: sources, and every other node as a processor (sinks included).
+    /// One runnable graph per sub-topology (connected component), in `describe()` order.
+    pub fn to_graphs(&self) -> Vec<ProcessorGraph> {
+        let components = self.components();
+        (0..components.iter().copied().max().map_or(0, |m| m + 1))
+            .map(|c| {
+                let members: Vec<usize> = (0..self.nodes.len())
+                    .filter(|i| components[*i] == c)
+                    .collect();
+                self.graph_of(&members)
+            })
+            .collect()
+    }
+
+    /// Sub-topology number of each node: connected components numbered by first node.
+    pub(crate) fn components(&self) -> Vec<usize> {
+        let n = self.nodes.len();
+        let mut component = vec![usize::MAX; n];
+        let mut next = 0;
+        for start in 0..n {
+            if component[start] != usize::MAX {
+                continue;
+            }
+            let mut stack = vec![start];
+            while let Some(i) = stack.pop() {
+                if component[i] != usize::MAX {
+                    continue;
+                }
+                component[i] = next;
+                stack.extend(self.children(i));
+                stack.extend(self.nodes[i].parents.iter().copied());
+            }
+            next += 1;
+        }
+        component
+    }
+
+    /// The whole topology as one graph (for running it in one task, as pull queries do).
     pub fn to_graph(&self) -> ProcessorGraph {
+        self.graph_of(&(0..self.nodes.len()).collect::<Vec<_>>())
+    }
+
+    fn graph_of(&self, members: &[usize]) -> ProcessorGraph {
         // Non-source nodes are numbered densely in the graph.
         let mut graph_index = vec![usize::MAX; self.nodes.len()];
         let mut nodes = Vec::new();
-        for (i, n) in self.nodes.iter().enumerate() {
+        for &i in members {
+            let n = &self.nodes[i];
             let supplier: ProcessorSupplier = match &n.kind {
                 NodeKind::Source(_) => continue,
                 NodeKind::Processor { supplier, .. } => supplier.clone(),

@@ -9,24 +9,8 @@ impl Topology {
     pub fn describe(&self) -> String {
         let n = self.nodes.len();
         let children: Vec<Vec<usize>> = (0..n).map(|i| self.children(i)).collect();
-        // Sub-topologies are the connected components, numbered by their first node.
-        let mut component = vec![usize::MAX; n];
-        let mut components = 0;
-        for start in 0..n {
-            if component[start] != usize::MAX {
-                continue;
-            }
-            let mut stack = vec![start];
-            while let Some(i) = stack.pop() {
-                if component[i] != usize::MAX {
-                    continue;
-                }
-                component[i] = components;
-                stack.extend(children[i].iter().copied());
-                stack.extend(self.nodes[i].parents.iter().copied());
-            }
-            components += 1;
-        }
+        let component = self.components();
+        let components = component.iter().copied().max().map_or(0, |m| m + 1);
         let subtree = |i: usize| {
             let mut seen = vec![false; n];
             let mut stack = vec![i];
