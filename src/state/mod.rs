@@ -8,6 +8,7 @@
 //! (see [`keys`]), so one implementation serves all three.
 
 pub mod changelog;
+pub mod codec;
 pub mod keys;
 pub mod memory;
 
