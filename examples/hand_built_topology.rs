@@ -13,9 +13,7 @@ use runnel::log::embedded::EmbeddedLog;
 use runnel::log::{Bytes, Log, Record, TopicConfig, TopicPartition};
 use runnel::runtime::expr::{BinaryOp, PhysicalExpr};
 use runnel::runtime::query::{OffsetReset, QueryConfig, RunningQuery};
-use runnel::topology::{
-    Batch, BatchSchema, Processor, ProcessorContext, SinkSpec, SourceSpec, StreamsBuilder,
-};
+use runnel::topology::{Batch, BatchSchema, Processor, ProcessorContext, SinkSpec, SourceSpec, StreamsBuilder};
 use runnel::types::{Column, ColumnKind, SqlType, Value};
 
 /// Upper-cases the first column of every batch.
@@ -118,9 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut seen = Vec::new();
     while seen.len() < 2 {
         for r in consumer.poll(10, Duration::from_secs(5))? {
-            seen.push(
-                String::from_utf8_lossy(r.record.value.as_deref().unwrap_or_default()).into_owned(),
-            );
+            seen.push(String::from_utf8_lossy(r.record.value.as_deref().unwrap_or_default()).into_owned());
         }
     }
     running.stop();

@@ -63,9 +63,7 @@ impl ErrorKind {
     /// Whose fault errors of this kind are.
     pub fn domain(self) -> Domain {
         match self {
-            ErrorKind::Parse | ErrorKind::Plan | ErrorKind::Config | ErrorKind::Execution => {
-                Domain::User
-            }
+            ErrorKind::Parse | ErrorKind::Plan | ErrorKind::Config | ErrorKind::Execution => Domain::User,
             ErrorKind::Log | ErrorKind::Format | ErrorKind::State => Domain::External,
             ErrorKind::Internal => Domain::Internal,
         }

@@ -27,8 +27,8 @@ struct Cli {
     #[arg(long, value_name = "DIR", default_value = "./runnel-data")]
     data_dir: PathBuf,
     /// How results are printed: table, json (one object per row) or csv.
-    #[arg(long, value_name = "FORMAT", default_value = "table")]
-    output: String,
+    #[arg(long, value_name = "FORMAT")]
+    output: Option<String>,
     /// A properties file (key=value lines).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -53,8 +53,6 @@ fn split_pair(s: &str, what: &str) -> Result<(String, String), String> {
 }
 
 fn run(cli: Cli) -> Result<bool, String> {
-    let output = OutputFormat::parse(&cli.output)
-        .ok_or_else(|| format!("--output must be table, json or csv, not '{}'", cli.output))?;
     let mut config = Config::new();
     if let Some(path) = &cli.config {
         config.load_file(path).map_err(|e| e.to_string())?;
@@ -63,6 +61,14 @@ fn run(cli: Cli) -> Result<bool, String> {
         let (k, v) = split_pair(s, "--set")?;
         config.set(&k, &v).map_err(|e| e.to_string())?;
     }
+    // --output wins over runnel.output from --set or the config file.
+    let output_name = cli
+        .output
+        .clone()
+        .or_else(|| config.get("runnel.output"))
+        .unwrap_or_else(|| "table".into());
+    let output = OutputFormat::parse(&output_name)
+        .ok_or_else(|| format!("--output must be table, json or csv, not '{output_name}'"))?;
     let mut session = Session::default();
     for d in &cli.define {
         let (k, v) = split_pair(d, "--define")?;
@@ -78,9 +84,7 @@ fn run(cli: Cli) -> Result<bool, String> {
     let engine = Engine::open(log, config).map_err(|e| e.to_string())?;
     let interactive_stdin = std::io::stdin().is_terminal();
     let script = match (&cli.file, &cli.execute) {
-        (Some(f), _) => Some(
-            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?,
-        ),
+        (Some(f), _) => Some(std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?),
         (None, Some(sql)) => Some(sql.clone()),
         (None, None) if !interactive_stdin => {
             let mut text = String::new();

@@ -38,10 +38,7 @@ fn the_tour_runs_and_prints_json_rows() {
     let script = format!("{SETUP}\nSELECT * FROM home_views EMIT CHANGES LIMIT 1;");
     let out = runnel(dir.path(), &["--output", "json", "-e", &script]);
     assert!(out.status.success(), "stderr: {}", stderr(&out));
-    assert_eq!(
-        stdout(&out).trim(),
-        r#"{"USERID":"u1","PAGE":"HOME","T2":2000}"#
-    );
+    assert_eq!(stdout(&out).trim(), r#"{"USERID":"u1","PAGE":"HOME","T2":2000}"#);
 }
 
 #[test]
@@ -60,10 +57,7 @@ fn csv_and_table_output() {
     assert_eq!(stdout(&out).trim(), "USERID,PAGEID\nu2,about");
     let out = runnel(
         dir.path(),
-        &[
-            "-e",
-            "SELECT userid, pageid FROM pageviews WHERE viewtime > 1500;",
-        ],
+        &["-e", "SELECT userid, pageid FROM pageviews WHERE viewtime > 1500;"],
     );
     let text = stdout(&out);
     assert!(text.contains("| USERID | PAGEID |"), "{text}");
@@ -86,10 +80,7 @@ fn a_failing_statement_stops_the_script_with_its_position() {
     );
     let out = runnel(dir.path(), &["--continue-on-error", "-e", script]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stdout(&out).contains("Stream Name"),
-        "--continue-on-error goes on"
-    );
+    assert!(stdout(&out).contains("Stream Name"), "--continue-on-error goes on");
 }
 
 #[test]
@@ -111,12 +102,7 @@ fn scripts_come_from_files_and_standard_input_with_variables() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"SHOW VARIABLES;")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(b"SHOW VARIABLES;").unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), r#"{"Variable Name":"n","Value":"7"}"#);
@@ -134,10 +120,7 @@ fn a_push_query_in_a_script_needs_a_limit_or_a_timeout() {
         stderr(&out)
     );
     let started = Instant::now();
-    let out = runnel(
-        dir.path(),
-        &["--timeout", "0.5", "-e", "SELECT * FROM s EMIT CHANGES;"],
-    );
+    let out = runnel(dir.path(), &["--timeout", "0.5", "-e", "SELECT * FROM s EMIT CHANGES;"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(20));
 }
@@ -165,19 +148,12 @@ SELECT * FROM home_views EMIT CHANGES LIMIT 2;";
     // Nothing was processed twice: the sink holds exactly two records.
     let out = runnel(
         dir.path(),
-        &[
-            "--output",
-            "json",
-            "-e",
-            "SHOW QUERIES; SELECT userid FROM home_views;",
-        ],
+        &["--output", "json", "-e", "SHOW QUERIES; SELECT userid FROM home_views;"],
     );
     let text = stdout(&out);
     assert!(text.contains("CSAS_HOME_VIEWS_1"), "{text}");
     assert_eq!(
-        text.lines()
-            .filter(|l| l.starts_with("{\"USERID\""))
-            .count(),
+        text.lines().filter(|l| l.starts_with("{\"USERID\"")).count(),
         2,
         "{text}"
     );
@@ -279,9 +255,7 @@ fn corrupt_log_data_is_reported_not_hidden() {
         "CREATE STREAM s (id INT KEY, v STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);\n",
     );
     for i in 0..20 {
-        script.push_str(&format!(
-            "INSERT INTO s (id, v) VALUES ({i}, 'value number {i}');\n"
-        ));
+        script.push_str(&format!("INSERT INTO s (id, v) VALUES ({i}, 'value number {i}');\n"));
     }
     let out = runnel(dir.path(), &["-e", &script]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -26,6 +26,14 @@ struct Command {
 
 thread_local! {
     static REPLAY_OFFSET: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+    /// The session properties of the statement being executed, recorded with its command so
+    /// a replay runs it with the same settings.
+    static SESSION_OVERRIDES: std::cell::RefCell<BTreeMap<String, String>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
+/// Sets the session properties recorded with commands executed on this thread.
+pub(super) fn set_session_overrides(overrides: &BTreeMap<String, String>) {
+    SESSION_OVERRIDES.with(|o| o.borrow_mut().clone_from(overrides));
 }
 
 impl Engine {
@@ -52,8 +60,7 @@ impl Engine {
             overrides: BTreeMap::new(),
             version: 1,
         };
-        let value =
-            serde_json::to_vec(&command).map_err(|e| crate::Error::internal(e.to_string()))?;
+        let value = serde_json::to_vec(&command).map_err(|e| crate::Error::internal(e.to_string()))?;
         let record = Record {
             key: None,
             value: Some(Bytes::from(value)),
@@ -102,14 +109,12 @@ pub(super) fn replay(engine: &Arc<Engine>) -> Result<()> {
             for (k, v) in &command.overrides {
                 let _ = session.overrides.set(k, v);
             }
-            let result = engine
-                .parse(&command.statement, &session)
-                .and_then(|stmts| {
-                    for s in &stmts {
-                        engine.execute(s, &mut session)?;
-                    }
-                    Ok(())
-                });
+            let result = engine.parse(&command.statement, &session).and_then(|stmts| {
+                for s in &stmts {
+                    engine.execute(s, &mut session)?;
+                }
+                Ok(())
+            });
             if let Err(e) = result {
                 eprintln!(
                     "warning: command at offset {} could not be replayed: {e}\n  {}",

@@ -11,16 +11,8 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "default_",
         "Names the command topic and the consumer groups of persistent queries.",
     ),
-    (
-        "num.stream.threads",
-        "1",
-        "Worker threads per persistent query.",
-    ),
-    (
-        "commit.interval.ms",
-        "2000",
-        "How often a query commits its offsets.",
-    ),
+    ("num.stream.threads", "1", "Worker threads per persistent query."),
+    ("commit.interval.ms", "2000", "How often a query commits its offsets."),
     (
         "auto.offset.reset",
         "earliest",
@@ -41,21 +33,13 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "10000",
         "How long a pull query waits for its table to catch up with the log.",
     ),
-    (
-        "runnel.output",
-        "table",
-        "Shell output format: table, json or csv.",
-    ),
+    ("runnel.output", "table", "Shell output format: table, json or csv."),
     (
         "max.poll.records",
         "10000",
         "Records a task takes from the log per poll.",
     ),
-    (
-        "bootstrap.servers",
-        "",
-        "Kafka brokers; empty means the embedded log.",
-    ),
+    ("bootstrap.servers", "", "Kafka brokers; empty means the embedded log."),
 ];
 
 /// A set of properties layered over the defaults.
@@ -92,6 +76,16 @@ impl Config {
         })
     }
 
+    /// The value of `key` only if it was set explicitly (not a default).
+    pub fn get_explicit(&self, key: &str) -> Option<String> {
+        self.values.get(key).cloned()
+    }
+
+    /// Every explicitly set property.
+    pub fn explicit(&self) -> &BTreeMap<String, String> {
+        &self.values
+    }
+
     /// The value of `key` as a number.
     pub fn get_u64(&self, key: &str) -> Result<u64> {
         let v = self.get(key).unwrap_or_default();
@@ -120,9 +114,8 @@ impl Config {
 
     /// Reads a Java-style properties file (`key=value` lines, `#` comments).
     pub fn load_file(&mut self, path: &std::path::Path) -> Result<()> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::config(format!("cannot read config file {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config(format!("cannot read config file {}: {e}", path.display())))?;
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
@@ -135,9 +128,8 @@ impl Config {
                     n + 1
                 )));
             };
-            self.set(k.trim(), v.trim()).map_err(|e| {
-                Error::config(format!("{}:{}: {}", path.display(), n + 1, e.message))
-            })?;
+            self.set(k.trim(), v.trim())
+                .map_err(|e| Error::config(format!("{}:{}: {}", path.display(), n + 1, e.message)))?;
         }
         Ok(())
     }
@@ -147,10 +139,9 @@ fn validate(key: &str, value: &str) -> Result<()> {
     let number = |v: &str| v.parse::<u64>().is_ok();
     let ok = match key {
         "num.stream.threads" => number(value) && value != "0",
-        "commit.interval.ms"
-        | "statestore.cache.max.bytes"
-        | "runnel.pull.wait.ms"
-        | "max.poll.records" => number(value),
+        "commit.interval.ms" | "statestore.cache.max.bytes" | "runnel.pull.wait.ms" | "max.poll.records" => {
+            number(value)
+        }
         "auto.offset.reset" => matches!(value, "earliest" | "latest"),
         "processing.guarantee" => {
             matches!(value, "at_least_once" | "exactly_once_v2" | "exactly_once")
@@ -161,8 +152,6 @@ fn validate(key: &str, value: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::config(format!(
-            "invalid value '{value}' for property {key}"
-        )))
+        Err(Error::config(format!("invalid value '{value}' for property {key}")))
     }
 }

@@ -9,9 +9,7 @@ use crate::format::{Format, FormatKind};
 use crate::log::{LogError, TopicConfig};
 use crate::plan::catalog::{SourceDesc, TimestampColumn};
 use crate::plan::query::is_reserved_column;
-use crate::sql::ast::{
-    ColumnConstraint, ColumnDef, CreateSource, Ident, ParsedStatement, Properties, SourceKind,
-};
+use crate::sql::ast::{ColumnConstraint, ColumnDef, CreateSource, Ident, ParsedStatement, Properties, SourceKind};
 use crate::types::{Column, ColumnKind, Schema, SqlType, Value};
 
 /// The WITH properties each statement accepts.
@@ -27,8 +25,6 @@ const SOURCE_PROPERTIES: &[&str] = &[
     "VALUE_DELIMITER",
     "KEY_DELIMITER",
     "WRAP_SINGLE_VALUE",
-    "RETENTION_MS",
-    "CLEANUP_POLICY",
 ];
 
 /// Reads WITH properties with clear errors.
@@ -61,14 +57,9 @@ impl With<'_> {
     pub fn int(&self, name: &str) -> Result<Option<i64>> {
         match self.0.get(name).map(|p| &p.value) {
             None => Ok(None),
-            Some(v) => match v
-                .as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            {
+            Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
                 Some(i) => Ok(Some(i)),
-                None => Err(Error::plan(format!(
-                    "{name} must be a whole number, not {v}"
-                ))),
+                None => Err(Error::plan(format!("{name} must be a whole number, not {v}"))),
             },
         }
     }
@@ -77,23 +68,16 @@ impl With<'_> {
         match self.0.get(name).map(|p| &p.value) {
             None => Ok(None),
             Some(Value::Boolean(b)) => Ok(Some(*b)),
-            Some(Value::String(s))
-                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
-            {
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
                 Ok(Some(s.eq_ignore_ascii_case("true")))
             }
-            Some(other) => Err(Error::plan(format!(
-                "{name} must be true or false, not {other}"
-            ))),
+            Some(other) => Err(Error::plan(format!("{name} must be true or false, not {other}"))),
         }
     }
 }
 
 /// Key and value formats from FORMAT / KEY_FORMAT / VALUE_FORMAT, falling back to `inherit`.
-pub(crate) fn formats(
-    with: &With<'_>,
-    inherit: Option<(&Format, &Format)>,
-) -> Result<(Format, Format)> {
+pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> Result<(Format, Format)> {
     let format = with.string("FORMAT")?;
     let key = with.string("KEY_FORMAT")?;
     let value = with.string("VALUE_FORMAT")?;
@@ -130,16 +114,7 @@ pub(crate) fn formats(
                     "{prop} can only be used with the DELIMITED format"
                 )));
             }
-            fmt.delimiter = match d.to_uppercase().as_str() {
-                "TAB" => b'\t',
-                "SPACE" => b' ',
-                _ if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
-                _ => {
-                    return Err(Error::plan(format!(
-                        "Invalid delimiter '{d}': use a single character, 'TAB' or 'SPACE'"
-                    )));
-                }
-            };
+            *fmt = fmt.clone().with_delimiter(&d)?;
         }
     }
     if let Some(wrap) = with.boolean("WRAP_SINGLE_VALUE")? {
@@ -175,9 +150,7 @@ pub(crate) fn ensure_topic(
                 )));
             };
             if !(1..=100_000).contains(&p) {
-                return Err(Error::plan(format!(
-                    "PARTITIONS must be between 1 and 100000, not {p}"
-                )));
+                return Err(Error::plan(format!("PARTITIONS must be between 1 and 100000, not {p}")));
             }
             let mut config = TopicConfig::new(p as i32);
             config.replicas = replicas.unwrap_or(1).clamp(1, i16::MAX as i64) as i16;
@@ -190,10 +163,7 @@ pub(crate) fn ensure_topic(
 }
 
 /// Checks a timestamp column exists and has a usable type.
-pub(crate) fn timestamp_column(
-    with: &With<'_>,
-    schema: &Schema,
-) -> Result<Option<TimestampColumn>> {
+pub(crate) fn timestamp_column(with: &With<'_>, schema: &Schema) -> Result<Option<TimestampColumn>> {
     let Some(name) = with.string("TIMESTAMP")? else {
         if with.string("TIMESTAMP_FORMAT")?.is_some() {
             return Err(Error::plan("TIMESTAMP_FORMAT needs a TIMESTAMP column"));
@@ -248,8 +218,9 @@ fn columns_to_schema(kind: SourceKind, columns: &[ColumnDef]) -> Result<Schema> 
         }
         let col_kind = match (&c.constraint, kind) {
             (ColumnConstraint::None, _) => ColumnKind::Value,
-            (ColumnConstraint::Key, SourceKind::Stream)
-            | (ColumnConstraint::PrimaryKey, SourceKind::Table) => ColumnKind::Key,
+            (ColumnConstraint::Key, SourceKind::Stream) | (ColumnConstraint::PrimaryKey, SourceKind::Table) => {
+                ColumnKind::Key
+            }
             (ColumnConstraint::Key, SourceKind::Table) => {
                 return Err(Error::plan(format!(
                     "Column `{name}` is a 'KEY' column: please use 'PRIMARY KEY' for tables."
@@ -295,11 +266,7 @@ fn columns_to_schema(kind: SourceKind, columns: &[ColumnDef]) -> Result<Schema> 
         ));
     }
     // Key columns first, as SELECT * and DESCRIBE show them.
-    let mut ordered: Vec<Column> = out
-        .iter()
-        .filter(|c| c.kind == ColumnKind::Key)
-        .cloned()
-        .collect();
+    let mut ordered: Vec<Column> = out.iter().filter(|c| c.kind == ColumnKind::Key).cloned().collect();
     ordered.extend(out.into_iter().filter(|c| c.kind != ColumnKind::Key));
     Ok(Schema::new(ordered))
 }
@@ -312,11 +279,7 @@ fn kind_word(kind: SourceKind) -> &'static str {
 }
 
 /// `CREATE [OR REPLACE] [SOURCE] STREAM|TABLE ... WITH (...)`
-pub(super) fn create_source(
-    engine: &Arc<Engine>,
-    stmt: &ParsedStatement,
-    c: &CreateSource,
-) -> Result<StatementResult> {
+pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &CreateSource) -> Result<StatementResult> {
     let with = With(&c.properties);
     with.check_known(SOURCE_PROPERTIES)?;
     let name = c.name.value.clone();
@@ -358,13 +321,7 @@ pub(super) fn create_source(
     key_format.validate(&pairs(ColumnKind::Key), true)?;
     value_format.validate(&pairs(ColumnKind::Value), false)?;
     let timestamp = timestamp_column(&with, &schema)?;
-    let partitions = ensure_topic(
-        engine,
-        &topic,
-        with.int("PARTITIONS")?,
-        with.int("REPLICAS")?,
-        word,
-    )?;
+    let partitions = ensure_topic(engine, &topic, with.int("PARTITIONS")?, with.int("REPLICAS")?, word)?;
     engine.record_command(&stmt.text)?;
     let desc = SourceDesc {
         name: name.clone(),
@@ -407,10 +364,7 @@ pub(super) fn drop_source(
                 name.value
             )));
         }
-        return Err(Error::plan(format!(
-            "Source {} does not exist.",
-            name.value
-        )));
+        return Err(Error::plan(format!("Source {} does not exist.", name.value)));
     };
     if desc.kind != kind {
         return Err(Error::plan(format!(
@@ -478,10 +432,7 @@ pub(super) fn create_type(
     let mut state = engine.state.lock();
     if state.catalog.custom_type(&name.value).is_some() {
         if if_not_exists {
-            return Ok(StatementResult::Message(format!(
-                "Type {} already exists.",
-                name.value
-            )));
+            return Ok(StatementResult::Message(format!("Type {} already exists.", name.value)));
         }
         return Err(Error::plan(format!(
             "Cannot register custom type '{}' since it is already registered with type: {}",
@@ -511,19 +462,13 @@ pub(super) fn drop_type(
     let mut state = engine.state.lock();
     if state.catalog.custom_type(&name.value).is_none() {
         if if_exists {
-            return Ok(StatementResult::Message(format!(
-                "Type {} does not exist.",
-                name.value
-            )));
+            return Ok(StatementResult::Message(format!("Type {} does not exist.", name.value)));
         }
         return Err(Error::plan(format!("Type {} does not exist.", name.value)));
     }
     engine.record_command(&stmt.text)?;
     state.catalog.remove_type(&name.value);
-    Ok(StatementResult::Message(format!(
-        "Dropped type '{}'",
-        name.value
-    )))
+    Ok(StatementResult::Message(format!("Dropped type '{}'", name.value)))
 }
 
 /// `ALTER STREAM|TABLE name ADD COLUMN c type, ...`
@@ -536,10 +481,7 @@ pub(super) fn alter_source(
 ) -> Result<StatementResult> {
     let mut state = engine.state.lock();
     let Some(desc) = state.catalog.source(&name.value).cloned() else {
-        return Err(Error::plan(format!(
-            "Source {} does not exist.",
-            name.value
-        )));
+        return Err(Error::plan(format!("Source {} does not exist.", name.value)));
     };
     if desc.kind != kind {
         return Err(Error::plan(format!(
@@ -578,10 +520,6 @@ pub(super) fn alter_source(
     state.catalog.put_source(new);
     Ok(StatementResult::Message(format!(
         "{} altered.",
-        if kind == SourceKind::Stream {
-            "Stream"
-        } else {
-            "Table"
-        }
+        if kind == SourceKind::Stream { "Stream" } else { "Table" }
     )))
 }

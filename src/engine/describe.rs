@@ -35,12 +35,7 @@ fn describe_type(t: &SqlType) -> String {
     }
 }
 
-pub(super) fn show(
-    engine: &Arc<Engine>,
-    what: ShowKind,
-    extended: bool,
-    session: &Session,
-) -> Result<StatementResult> {
+pub(super) fn show(engine: &Arc<Engine>, what: ShowKind, extended: bool, session: &Session) -> Result<StatementResult> {
     let state = engine.state.lock();
     let rows = match what {
         ShowKind::Streams | ShowKind::Tables => {
@@ -78,13 +73,7 @@ pub(super) fn show(
                 })
                 .collect();
             RowSet::new(
-                vec![
-                    title,
-                    "Kafka Topic",
-                    "Key Format",
-                    "Value Format",
-                    "Windowed",
-                ],
+                vec![title, "Kafka Topic", "Key Format", "Value Format", "Windowed"],
                 rows,
             )
         }
@@ -132,11 +121,7 @@ pub(super) fn show(
                 .into_iter()
                 .filter(|t| all || !t.name.starts_with('_'))
                 .map(|t| {
-                    let mut row = vec![
-                        s(&t.name),
-                        Value::Int(t.partitions),
-                        Value::Int(t.replicas as i32),
-                    ];
+                    let mut row = vec![s(&t.name), Value::Int(t.partitions), Value::Int(t.replicas as i32)];
                     if extended {
                         let records: i64 = (0..t.partitions)
                             .map(|p| {
@@ -191,11 +176,7 @@ pub(super) fn show(
             RowSet::new(vec!["Function Name", "Type", "Category"], rows)
         }
         ShowKind::Variables => {
-            let rows = session
-                .variables
-                .iter()
-                .map(|(k, v)| vec![s(k), s(v)])
-                .collect();
+            let rows = session.variables.iter().map(|(k, v)| vec![s(k), s(v)]).collect();
             RowSet::new(vec!["Variable Name", "Value"], rows)
         }
         ShowKind::Types => {
@@ -246,8 +227,7 @@ fn describe_source(engine: &Engine, d: &SourceDesc, extended: bool) -> RowSet {
         drop(state);
         let records: i64 = (0..d.partitions)
             .map(|p| {
-                engine.log.end_offset(&d.topic, p).unwrap_or(0)
-                    - engine.log.start_offset(&d.topic, p).unwrap_or(0)
+                engine.log.end_offset(&d.topic, p).unwrap_or(0) - engine.log.start_offset(&d.topic, p).unwrap_or(0)
             })
             .sum();
         title = format!(
@@ -272,11 +252,7 @@ fn describe_source(engine: &Engine, d: &SourceDesc, extended: bool) -> RowSet {
     set
 }
 
-pub(super) fn describe(
-    engine: &Arc<Engine>,
-    target: &DescribeTarget,
-    extended: bool,
-) -> Result<StatementResult> {
+pub(super) fn describe(engine: &Arc<Engine>, target: &DescribeTarget, extended: bool) -> Result<StatementResult> {
     match target {
         DescribeTarget::Source(name) => {
             let desc = engine.state.lock().catalog.source(&name.value).cloned();
@@ -335,11 +311,7 @@ pub(super) fn describe(
                         .collect::<Vec<_>>()
                         .join(", ");
                     vec![
-                        s(format!(
-                            "{}({args}{})",
-                            doc.name,
-                            if sig.variadic { "..." } else { "" }
-                        )),
+                        s(format!("{}({args}{})", doc.name, if sig.variadic { "..." } else { "" })),
                         s(&sig.returns),
                         s(sig.description),
                     ]
@@ -355,43 +327,24 @@ pub(super) fn describe(
     }
 }
 
-pub(super) fn explain(
-    engine: &Arc<Engine>,
-    target: &ExplainTarget,
-    _config: &Config,
-) -> Result<StatementResult> {
+pub(super) fn explain(engine: &Arc<Engine>, target: &ExplainTarget, _config: &Config) -> Result<StatementResult> {
     let (id, sql, logical, topology) = match target {
         ExplainTarget::QueryId(id) => {
             let state = engine.state.lock();
-            let Some(q) = state
-                .queries
-                .values()
-                .find(|q| q.id.eq_ignore_ascii_case(id))
-            else {
+            let Some(q) = state.queries.values().find(|q| q.id.eq_ignore_ascii_case(id)) else {
                 return Err(Error::plan(format!(
                     "Query with id:{id} does not exist, use SHOW QUERIES to view the full set of queries."
                 )));
             };
-            (
-                q.id.clone(),
-                q.sql.clone(),
-                q.logical_plan.clone(),
-                q.topology.clone(),
-            )
+            (q.id.clone(), q.sql.clone(), q.logical_plan.clone(), q.topology.clone())
         }
         ExplainTarget::Statement(stmt) => {
             let (query, purpose, sink) = match stmt.as_ref() {
                 Statement::Query(q) => (q.as_ref(), QueryPurpose::Transient, String::new()),
-                Statement::CreateAsSelect(c) => (
-                    c.query.as_ref(),
-                    QueryPurpose::Persistent,
-                    c.name.value.clone(),
-                ),
-                Statement::InsertInto { target, query, .. } => (
-                    query.as_ref(),
-                    QueryPurpose::Persistent,
-                    target.value.clone(),
-                ),
+                Statement::CreateAsSelect(c) => (c.query.as_ref(), QueryPurpose::Persistent, c.name.value.clone()),
+                Statement::InsertInto { target, query, .. } => {
+                    (query.as_ref(), QueryPurpose::Persistent, target.value.clone())
+                }
                 other => {
                     return Err(Error::plan(format!(
                         "EXPLAIN works on queries and query ids, not on {}",

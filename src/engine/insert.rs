@@ -15,19 +15,14 @@ use crate::types::{ColumnKind, ROWTIME, SqlType, Value};
 /// Whether a value of type `from` may be inserted into a column of type `to`.
 fn insertable(from: &SqlType, to: &SqlType) -> bool {
     from.can_widen_to(to)
-        || (matches!(from, SqlType::Decimal { .. })
-            && matches!(to, SqlType::Double | SqlType::Decimal { .. }))
-        || (from == &SqlType::String
-            && matches!(to, SqlType::Timestamp | SqlType::Date | SqlType::Time))
+        || (matches!(from, SqlType::Decimal { .. }) && matches!(to, SqlType::Double | SqlType::Decimal { .. }))
+        || (from == &SqlType::String && matches!(to, SqlType::Timestamp | SqlType::Date | SqlType::Time))
         || match (from, to) {
             (SqlType::Array(a), SqlType::Array(b)) => insertable(a, b),
-            (SqlType::Map(ak, av), SqlType::Map(bk, bv)) => {
-                insertable(ak, bk) && insertable(av, bv)
-            }
-            (SqlType::Struct(a), SqlType::Struct(b)) => a.iter().all(|(n, t)| {
-                b.iter()
-                    .any(|(bn, bt)| bn.eq_ignore_ascii_case(n) && insertable(t, bt))
-            }),
+            (SqlType::Map(ak, av), SqlType::Map(bk, bv)) => insertable(ak, bk) && insertable(av, bv),
+            (SqlType::Struct(a), SqlType::Struct(b)) => a
+                .iter()
+                .all(|(n, t)| b.iter().any(|(bn, bt)| bn.eq_ignore_ascii_case(n) && insertable(t, bt))),
             _ => false,
         }
 }
@@ -78,27 +73,14 @@ pub(super) fn insert_values(
     for (name, expr) in names.iter().zip(values) {
         let bound = binder.bind(expr)?;
         let mut env = Vec::new();
-        let value = eval_value(
-            &bound,
-            &RowCtx {
-                columns: &[],
-                row: 0,
-            },
-            &mut env,
-        )
-        .map_err(|e| {
-            Error::execution(format!(
-                "Failed to evaluate the value for column {name}: {e}"
-            ))
-        })?;
+        let value = eval_value(&bound, &RowCtx { columns: &[], row: 0 }, &mut env)
+            .map_err(|e| Error::execution(format!("Failed to evaluate the value for column {name}: {e}")))?;
         if name == ROWTIME {
             rowtime = Some(match value {
                 Value::BigInt(v) | Value::Timestamp(v) => v,
                 Value::Int(v) => v as i64,
                 other => {
-                    return Err(Error::plan(format!(
-                        "ROWTIME must be a BIGINT, not {other}"
-                    )));
+                    return Err(Error::plan(format!("ROWTIME must be a BIGINT, not {other}")));
                 }
             });
             continue;
@@ -110,9 +92,7 @@ pub(super) fn insert_values(
             )));
         };
         if matches!(col.kind, ColumnKind::Header(_)) {
-            return Err(Error::plan(format!(
-                "Cannot insert into HEADER columns: {name}"
-            )));
+            return Err(Error::plan(format!("Cannot insert into HEADER columns: {name}")));
         }
         if !is_null_literal(&bound) && !insertable(&bound.ty(), &col.ty) {
             return Err(Error::plan(format!(
@@ -121,13 +101,10 @@ pub(super) fn insert_values(
                 bound.ty()
             )));
         }
-        let value = cast_value(value, &col.ty)
-            .map_err(|e| Error::plan(format!("Invalid value for column {name}: {e}")))?;
+        let value =
+            cast_value(value, &col.ty).map_err(|e| Error::plan(format!("Invalid value for column {name}: {e}")))?;
         let (slot, pool) = match col.kind {
-            ColumnKind::Key => (
-                desc.schema.key_columns().position(|c| &c.name == name),
-                &mut key_values,
-            ),
+            ColumnKind::Key => (desc.schema.key_columns().position(|c| &c.name == name), &mut key_values),
             _ => (
                 desc.schema.value_columns().position(|c| &c.name == name),
                 &mut value_values,
@@ -151,10 +128,7 @@ pub(super) fn insert_values(
     let timestamp = match (rowtime, &desc.timestamp) {
         (Some(t), _) => t,
         (None, Some(ts)) => {
-            let idx = desc
-                .schema
-                .value_columns()
-                .position(|c| c.name == ts.column);
+            let idx = desc.schema.value_columns().position(|c| c.name == ts.column);
             match idx.map(|i| &value_values[i]) {
                 Some(Value::BigInt(v)) | Some(Value::Timestamp(v)) => *v,
                 _ => crate::runtime::processing_log::now_ms(),
@@ -162,17 +136,13 @@ pub(super) fn insert_values(
         }
         (None, None) => crate::runtime::processing_log::now_ms(),
     };
-    let key = desc
-        .key_format
-        .encode_row(&desc.key_columns(), &key_values)?;
-    let value = desc
-        .value_format
-        .encode_row(&desc.value_columns(), &value_values)?;
+    let key = desc.key_format.encode_row(&desc.key_columns(), &key_values)?;
+    let value = desc.value_format.encode_row(&desc.value_columns(), &value_values)?;
     let mut round_robin = crate::runtime::processing_log::now_ms() as u32;
     let partition = default_partition(key.as_deref(), desc.partitions, &mut round_robin);
     let record = Record {
         key: key.map(Bytes::from),
-        value: Some(Bytes::from(value.unwrap_or_default())),
+        value: value.map(Bytes::from),
         timestamp,
         headers: Vec::new(),
     };

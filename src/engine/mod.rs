@@ -131,22 +131,12 @@ impl Engine {
 
     /// The stream or table over `topic`, if any (the first by name).
     pub fn source_for_topic(&self, topic: &str) -> Option<Arc<crate::plan::catalog::SourceDesc>> {
-        self.state
-            .lock()
-            .catalog
-            .sources()
-            .find(|s| s.topic == topic)
-            .cloned()
+        self.state.lock().catalog.sources().find(|s| s.topic == topic).cloned()
     }
 
     /// Names of every stream and table (for shell completion).
     pub fn source_names(&self) -> Vec<String> {
-        self.state
-            .lock()
-            .catalog
-            .sources()
-            .map(|s| s.name.clone())
-            .collect()
+        self.state.lock().catalog.sources().map(|s| s.name.clone()).collect()
     }
 
     /// Column names of every source (for shell completion).
@@ -165,11 +155,7 @@ impl Engine {
     /// Parses and executes every statement of `text` in order, stopping at the first error.
     /// Variables are substituted statement by statement, so a `DEFINE` applies to the
     /// statements after it.
-    pub fn execute_text(
-        self: &Arc<Self>,
-        text: &str,
-        session: &mut Session,
-    ) -> Result<Vec<StatementResult>> {
+    pub fn execute_text(self: &Arc<Self>, text: &str, session: &mut Session) -> Result<Vec<StatementResult>> {
         let (statements, rest) = crate::sql::split_statements(text);
         let mut out = Vec::new();
         let rest_is_blank = crate::sql::split_statements(&format!("{rest};"))
@@ -179,11 +165,7 @@ impl Engine {
         for stmt in statements
             .iter()
             .map(String::as_str)
-            .chain(if rest_is_blank {
-                None
-            } else {
-                Some(rest.as_str())
-            })
+            .chain(if rest_is_blank { None } else { Some(rest.as_str()) })
         {
             for parsed in self.parse(stmt, session)? {
                 out.push(self.execute(&parsed, session)?);
@@ -200,12 +182,9 @@ impl Engine {
     }
 
     /// Executes one parsed statement.
-    pub fn execute(
-        self: &Arc<Self>,
-        stmt: &ParsedStatement,
-        session: &mut Session,
-    ) -> Result<StatementResult> {
+    pub fn execute(self: &Arc<Self>, stmt: &ParsedStatement, session: &mut Session) -> Result<StatementResult> {
         let config = self.config().with_overrides(&session.overrides);
+        commands::set_session_overrides(session.overrides.explicit());
         match &stmt.statement {
             Statement::CreateSource(c) => ddl::create_source(self, stmt, c),
             Statement::CreateAsSelect(c) => queries::create_as_select(self, stmt, c, &config),
@@ -262,6 +241,11 @@ impl Engine {
                 )))
             }
             Statement::AlterSystem { name, value } => {
+                if name == "runnel.service.id" {
+                    return Err(Error::config(
+                        "runnel.service.id names the command topic and cannot change while the engine runs; set it in the config file or with --set and restart",
+                    ));
+                }
                 self.config.lock().set(name, value)?;
                 Ok(StatementResult::Message(format!(
                     "Successfully changed system property '{name}' to '{value}'."
@@ -274,9 +258,7 @@ impl Engine {
                 )))
             }
             Statement::Undefine { name } => match session.variables.remove(name) {
-                Some(_) => Ok(StatementResult::Message(format!(
-                    "Undefined variable {name}."
-                ))),
+                Some(_) => Ok(StatementResult::Message(format!("Undefined variable {name}."))),
                 None => Err(Error::execution(format!(
                     "Cannot undefine variable '{name}' which was never defined"
                 ))),
@@ -301,21 +283,17 @@ impl Engine {
         while std::time::Instant::now() < deadline {
             let caught_up = {
                 let state = self.state.lock();
-                state
-                    .queries
-                    .values()
-                    .filter_map(|q| q.running.as_ref())
-                    .all(|r| {
-                        let ends: BTreeMap<_, _> = r
-                            .source_partitions()
-                            .into_iter()
-                            .map(|tp| {
-                                let end = self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0);
-                                (tp, end)
-                            })
-                            .collect();
-                        r.has_processed_up_to(&ends)
-                    })
+                state.queries.values().filter_map(|q| q.running.as_ref()).all(|r| {
+                    let ends: BTreeMap<_, _> = r
+                        .source_partitions()
+                        .into_iter()
+                        .map(|tp| {
+                            let end = self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0);
+                            (tp, end)
+                        })
+                        .collect();
+                    r.has_processed_up_to(&ends)
+                })
             };
             // Two checks in a row: a query that just caught up may have written more input
             // for another one.
@@ -385,12 +363,7 @@ impl Engine {
             .map(|q| q.sources.clone())
             .unwrap_or_default();
         for s in sources {
-            let writer = self
-                .state
-                .lock()
-                .catalog
-                .source(&s)
-                .and_then(|d| d.written_by.clone());
+            let writer = self.state.lock().catalog.source(&s).and_then(|d| d.written_by.clone());
             if let Some(w) = writer {
                 self.upstream_queries(&w, out);
             }

@@ -18,9 +18,7 @@ fn text_of(bytes: &Option<Bytes>) -> Value {
     match bytes {
         None => Value::String("<null>".into()),
         Some(b) => match std::str::from_utf8(b) {
-            Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
-                Value::String(s.to_string())
-            }
+            Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => Value::String(s.to_string()),
             _ => Value::String(format!(
                 "0x{}",
                 b.iter().map(|x| format!("{x:02X}")).collect::<String>()
@@ -40,11 +38,7 @@ pub(super) fn print(
     let found = topics
         .iter()
         .find(|t| t.name == topic.value)
-        .or_else(|| {
-            topics
-                .iter()
-                .find(|t| t.name.eq_ignore_ascii_case(&topic.value))
-        })
+        .or_else(|| topics.iter().find(|t| t.name.eq_ignore_ascii_case(&topic.value)))
         .cloned();
     let Some(desc) = found else {
         return Err(Error::execution(format!(

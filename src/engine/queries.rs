@@ -17,9 +17,7 @@ use crate::plan::query::{QueryPlan, QueryPurpose, plan_query};
 use crate::runtime::batch::Batch;
 use crate::runtime::query::{OffsetReset, QueryConfig, RunningQuery};
 use crate::runtime::task::Task;
-use crate::sql::ast::{
-    CreateAsSelect, Emit, Ident, ParsedStatement, Properties, Query, SourceKind, TerminateTarget,
-};
+use crate::sql::ast::{CreateAsSelect, Emit, Ident, ParsedStatement, Properties, Query, SourceKind, TerminateTarget};
 use crate::types::arrow::value_at;
 use crate::types::{ColumnKind, SqlType, Value};
 
@@ -30,20 +28,12 @@ const SINK_PROPERTIES: &[&str] = &[
     "FORMAT",
     "PARTITIONS",
     "REPLICAS",
-    "TIMESTAMP",
-    "TIMESTAMP_FORMAT",
     "VALUE_DELIMITER",
     "KEY_DELIMITER",
     "WRAP_SINGLE_VALUE",
-    "RETENTION_MS",
 ];
 
-fn query_config(
-    engine: &Engine,
-    config: &Config,
-    query_id: &str,
-    group: Option<String>,
-) -> Result<QueryConfig> {
+fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<String>) -> Result<QueryConfig> {
     let _ = engine;
     Ok(QueryConfig {
         query_id: query_id.to_string(),
@@ -82,11 +72,7 @@ fn register_query(
     let qc = query_config(engine, config, &id, Some(group_of(engine, &id)))?;
     let sink_for_start = sink.clone();
     let starter: super::QueryStarter = Arc::new(move |engine: &Engine| {
-        let topology = build_topology(
-            &root,
-            SinkTarget::Topic(sink_for_start.clone()),
-            table_semantics,
-        )?;
+        let topology = build_topology(&root, SinkTarget::Topic(sink_for_start.clone()), table_semantics)?;
         RunningQuery::start(
             topology.to_graphs(),
             engine.log.clone(),
@@ -150,9 +136,7 @@ pub(super) fn create_as_select(
         _ => {}
     }
     if c.query.emit == Some(Emit::Final) {
-        return Err(Error::plan(
-            "EMIT FINAL is only supported for windowed aggregations.",
-        ));
+        return Err(Error::plan("EMIT FINAL is only supported for windowed aggregations."));
     }
     if plan.source.name == name {
         return Err(Error::plan(format!(
@@ -206,17 +190,15 @@ pub(super) fn create_as_select(
             partitions
         },
         with.int("REPLICAS")?,
-        "stream",
+        if c.kind == SourceKind::Stream {
+            "stream"
+        } else {
+            "table"
+        },
     )?;
     let offset = engine.command_offset()?;
-    let prefix = if c.kind == SourceKind::Stream {
-        "CSAS"
-    } else {
-        "CTAS"
-    };
-    let id = replaced
-        .clone()
-        .unwrap_or_else(|| format!("{prefix}_{name}_{offset}"));
+    let prefix = if c.kind == SourceKind::Stream { "CSAS" } else { "CTAS" };
+    let id = replaced.clone().unwrap_or_else(|| format!("{prefix}_{name}_{offset}"));
     let schema = crate::types::Schema::new(out.to_vec());
     let sink = Arc::new(SourceDesc {
         name: name.clone(),
@@ -248,9 +230,7 @@ pub(super) fn create_as_select(
         config,
         c.kind == SourceKind::Table,
     )?;
-    Ok(StatementResult::Message(format!(
-        "Created query with ID {id}"
-    )))
+    Ok(StatementResult::Message(format!("Created query with ID {id}")))
 }
 
 /// `INSERT INTO target [WITH (QUERY_ID='...')] SELECT ...`
@@ -332,47 +312,28 @@ pub(super) fn insert_into(
     }
     engine.record_command(&stmt.text)?;
     register_query(engine, id.clone(), &stmt.text, &plan, sink, config, false)?;
-    Ok(StatementResult::Message(format!(
-        "Created query with ID {id}"
-    )))
+    Ok(StatementResult::Message(format!("Created query with ID {id}")))
 }
 
 /// A `SELECT`: a push query with `EMIT`, a pull query without.
-pub(super) fn select(
-    engine: &Arc<Engine>,
-    query: &Query,
-    config: &Config,
-) -> Result<StatementResult> {
+pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Result<StatementResult> {
     let (plan, id) = {
         let mut state = engine.state.lock();
-        let plan = plan_query(
-            query,
-            &state.catalog,
-            &engine.functions,
-            QueryPurpose::Transient,
-            "",
-        )?;
+        let plan = plan_query(query, &state.catalog, &engine.functions, QueryPurpose::Transient, "")?;
         state.transient_counter += 1;
         let id = format!("transient_{}_{}", plan.source.name, state.transient_counter);
         (plan, id)
     };
-    let columns: Vec<String> = plan
-        .output_columns()
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
+    let columns: Vec<String> = plan.output_columns().iter().map(|c| c.name.clone()).collect();
     match query.emit {
-        Some(Emit::Final) => Err(Error::plan(
-            "EMIT FINAL is only supported for windowed aggregations.",
-        )),
+        Some(Emit::Final) => Err(Error::plan("EMIT FINAL is only supported for windowed aggregations.")),
         Some(Emit::Changes) => {
             let (tx, rx) = sync_channel::<Batch>(64);
             let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
             let graph = topology.to_graphs();
             drop(topology);
             let qc = query_config(engine, config, &id, None)?;
-            let running =
-                RunningQuery::start(graph, engine.log.clone(), qc, engine.timestamp_parser())?;
+            let running = RunningQuery::start(graph, engine.log.clone(), qc, engine.timestamp_parser())?;
             Ok(StatementResult::Stream(PushQuery::new(
                 id,
                 columns,
@@ -401,12 +362,7 @@ pub(super) fn select(
 /// A pull query answered by scanning the source topic up to the end offsets taken now: every
 /// record of a stream, or the latest row per key of a table. Reading to the offsets taken at
 /// the start is what makes it see every write that came before it.
-fn pull_scan(
-    engine: &Arc<Engine>,
-    plan: &QueryPlan,
-    id: &str,
-    config: &Config,
-) -> Result<Vec<Vec<Value>>> {
+fn pull_scan(engine: &Arc<Engine>, plan: &QueryPlan, id: &str, config: &Config) -> Result<Vec<Vec<Value>>> {
     let source = &plan.source;
     if let Some(writer) = &source.written_by {
         // Read-your-writes: the query writing this source first catches up with what its own
@@ -424,11 +380,7 @@ fn pull_scan(
     let drain = |rows: &mut Vec<Vec<Value>>| {
         while let Ok(batch) = rx.try_recv() {
             for r in 0..batch.len {
-                rows.push(
-                    (0..width)
-                        .map(|c| value_at(batch.columns[c].as_ref(), r))
-                        .collect(),
-                );
+                rows.push((0..width).map(|c| value_at(batch.columns[c].as_ref(), r)).collect());
             }
         }
     };
@@ -497,14 +449,12 @@ fn find_ids(engine: &Engine, target: &TerminateTarget) -> Result<Vec<String>> {
     let state = engine.state.lock();
     match target {
         TerminateTarget::All => Ok(state.queries.keys().cloned().collect()),
-        TerminateTarget::Query(id) => {
-            match state.queries.keys().find(|k| k.eq_ignore_ascii_case(id)) {
-                Some(k) => Ok(vec![k.clone()]),
-                None => Err(Error::execution(format!(
-                    "Unknown queryId: {id}. Use SHOW QUERIES; to see the running queries."
-                ))),
-            }
-        }
+        TerminateTarget::Query(id) => match state.queries.keys().find(|k| k.eq_ignore_ascii_case(id)) {
+            Some(k) => Ok(vec![k.clone()]),
+            None => Err(Error::execution(format!(
+                "Unknown queryId: {id}. Use SHOW QUERIES; to see the running queries."
+            ))),
+        },
     }
 }
 
@@ -517,11 +467,16 @@ pub(super) fn terminate(
     let ids = find_ids(engine, target)?;
     engine.record_command(&stmt.text)?;
     let mut stopped = Vec::new();
+    let replaying = engine.is_replaying();
     for id in &ids {
         let removed = engine.state.lock().queries.remove(id);
         if let Some(q) = removed {
             if let Some(r) = q.running {
                 r.stop();
+            }
+            if !replaying {
+                // A query id used again later must not resume from the terminated one's offsets.
+                engine.log.delete_group(&group_of(engine, id))?;
             }
             if let Some(sink) = &q.sink {
                 let mut state = engine.state.lock();
@@ -537,11 +492,7 @@ pub(super) fn terminate(
         }
     }
     Ok(StatementResult::Message(match target {
-        TerminateTarget::All => format!(
-            "Terminated {} queries: [{}]",
-            stopped.len(),
-            stopped.join(", ")
-        ),
+        TerminateTarget::All => format!("Terminated {} queries: [{}]", stopped.len(), stopped.join(", ")),
         TerminateTarget::Query(_) => format!("Query terminated: {}", stopped.join(", ")),
     }))
 }

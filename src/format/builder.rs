@@ -11,8 +11,7 @@ use arrow_array::types::{
     Date32Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType, TimestampMillisecondType,
 };
 use arrow_array::{
-    ArrayRef, BinaryArray, BooleanArray, Decimal128Array, ListArray, MapArray, PrimitiveArray,
-    StringArray, StructArray,
+    ArrayRef, BinaryArray, BooleanArray, Decimal128Array, ListArray, MapArray, PrimitiveArray, StringArray, StructArray,
 };
 use arrow_buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType};
@@ -82,9 +81,7 @@ impl ColumnBuilder {
                 keys: Box::new(ColumnBuilder::new(k)),
                 values: Box::new(ColumnBuilder::new(v)),
             },
-            SqlType::Struct(fields) => {
-                Data::Struct(fields.iter().map(|(_, t)| ColumnBuilder::new(t)).collect())
-            }
+            SqlType::Struct(fields) => Data::Struct(fields.iter().map(|(_, t)| ColumnBuilder::new(t)).collect()),
         };
         ColumnBuilder {
             ty: ty.clone(),
@@ -220,10 +217,7 @@ impl ColumnBuilder {
                 let DataType::Decimal128(p, s) = dt else {
                     return Err(mismatch(&self.ty));
                 };
-                Arc::new(
-                    Decimal128Array::try_new(ScalarBuffer::from(v), nulls)?
-                        .with_precision_and_scale(p, s)?,
-                )
+                Arc::new(Decimal128Array::try_new(ScalarBuffer::from(v), nulls)?.with_precision_and_scale(p, s)?)
             }
             Data::Var { ends, bytes } => {
                 let offsets = offsets(&ends)?;
@@ -237,12 +231,7 @@ impl ColumnBuilder {
                 let DataType::List(field) = dt else {
                     return Err(mismatch(&self.ty));
                 };
-                Arc::new(ListArray::try_new(
-                    field,
-                    offsets(&ends)?,
-                    child.finish()?,
-                    nulls,
-                )?)
+                Arc::new(ListArray::try_new(field, offsets(&ends)?, child.finish()?, nulls)?)
             }
             Data::Map { ends, keys, values } => {
                 let DataType::Map(entries_field, sorted) = dt else {
@@ -251,8 +240,7 @@ impl ColumnBuilder {
                 let DataType::Struct(kv) = entries_field.data_type() else {
                     return Err(mismatch(&self.ty));
                 };
-                let entries =
-                    StructArray::try_new(kv.clone(), vec![keys.finish()?, values.finish()?], None)?;
+                let entries = StructArray::try_new(kv.clone(), vec![keys.finish()?, values.finish()?], None)?;
                 Arc::new(MapArray::try_new(
                     entries_field,
                     offsets(&ends)?,
@@ -283,10 +271,7 @@ fn mismatch(ty: &SqlType) -> ArrowError {
     ArrowError::InvalidArgumentError(format!("unexpected Arrow layout for {ty}"))
 }
 
-fn prim<T: arrow_array::ArrowPrimitiveType>(
-    values: Vec<T::Native>,
-    nulls: Option<NullBuffer>,
-) -> ArrayRef {
+fn prim<T: arrow_array::ArrowPrimitiveType>(values: Vec<T::Native>, nulls: Option<NullBuffer>) -> ArrayRef {
     Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(values), nulls))
 }
 
@@ -304,9 +289,10 @@ fn offsets(ends: &[usize]) -> Result<OffsetBuffer<i32>, ArrowError> {
     let mut out = Vec::with_capacity(ends.len() + 1);
     out.push(0i32);
     for end in ends {
-        out.push(i32::try_from(*end).map_err(|_| {
-            ArrowError::InvalidArgumentError("column data exceeds 2 GiB in one batch".into())
-        })?);
+        out.push(
+            i32::try_from(*end)
+                .map_err(|_| ArrowError::InvalidArgumentError("column data exceeds 2 GiB in one batch".into()))?,
+        );
     }
     Ok(OffsetBuffer::new(ScalarBuffer::from(out)))
 }

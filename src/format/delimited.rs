@@ -81,14 +81,9 @@ fn split_record(text: &str, delim: u8) -> Result<Vec<Cow<'_, str>>, String> {
 }
 
 /// Decodes one DELIMITED record into `cols`.
-pub(crate) fn decode_record(
-    cols: &mut [ColumnBuilder],
-    delim: u8,
-    bytes: &[u8],
-) -> Result<RowOutcome, String> {
+pub(crate) fn decode_record(cols: &mut [ColumnBuilder], delim: u8, bytes: &[u8]) -> Result<RowOutcome, String> {
     let text = String::from_utf8_lossy(bytes);
-    let fields = split_record(&text, delim)
-        .map_err(|e| format!("Error deserializing delimited row: {e}"))?;
+    let fields = split_record(&text, delim).map_err(|e| format!("Error deserializing delimited row: {e}"))?;
     if fields.is_empty() {
         return Err("Error deserializing delimited row: No fields in record".into());
     }
@@ -135,9 +130,7 @@ fn push_field(b: &mut ColumnBuilder, f: &str) -> Result<(), String> {
         }
         SqlType::String => b.push_bytes(f.as_bytes()),
         SqlType::Bytes => {
-            let v = BASE64
-                .decode(f)
-                .map_err(|e| format!("Invalid base64 for BYTES: {e}"))?;
+            let v = BASE64.decode(f).map_err(|e| format!("Invalid base64 for BYTES: {e}"))?;
             b.push_bytes(&v);
         }
         ty => return Err(format!("DELIMITED does not support type: {ty}")),
@@ -146,12 +139,7 @@ fn push_field(b: &mut ColumnBuilder, f: &str) -> Result<(), String> {
 }
 
 /// Encodes row `row` of `cols` as one DELIMITED record into `out`.
-pub(crate) fn encode_record(
-    cols: &[Col<'_>],
-    delim: u8,
-    row: usize,
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
+pub(crate) fn encode_record(cols: &[Col<'_>], delim: u8, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
     let mut buf = String::new();
     for (i, col) in cols.iter().enumerate() {
         if i > 0 {
@@ -202,10 +190,7 @@ fn needs_quotes(text: &str, first: bool, delim: u8) -> bool {
     if first && !c0.is_ascii_alphanumeric() {
         return true;
     }
-    c0 <= b'#'
-        || b.iter()
-            .any(|&c| c == delim || c == b'"' || c == b'\n' || c == b'\r')
-        || last <= b' '
+    c0 <= b'#' || b.iter().any(|&c| c == delim || c == b'"' || c == b'\n' || c == b'\r') || last <= b' '
 }
 
 fn write_field(text: &str, first: bool, delim: u8, out: &mut Vec<u8>) {

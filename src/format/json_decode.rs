@@ -84,12 +84,7 @@ pub(crate) fn decode_record(
     let result = match cols {
         [only] if unwrapped => read_value(only, &mut lx, scratch),
         _ => match lx.peek_kind()? {
-            Kind::Object => read_fields(
-                cols,
-                |i| names.get(i).map_or("", String::as_str),
-                &mut lx,
-                scratch,
-            ),
+            Kind::Object => read_fields(cols, |i| names.get(i).map_or("", String::as_str), &mut lx, scratch),
             kind => {
                 let ty = SqlType::Struct(
                     names
@@ -153,8 +148,7 @@ fn read_fields<'n>(
         if at == NONE {
             col.push_null();
         } else {
-            read_value(col, &mut Lexer::at(buf, at), scratch)
-                .map_err(|e| e.under(|| format!(".{}", name(i))))?;
+            read_value(col, &mut Lexer::at(buf, at), scratch).map_err(|e| e.under(|| format!(".{}", name(i))))?;
         }
     }
     scratch.truncate(base);
@@ -167,19 +161,11 @@ fn find_from(n: usize, hint: usize, hit: impl Fn(usize) -> bool) -> Option<usize
 }
 
 /// The field whose name equals `key` upper-cased (Java's `toUpperCase`), if any.
-fn find_upper<'n>(
-    n: usize,
-    hint: usize,
-    name: &impl Fn(usize) -> &'n str,
-    key: &str,
-) -> Option<usize> {
+fn find_upper<'n>(n: usize, hint: usize, name: &impl Fn(usize) -> &'n str, key: &str) -> Option<usize> {
     if key.is_ascii() {
         find_from(n, hint, |i| {
             let f = name(i);
-            f.len() == key.len()
-                && f.bytes()
-                    .zip(key.bytes())
-                    .all(|(a, b)| a == b.to_ascii_uppercase())
+            f.len() == key.len() && f.bytes().zip(key.bytes()).all(|(a, b)| a == b.to_ascii_uppercase())
         })
     } else {
         let upper = key.to_uppercase();
@@ -284,12 +270,7 @@ fn read_value(b: &mut ColumnBuilder, lx: &mut Lexer<'_>, scratch: &mut Vec<usize
             let Data::Struct(children) = &mut b.data else {
                 return Err(Fail::coerce("internal: builder is not a struct"));
             };
-            read_fields(
-                children,
-                |i| fields.get(i).map_or("", |f| f.0.as_str()),
-                lx,
-                scratch,
-            )?;
+            read_fields(children, |i| fields.get(i).map_or("", |f| f.0.as_str()), lx, scratch)?;
             b.push_valid();
         }
         (ty, kind) => {
@@ -302,10 +283,7 @@ fn read_value(b: &mut ColumnBuilder, lx: &mut Lexer<'_>, scratch: &mut Vec<usize
 
 /// A JSON number into a numeric, temporal or decimal column.
 fn push_number(b: &mut ColumnBuilder, text: &str) -> R {
-    let wrapped = || {
-        number::wrapping_integer(text)
-            .ok_or_else(|| Fail::Syntax(format!("Invalid JSON number: {text}")))
-    };
+    let wrapped = || number::wrapping_integer(text).ok_or_else(|| Fail::Syntax(format!("Invalid JSON number: {text}")));
     match &b.ty {
         // Jackson's intValue()/asLong(): truncate any fraction, wrap on overflow.
         SqlType::Int | SqlType::Date | SqlType::Time => {
@@ -360,11 +338,9 @@ fn push_text(b: &mut ColumnBuilder, s: &str) -> R {
             b.push_decimal(v);
         }
         SqlType::Bytes => {
-            let v = BASE64.decode(s).map_err(|e| {
-                Fail::coerce(format!(
-                    "Can't convert string to BYTES: invalid base64 ({e})"
-                ))
-            })?;
+            let v = BASE64
+                .decode(s)
+                .map_err(|e| Fail::coerce(format!("Can't convert string to BYTES: invalid base64 ({e})")))?;
             b.push_bytes(&v);
         }
         ty => {

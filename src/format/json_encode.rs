@@ -25,9 +25,7 @@ pub(crate) fn write_value(col: &Col<'_>, row: usize, out: &mut Vec<u8>) {
         Col::BigInt(a) => _ = write!(out, "{}", a.value(row)),
         Col::Timestamp(a) => _ = write!(out, "{}", a.value(row)),
         Col::Double(a) => write_double(a.value(row), out),
-        Col::Decimal(a, scale) => {
-            out.extend_from_slice(Value::decimal_to_string(a.value(row), *scale).as_bytes())
-        }
+        Col::Decimal(a, scale) => out.extend_from_slice(Value::decimal_to_string(a.value(row), *scale).as_bytes()),
         Col::Str(a) => write_string(a.value(row), out),
         Col::Bytes(a) => {
             out.push(b'"');

@@ -257,12 +257,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn utf8(&self, from: usize, to: usize) -> Result<&'a str, String> {
-        std::str::from_utf8(&self.buf[from..to]).map_err(|e| {
-            format!(
-                "Invalid JSON: bad UTF-8 at offset {}",
-                from + e.valid_up_to()
-            )
-        })
+        std::str::from_utf8(&self.buf[from..to])
+            .map_err(|e| format!("Invalid JSON: bad UTF-8 at offset {}", from + e.valid_up_to()))
     }
 
     /// Decodes the escape after a backslash.
@@ -282,9 +278,7 @@ impl<'a> Lexer<'a> {
             b't' => '\t',
             b'u' => {
                 let hi = self.hex4()?;
-                if (0xD800..0xDC00).contains(&hi)
-                    && self.buf.get(self.pos..self.pos + 2) == Some(b"\\u")
-                {
+                if (0xD800..0xDC00).contains(&hi) && self.buf.get(self.pos..self.pos + 2) == Some(b"\\u") {
                     let save = self.pos;
                     self.pos += 2;
                     let lo = self.hex4()?;
@@ -389,9 +383,7 @@ impl<'a> Lexer<'a> {
 
     fn skip_at(&mut self, depth: usize) -> Result<(), String> {
         if depth > MAX_DEPTH {
-            return Err(format!(
-                "Invalid JSON: nested deeper than {MAX_DEPTH} levels"
-            ));
+            return Err(format!("Invalid JSON: nested deeper than {MAX_DEPTH} levels"));
         }
         match self.peek_kind()? {
             Kind::Null => self.read_null(),
@@ -479,10 +471,7 @@ mod tests {
         let k = l.next_key(&mut first).unwrap().unwrap();
         assert!(matches!(k, Cow::Borrowed("a")));
         let n = l.read_number().unwrap();
-        assert_eq!(
-            (n.text, n.is_float, n.node_name()),
-            ("1.50", true, "DecimalNode")
-        );
+        assert_eq!((n.text, n.is_float, n.node_name()), ("1.50", true, "DecimalNode"));
         assert_eq!(l.next_key(&mut first).unwrap().as_deref(), Some("b\n"));
         assert_eq!(l.peek_kind().unwrap(), Kind::Array);
         l.skip_value().unwrap();
@@ -519,9 +508,7 @@ mod tests {
     #[test]
     fn compacts_objects_outside_strings() {
         let mut out = String::new();
-        Lexer::new(br#"{ "a b" : [ 1, 2 ] }"#)
-            .write_compact(&mut out)
-            .unwrap();
+        Lexer::new(br#"{ "a b" : [ 1, 2 ] }"#).write_compact(&mut out).unwrap();
         assert_eq!(out, r#"{"a b":[1,2]}"#);
     }
 

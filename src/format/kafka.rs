@@ -8,26 +8,16 @@ use super::reader::Col;
 use crate::types::SqlType;
 
 /// Decodes one KAFKA record into `cols` (zero or one column).
-pub(crate) fn decode_record(
-    cols: &mut [ColumnBuilder],
-    bytes: &[u8],
-) -> Result<RowOutcome, String> {
+pub(crate) fn decode_record(cols: &mut [ColumnBuilder], bytes: &[u8]) -> Result<RowOutcome, String> {
     let b = match cols {
         [] => return Ok(RowOutcome::Present),
         [b] => b,
         _ => return Err("The 'KAFKA' format only supports a single field".into()),
     };
-    let size = |n: usize, who: &str| {
-        format!(
-            "Size of data received by {who} is not {n} (got {} bytes)",
-            bytes.len()
-        )
-    };
+    let size = |n: usize, who: &str| format!("Size of data received by {who} is not {n} (got {} bytes)", bytes.len());
     match &b.ty {
         SqlType::Int => {
-            let v: [u8; 4] = bytes
-                .try_into()
-                .map_err(|_| size(4, "IntegerDeserializer"))?;
+            let v: [u8; 4] = bytes.try_into().map_err(|_| size(4, "IntegerDeserializer"))?;
             b.push_i32(i32::from_be_bytes(v));
         }
         SqlType::BigInt => {
@@ -35,9 +25,7 @@ pub(crate) fn decode_record(
             b.push_i64(i64::from_be_bytes(v));
         }
         SqlType::Double => {
-            let v: [u8; 8] = bytes
-                .try_into()
-                .map_err(|_| size(8, "DoubleDeserializer"))?;
+            let v: [u8; 8] = bytes.try_into().map_err(|_| size(8, "DoubleDeserializer"))?;
             b.push_f64(f64::from_be_bytes(v));
         }
         // Java's String(bytes, UTF_8) replaces malformed sequences rather than failing.

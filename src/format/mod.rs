@@ -123,9 +123,9 @@ pub enum FormatError {
 impl From<FormatError> for Error {
     fn from(e: FormatError) -> Self {
         let kind = match e {
-            FormatError::UnknownFormat(_)
-            | FormatError::Unsupported(_)
-            | FormatError::InvalidConfig(_) => ErrorKind::Plan,
+            FormatError::UnknownFormat(_) | FormatError::Unsupported(_) | FormatError::InvalidConfig(_) => {
+                ErrorKind::Plan
+            }
             FormatError::Deserialize(_) | FormatError::Serialize(_) => ErrorKind::Format,
         };
         Error::new(kind, e.to_string())
@@ -240,14 +240,9 @@ impl Format {
     /// Decodes a batch of records. `inputs[i] = None` (no bytes: a null key or tombstone)
     /// gives a row of NULLs. Returns one array per column (Arrow type `to_arrow(ty)`);
     /// records that fail become NULL rows listed in `errors`.
-    pub fn decode(
-        &self,
-        columns: &[(String, SqlType)],
-        inputs: &[Option<&[u8]>],
-    ) -> DecodedColumns {
+    pub fn decode(&self, columns: &[(String, SqlType)], inputs: &[Option<&[u8]>]) -> DecodedColumns {
         let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-        let mut cols: Vec<ColumnBuilder> =
-            columns.iter().map(|(_, t)| ColumnBuilder::new(t)).collect();
+        let mut cols: Vec<ColumnBuilder> = columns.iter().map(|(_, t)| ColumnBuilder::new(t)).collect();
         let mut errors = Vec::new();
         let mut null_rows = vec![false; inputs.len()];
         let unwrapped = self.unwrapped(columns.len());
@@ -256,16 +251,8 @@ impl Format {
             let outcome = match input {
                 None => Ok(RowOutcome::Null),
                 Some(bytes) => match self.kind {
-                    FormatKind::Json => json_decode::decode_record(
-                        &mut cols,
-                        &names,
-                        unwrapped,
-                        bytes,
-                        &mut scratch,
-                    ),
-                    FormatKind::Delimited => {
-                        delimited::decode_record(&mut cols, self.delimiter, bytes)
-                    }
+                    FormatKind::Json => json_decode::decode_record(&mut cols, &names, unwrapped, bytes, &mut scratch),
+                    FormatKind::Delimited => delimited::decode_record(&mut cols, self.delimiter, bytes),
                     FormatKind::Kafka => kafka::decode_record(&mut cols, bytes),
                     // NONE reads nothing; any columns it was (wrongly) given stay NULL.
                     FormatKind::None => {
@@ -292,8 +279,7 @@ impl Format {
                 }
             }
         }
-        let finished: Result<Vec<ArrayRef>, _> =
-            cols.into_iter().map(ColumnBuilder::finish).collect();
+        let finished: Result<Vec<ArrayRef>, _> = cols.into_iter().map(ColumnBuilder::finish).collect();
         let arrays = match finished {
             Ok(arrays) => arrays,
             Err(e) => {
@@ -322,12 +308,7 @@ impl Format {
     }
 
     /// Encodes rows `0..num_rows` of `arrays` (one per column, in `columns` order).
-    pub fn encode_batch(
-        &self,
-        columns: &[(String, SqlType)],
-        arrays: &[ArrayRef],
-        num_rows: usize,
-    ) -> EncodedRows {
+    pub fn encode_batch(&self, columns: &[(String, SqlType)], arrays: &[ArrayRef], num_rows: usize) -> EncodedRows {
         let all_fail = |msg: String| EncodedRows {
             rows: vec![None; num_rows],
             errors: (0..num_rows).map(|r| (r, msg.clone())).collect(),
@@ -379,8 +360,7 @@ impl Format {
                 }
                 FormatKind::Delimited => {
                     let mut out = Vec::with_capacity(32);
-                    delimited::encode_record(&cols, self.delimiter, row, &mut out)
-                        .map(|_| Some(out))
+                    delimited::encode_record(&cols, self.delimiter, row, &mut out).map(|_| Some(out))
                 }
                 FormatKind::Kafka => kafka::encode_record(&cols, row),
             };
@@ -397,28 +377,16 @@ impl Format {
 
     /// Decodes one record into values (for INSERT VALUES, PRINT and tests). A null record
     /// gives all NULLs.
-    pub fn decode_row(
-        &self,
-        columns: &[(String, SqlType)],
-        input: Option<&[u8]>,
-    ) -> Result<Vec<Value>, FormatError> {
+    pub fn decode_row(&self, columns: &[(String, SqlType)], input: Option<&[u8]>) -> Result<Vec<Value>, FormatError> {
         let mut decoded = self.decode(columns, &[input]);
         if let Some((_, msg)) = decoded.errors.pop() {
             return Err(FormatError::Deserialize(msg));
         }
-        Ok(decoded
-            .arrays
-            .iter()
-            .map(|a| value_at(a.as_ref(), 0))
-            .collect())
+        Ok(decoded.arrays.iter().map(|a| value_at(a.as_ref(), 0)).collect())
     }
 
     /// Encodes one row of values (each of its column's type, or NULL).
-    pub fn encode_row(
-        &self,
-        columns: &[(String, SqlType)],
-        values: &[Value],
-    ) -> Result<Option<Vec<u8>>, FormatError> {
+    pub fn encode_row(&self, columns: &[(String, SqlType)], values: &[Value]) -> Result<Option<Vec<u8>>, FormatError> {
         if values.len() != columns.len() {
             return Err(FormatError::Serialize(format!(
                 "{} values for {} columns",

@@ -201,10 +201,7 @@ pub(crate) fn wrapping_integer(text: &str) -> Option<i64> {
         _ => 0,
     };
     let mantissa = &b[start..mantissa_end];
-    let int_len = mantissa
-        .iter()
-        .position(|c| *c == b'.')
-        .unwrap_or(mantissa.len()) as i64;
+    let int_len = mantissa.iter().position(|c| *c == b'.').unwrap_or(mantissa.len()) as i64;
     // Digits whose position (counted in the integer part) is below int_len + exponent
     // belong to the integer part of the value.
     let keep = int_len + exponent;
@@ -247,13 +244,7 @@ mod tests {
                 scale: 3
             }
         );
-        assert_eq!(
-            dec(".12"),
-            BigDec {
-                unscaled: 12,
-                scale: 2
-            }
-        );
+        assert_eq!(dec(".12"), BigDec { unscaled: 12, scale: 2 });
         assert_eq!(
             dec("-1.5E3"),
             BigDec {
@@ -276,10 +267,7 @@ mod tests {
         assert_eq!(fit_decimal(dec("-1.5E1"), 4, 2), Ok(-1500));
         assert_eq!(
             fit_decimal(dec("1.234"), 4, 2),
-            Err(
-                "Cannot fit decimal '1.234' into DECIMAL(4, 2) without rounding. (Requires 4,3)"
-                    .into()
-            )
+            Err("Cannot fit decimal '1.234' into DECIMAL(4, 2) without rounding. (Requires 4,3)".into())
         );
         assert_eq!(
             fit_decimal(dec("100"), 4, 2),

@@ -6,8 +6,7 @@ use arrow_array::types::{
     Date32Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType, TimestampMillisecondType,
 };
 use arrow_array::{
-    Array, BinaryArray, BooleanArray, Decimal128Array, ListArray, MapArray, PrimitiveArray,
-    StringArray, StructArray,
+    Array, BinaryArray, BooleanArray, Decimal128Array, ListArray, MapArray, PrimitiveArray, StringArray, StructArray,
 };
 
 use crate::types::SqlType;
@@ -61,9 +60,7 @@ impl<'a> Col<'a> {
             SqlType::BigInt => Col::BigInt(array.as_primitive_opt().ok_or_else(wrong)?),
             SqlType::Timestamp => Col::Timestamp(array.as_primitive_opt().ok_or_else(wrong)?),
             SqlType::Double => Col::Double(array.as_primitive_opt().ok_or_else(wrong)?),
-            SqlType::Decimal { scale, .. } => {
-                Col::Decimal(array.as_primitive_opt().ok_or_else(wrong)?, *scale)
-            }
+            SqlType::Decimal { scale, .. } => Col::Decimal(array.as_primitive_opt().ok_or_else(wrong)?, *scale),
             SqlType::String => Col::Str(array.as_string_opt().ok_or_else(wrong)?),
             SqlType::Bytes => Col::Bytes(array.as_binary_opt().ok_or_else(wrong)?),
             SqlType::Array(item) => {

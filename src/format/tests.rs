@@ -3,9 +3,7 @@
 use super::*;
 
 fn cols(list: &[(&str, SqlType)]) -> Vec<(String, SqlType)> {
-    list.iter()
-        .map(|(n, t)| (n.to_string(), t.clone()))
-        .collect()
+    list.iter().map(|(n, t)| (n.to_string(), t.clone())).collect()
 }
 
 fn json() -> Format {
@@ -43,10 +41,7 @@ fn json_round_trips_every_type() {
         ("DT", SqlType::Date),
         ("TM", SqlType::Time),
         ("A", SqlType::Array(Box::new(SqlType::Int))),
-        (
-            "M",
-            SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double)),
-        ),
+        ("M", SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Double))),
         (
             "ST",
             SqlType::Struct(vec![
@@ -94,24 +89,13 @@ fn json_round_trips_every_type() {
 
 #[test]
 fn json_fields_match_case_insensitively_and_missing_are_null() {
-    let c = cols(&[
-        ("ID", SqlType::Int),
-        ("NAME", SqlType::String),
-        ("GONE", SqlType::Int),
-    ]);
+    let c = cols(&[("ID", SqlType::Int), ("NAME", SqlType::String), ("GONE", SqlType::Int)]);
     assert_eq!(
-        decode_one(
-            &json(),
-            &c,
-            r#"{"id": 1, "Name": "a", "extra": {"x": [1]}}"#
-        ),
+        decode_one(&json(), &c, r#"{"id": 1, "Name": "a", "extra": {"x": [1]}}"#),
         vec![Value::Int(1), Value::String("a".into()), Value::Null]
     );
     // An exact-case key beats an upper-cased one, wherever it appears.
-    assert_eq!(
-        decode_one(&json(), &c, r#"{"ID": 1, "id": 2}"#)[0],
-        Value::Int(1)
-    );
+    assert_eq!(decode_one(&json(), &c, r#"{"ID": 1, "id": 2}"#)[0], Value::Int(1));
     // One key may feed a quoted lower-case column and its upper-case twin.
     let twins = cols(&[("id", SqlType::Int), ("ID", SqlType::Int)]);
     assert_eq!(
@@ -120,10 +104,7 @@ fn json_fields_match_case_insensitively_and_missing_are_null() {
     );
     // A quoted (mixed-case) column only matches its exact spelling.
     let quoted = cols(&[("Name", SqlType::String)]);
-    assert_eq!(
-        decode_one(&json(), &quoted, r#"{"NAME": "x"}"#),
-        vec![Value::Null]
-    );
+    assert_eq!(decode_one(&json(), &quoted, r#"{"NAME": "x"}"#), vec![Value::Null]);
     // Nested struct fields match the same way.
     let s = cols(&[("S", SqlType::Struct(vec![("F0".into(), SqlType::Int)]))]);
     assert_eq!(
@@ -142,11 +123,7 @@ fn json_coerces_like_ksqldb() {
         ("DEC", dec(4, 2)),
     ]);
     assert_eq!(
-        decode_one(
-            &json(),
-            &c,
-            r#"{"I":"12","L":1.9,"D":"2.5","S":10.50,"DEC":"1.5"}"#
-        ),
+        decode_one(&json(), &c, r#"{"I":"12","L":1.9,"D":"2.5","S":10.50,"DEC":"1.5"}"#),
         vec![
             Value::Int(12),
             Value::BigInt(1),
@@ -158,11 +135,7 @@ fn json_coerces_like_ksqldb() {
     // Objects and arrays read into STRING.
     let s = cols(&[("S", SqlType::String), ("T", SqlType::String)]);
     assert_eq!(
-        decode_one(
-            &json(),
-            &s,
-            r#"{"S": { "a" : [1, 2] }, "T": [1, "x", null, [true]]}"#
-        ),
+        decode_one(&json(), &s, r#"{"S": { "a" : [1, 2] }, "T": [1, "x", null, [true]]}"#),
         vec![
             Value::String(r#"{"a":[1,2]}"#.into()),
             Value::String("[1, x, null, [true]]".into()),
@@ -189,10 +162,7 @@ fn decimals_keep_precision_and_refuse_rounding() {
     let c = cols(&[("V", dec(33, 16))]);
     let f = Format::new(FormatKind::Delimited);
     let v = decode_one(&f, &c, "12345678987654321.2345678987654321");
-    assert_eq!(
-        v,
-        vec![Value::Decimal(123456789876543212345678987654321, 16)]
-    );
+    assert_eq!(v, vec![Value::Decimal(123456789876543212345678987654321, 16)]);
     assert_eq!(
         text(f.encode_row(&c, &v).unwrap()),
         "12345678987654321.2345678987654321"
@@ -200,10 +170,7 @@ fn decimals_keep_precision_and_refuse_rounding() {
     let c2 = cols(&[("DEC", dec(6, 4))]);
     // JSON numbers keep their exact digits: never through f64.
     let v = decode_one(&json(), &c2, r#"{"DEC": 10}"#);
-    assert_eq!(
-        text(json().encode_row(&c2, &v).unwrap()),
-        r#"{"DEC":10.0000}"#
-    );
+    assert_eq!(text(json().encode_row(&c2, &v).unwrap()), r#"{"DEC":10.0000}"#);
     assert!(decode_err(&json(), &c2, br#"{"DEC": 1.00001}"#).contains("without rounding"));
     assert!(decode_err(&json(), &c2, br#"{"DEC": 100}"#).contains("Numeric field overflow"));
 }
@@ -236,11 +203,7 @@ fn json_errors_are_per_row_with_ksqldb_wording() {
         out.errors[0].1,
         "Can't convert type. sourceType: BooleanNode, requiredType: INTEGER, path: $.V0"
     );
-    assert!(
-        out.errors[1].1.starts_with("Invalid JSON"),
-        "{}",
-        out.errors[1].1
-    );
+    assert!(out.errors[1].1.starts_with("Invalid JSON"), "{}", out.errors[1].1);
     assert_eq!(
         out.errors[2].1,
         "Can't coerce string to type. targetType: INTEGER, path: $.V0"
@@ -280,19 +243,10 @@ fn single_values_wrap_and_unwrap() {
         text(wrapped.encode_row(&c, &[Value::Boolean(true)]).unwrap()),
         r#"{"FOO":true}"#
     );
-    assert_eq!(
-        text(unwrapped.encode_row(&c, &[Value::Boolean(true)]).unwrap()),
-        "true"
-    );
+    assert_eq!(text(unwrapped.encode_row(&c, &[Value::Boolean(true)]).unwrap()), "true");
     assert_eq!(unwrapped.encode_row(&c, &[Value::Null]).unwrap(), None);
-    assert_eq!(
-        text(wrapped.encode_row(&c, &[Value::Null]).unwrap()),
-        r#"{"FOO":null}"#
-    );
-    assert_eq!(
-        decode_one(&unwrapped, &c, "false"),
-        vec![Value::Boolean(false)]
-    );
+    assert_eq!(text(wrapped.encode_row(&c, &[Value::Null]).unwrap()), r#"{"FOO":null}"#);
+    assert_eq!(decode_one(&unwrapped, &c, "false"), vec![Value::Boolean(false)]);
     // A bare value where an object is expected is an error when wrapped.
     assert!(decode_err(&wrapped, &c, b"true").contains("sourceType: BooleanNode"));
 
@@ -303,10 +257,7 @@ fn single_values_wrap_and_unwrap() {
         text(key.encode_row(&k1, &[Value::String("a".into())]).unwrap()),
         "\"a\""
     );
-    assert_eq!(
-        decode_one(&key, &k1, "\"a\""),
-        vec![Value::String("a".into())]
-    );
+    assert_eq!(decode_one(&key, &k1, "\"a\""), vec![Value::String("a".into())]);
     let k2 = cols(&[("K1", SqlType::String), ("K2", SqlType::Int)]);
     assert_eq!(
         text(
@@ -315,10 +266,7 @@ fn single_values_wrap_and_unwrap() {
         ),
         r#"{"K1":"a","K2":1}"#
     );
-    assert_eq!(
-        key.encode_row(&k2, &[Value::Null, Value::Null]).unwrap(),
-        None
-    );
+    assert_eq!(key.encode_row(&k2, &[Value::Null, Value::Null]).unwrap(), None);
 }
 
 #[test]
@@ -344,33 +292,22 @@ fn delimited_round_trips_and_quotes() {
             Value::Date(-10),
         ]
     );
-    assert_eq!(
-        text(f.encode_row(&c, &v).unwrap()),
-        "\"-1\",\"a,b\",true,2.0,IQ==,-10"
-    );
+    assert_eq!(text(f.encode_row(&c, &v).unwrap()), "\"-1\",\"a,b\",true,2.0,IQ==,-10");
     // NULLs are empty fields, and empty fields read back as NULL for every type.
     let nulls = vec![Value::Null; 6];
     assert_eq!(text(f.encode_row(&c, &nulls).unwrap()), ",,,,,");
     assert_eq!(decode_one(&f, &c, ",,,,,"), nulls);
     // Other delimiters.
     let pipe = f.clone().with_delimiter("|").unwrap();
-    let c3 = cols(&[
-        ("A", SqlType::Int),
-        ("B", SqlType::String),
-        ("C", SqlType::Int),
-    ]);
+    let c3 = cols(&[("A", SqlType::Int), ("B", SqlType::String), ("C", SqlType::Int)]);
     let v = decode_one(&pipe, &c3, "0|zero|0");
     assert_eq!(text(pipe.encode_row(&c3, &v).unwrap()), "0|zero|0");
     let space = f.clone().with_delimiter("SPACE").unwrap();
-    assert_eq!(
-        decode_one(&space, &c3, "1 x 2")[1],
-        Value::String("x".into())
-    );
+    assert_eq!(decode_one(&space, &c3, "1 x 2")[1], Value::String("x".into()));
     // Keys: all NULL is a null key.
     let key = f.clone().for_key();
     assert_eq!(
-        key.encode_row(&cols(&[("K", SqlType::Int)]), &[Value::Null])
-            .unwrap(),
+        key.encode_row(&cols(&[("K", SqlType::Int)]), &[Value::Null]).unwrap(),
         None
     );
 }
@@ -396,10 +333,7 @@ fn delimited_errors_are_per_row() {
                 1,
                 "Error deserializing delimited row: Unexpected field count, csvFields:1 schemaFields:2"
             ),
-            (
-                2,
-                "Error deserializing delimited row: For input string: \"x\""
-            ),
+            (2, "Error deserializing delimited row: For input string: \"x\""),
             (
                 3,
                 "Error deserializing delimited row: EOF reached before encapsulated token finished"
@@ -408,10 +342,7 @@ fn delimited_errors_are_per_row() {
         ]
     );
     assert_eq!(value_at(out.arrays[0].as_ref(), 5), Value::Int(3));
-    assert_eq!(
-        value_at(out.arrays[1].as_ref(), 5),
-        Value::String("c".into())
-    );
+    assert_eq!(value_at(out.arrays[1].as_ref(), 5), Value::String("c".into()));
     assert_eq!(value_at(out.arrays[0].as_ref(), 2), Value::Null);
 }
 
@@ -421,24 +352,13 @@ fn kafka_uses_big_endian_primitives() {
     let cases = [
         (SqlType::Int, Value::Int(2), vec![0, 0, 0, 2]),
         (SqlType::BigInt, Value::BigInt(-1), vec![0xff; 8]),
-        (
-            SqlType::Double,
-            Value::Double(2.0),
-            2.0f64.to_be_bytes().to_vec(),
-        ),
-        (
-            SqlType::String,
-            Value::String("bar".into()),
-            b"bar".to_vec(),
-        ),
+        (SqlType::Double, Value::Double(2.0), 2.0f64.to_be_bytes().to_vec()),
+        (SqlType::String, Value::String("bar".into()), b"bar".to_vec()),
         (SqlType::Bytes, Value::Bytes(vec![0, 1]), vec![0, 1]),
     ];
     for (ty, v, bytes) in cases {
         let c = cols(&[("V", ty)]);
-        assert_eq!(
-            f.encode_row(&c, std::slice::from_ref(&v)).unwrap(),
-            Some(bytes.clone())
-        );
+        assert_eq!(f.encode_row(&c, std::slice::from_ref(&v)).unwrap(), Some(bytes.clone()));
         assert_eq!(f.decode_row(&c, Some(&bytes)).unwrap(), vec![v]);
         assert_eq!(f.encode_row(&c, &[Value::Null]).unwrap(), None);
     }
@@ -526,14 +446,8 @@ fn decodes_a_large_json_batch() {
     let out = json().decode(&c, &inputs);
     assert!(out.errors.is_empty());
     assert_eq!(out.arrays[0].len(), 100_000);
-    assert_eq!(
-        value_at(out.arrays[0].as_ref(), 99_999),
-        Value::BigInt(99_999)
-    );
-    assert_eq!(
-        value_at(out.arrays[1].as_ref(), 42),
-        Value::String("item-42".into())
-    );
+    assert_eq!(value_at(out.arrays[0].as_ref(), 99_999), Value::BigInt(99_999));
+    assert_eq!(value_at(out.arrays[1].as_ref(), 42), Value::String("item-42".into()));
     let encoded = json().encode(&c, &out.arrays);
     assert!(encoded.errors.is_empty());
     assert_eq!(

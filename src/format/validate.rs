@@ -40,11 +40,7 @@ fn non_string_map_key(ty: &SqlType) -> bool {
 }
 
 /// See [`Format::validate`].
-pub(crate) fn validate(
-    format: &Format,
-    columns: &[(String, SqlType)],
-    is_key: bool,
-) -> Result<(), FormatError> {
+pub(crate) fn validate(format: &Format, columns: &[(String, SqlType)], is_key: bool) -> Result<(), FormatError> {
     let unsupported = |m: String| Err(FormatError::Unsupported(m));
     let name = format.kind.name();
     if is_key {
@@ -59,9 +55,7 @@ pub(crate) fn validate(
         }
     } else if let Some(wrap) = format.wrap_single_value {
         if columns.len() != 1 {
-            return unsupported(
-                "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas".into(),
-            );
+            return unsupported("'WRAP_SINGLE_VALUE' is only valid for single-field value schemas".into());
         }
         if wrap && format.kind != FormatKind::Json {
             return unsupported(format!(
@@ -93,11 +87,7 @@ pub(crate) fn validate(
             if let Some((_, ty)) = columns.first()
                 && !matches!(
                     ty,
-                    SqlType::Int
-                        | SqlType::BigInt
-                        | SqlType::Double
-                        | SqlType::String
-                        | SqlType::Bytes
+                    SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::String | SqlType::Bytes
                 )
             {
                 return unsupported(super::kafka::unsupported(ty));
@@ -105,18 +95,12 @@ pub(crate) fn validate(
         }
         FormatKind::Delimited => {
             if let Some((col, ty)) = columns.iter().find(|(_, t)| !t.is_primitive()) {
-                let reason = format!(
-                    "The 'DELIMITED' format does not support type '{}'",
-                    base_type_name(ty)
-                );
+                let reason = format!("The 'DELIMITED' format does not support type '{}'", base_type_name(ty));
                 if !is_key {
                     return unsupported(reason);
                 }
                 // ksqlDB words key failures with the whole key schema.
-                let schema: Vec<String> = columns
-                    .iter()
-                    .map(|(n, t)| format!("`{n}` {t} KEY"))
-                    .collect();
+                let schema: Vec<String> = columns.iter().map(|(n, t)| format!("`{n}` {t} KEY")).collect();
                 return unsupported(format!(
                     "Key format does not support schema.\nformat: DELIMITED\nschema: \
                      Persistence{{columns=[{}], features=[]}}\nreason: {reason}, column: `{col}`",
@@ -133,9 +117,7 @@ mod tests {
     use super::*;
 
     fn cols(list: &[(&str, SqlType)]) -> Vec<(String, SqlType)> {
-        list.iter()
-            .map(|(n, t)| (n.to_string(), t.clone()))
-            .collect()
+        list.iter().map(|(n, t)| (n.to_string(), t.clone())).collect()
     }
 
     fn err(f: &Format, c: &[(String, SqlType)], key: bool) -> String {
@@ -152,19 +134,11 @@ mod tests {
             "The 'KAFKA' format does not support type 'BOOLEAN'"
         );
         assert_eq!(
-            err(
-                &f,
-                &cols(&[("V", SqlType::Array(Box::new(SqlType::Int)))]),
-                false
-            ),
+            err(&f, &cols(&[("V", SqlType::Array(Box::new(SqlType::Int)))]), false),
             "The 'KAFKA' format does not support type 'ARRAY'"
         );
         assert_eq!(
-            err(
-                &f,
-                &cols(&[("A", SqlType::Int), ("B", SqlType::String)]),
-                false
-            ),
+            err(&f, &cols(&[("A", SqlType::Int), ("B", SqlType::String)]), false),
             "The 'KAFKA' format only supports a single field. Got: [`A` INTEGER, `B` STRING]"
         );
         let wrapped = Format {
@@ -185,19 +159,14 @@ mod tests {
             err(&f, &cols(&[("FOO", s.clone())]), false),
             "The 'DELIMITED' format does not support type 'STRUCT'"
         );
-        assert!(err(&f, &cols(&[("K", s)]), true).contains(
-            "reason: The 'DELIMITED' format does not support type 'STRUCT', column: `K`"
-        ));
+        assert!(
+            err(&f, &cols(&[("K", s)]), true)
+                .contains("reason: The 'DELIMITED' format does not support type 'STRUCT', column: `K`")
+        );
         assert!(
             f.validate(
                 &cols(&[
-                    (
-                        "A",
-                        SqlType::Decimal {
-                            precision: 4,
-                            scale: 2
-                        }
-                    ),
+                    ("A", SqlType::Decimal { precision: 4, scale: 2 }),
                     ("B", SqlType::Timestamp)
                 ]),
                 false
@@ -220,11 +189,7 @@ mod tests {
             ..f
         };
         assert_eq!(
-            err(
-                &multi,
-                &cols(&[("A", SqlType::Int), ("B", SqlType::Int)]),
-                false
-            ),
+            err(&multi, &cols(&[("A", SqlType::Int), ("B", SqlType::Int)]), false),
             "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas"
         );
     }

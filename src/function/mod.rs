@@ -69,12 +69,7 @@ pub trait ScalarFunction: Send + Sync {
     /// Calls the function. `ret` is what `return_type` said. Lambdas come in argument order;
     /// their slots in `args` hold `Value::Null`. `Err` is a runtime failure: the engine logs
     /// it to the processing log and uses NULL.
-    fn invoke(
-        &self,
-        args: &[Value],
-        ret: &SqlType,
-        lambdas: &[Lambda<'_>],
-    ) -> Result<Value, String>;
+    fn invoke(&self, args: &[Value], ret: &SqlType, lambdas: &[Lambda<'_>]) -> Result<Value, String>;
 }
 
 /// Every built-in function, by upper-case name.
@@ -117,9 +112,7 @@ pub(crate) mod testing {
     /// Binds `name` to the natural types of `args` and calls it.
     pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         let reg = FunctionRegistry::new();
-        let f = reg
-            .scalar(name)
-            .ok_or_else(|| format!("no function {name}"))?;
+        let f = reg.scalar(name).ok_or_else(|| format!("no function {name}"))?;
         let types: Vec<Option<SqlType>> = args.iter().map(Value::natural_type).collect();
         let ret = f.return_type(&types)?;
         f.invoke(args, &ret, &[])
@@ -287,11 +280,7 @@ mod tests {
             "UUID",
         ];
         let reg = FunctionRegistry::new();
-        let missing: Vec<&str> = names
-            .iter()
-            .copied()
-            .filter(|n| reg.scalar(n).is_none())
-            .collect();
+        let missing: Vec<&str> = names.iter().copied().filter(|n| reg.scalar(n).is_none()).collect();
         assert!(missing.is_empty(), "missing: {missing:?}");
         assert_eq!(reg.list().len(), names.len());
     }
@@ -299,11 +288,7 @@ mod tests {
     #[test]
     fn every_declared_pattern_parses() {
         for f in scalar::all() {
-            assert!(
-                f.patterns_ok(),
-                "{} has a malformed signature",
-                f.doc().name
-            );
+            assert!(f.patterns_ok(), "{} has a malformed signature", f.doc().name);
         }
     }
 
@@ -326,10 +311,7 @@ pub fn parse_timestamp_pattern(text: &str, pattern: &str) -> Result<i64, String>
     let Some(f) = registry.scalar("STRINGTOTIMESTAMP") else {
         return Err("STRINGTOTIMESTAMP is not registered".into());
     };
-    let args = [
-        Value::String(text.to_string()),
-        Value::String(pattern.to_string()),
-    ];
+    let args = [Value::String(text.to_string()), Value::String(pattern.to_string())];
     match f.invoke(&args, &SqlType::BigInt, &[])? {
         Value::BigInt(v) | Value::Timestamp(v) => Ok(v),
         other => Err(format!(

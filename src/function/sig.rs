@@ -37,11 +37,7 @@ pub(crate) enum Pat {
 /// the registry's tests).
 pub(crate) fn parse_pat(text: &str) -> Option<Pat> {
     let (pat, rest) = parse_inner(text.trim())?;
-    if rest.trim().is_empty() {
-        Some(pat)
-    } else {
-        None
-    }
+    if rest.trim().is_empty() { Some(pat) } else { None }
 }
 
 fn parse_inner(text: &str) -> Option<(Pat, &str)> {
@@ -111,8 +107,7 @@ fn match_pat(pat: &Pat, ty: &SqlType, b: &mut Bindings, widen: bool) -> bool {
     match pat {
         Pat::Exact(t) => ty == t || (widen && ty.can_widen_to(t)),
         Pat::AnyDecimal => {
-            matches!(ty, SqlType::Decimal { .. })
-                || (widen && matches!(ty, SqlType::Int | SqlType::BigInt))
+            matches!(ty, SqlType::Decimal { .. }) || (widen && matches!(ty, SqlType::Int | SqlType::BigInt))
         }
         Pat::AnyStruct => matches!(ty, SqlType::Struct(_)),
         Pat::Any => true,
@@ -201,12 +196,7 @@ pub(crate) struct Builtin {
 }
 
 /// Starts declaring a built-in: name, category, description and implementation.
-pub(crate) fn func(
-    name: &'static str,
-    category: &'static str,
-    description: &'static str,
-    imp: ImplFn,
-) -> Builtin {
+pub(crate) fn func(name: &'static str, category: &'static str, description: &'static str, imp: ImplFn) -> Builtin {
     Builtin {
         doc: FunctionDoc {
             name,
@@ -232,12 +222,7 @@ impl Builtin {
     }
 
     /// Adds an overload whose return type is computed by `ret_fn`; `returns` is the doc text.
-    pub(crate) fn sig_with(
-        self,
-        args: &[(&'static str, &str)],
-        returns: &str,
-        ret_fn: RetFn,
-    ) -> Self {
+    pub(crate) fn sig_with(self, args: &[(&'static str, &str)], returns: &str, ret_fn: RetFn) -> Self {
         self.sig_full(args, returns, false, Some(ret_fn), "")
     }
 
@@ -273,9 +258,9 @@ impl Builtin {
     /// Whether every declared pattern parses (checked by the registry's tests).
     #[cfg(test)]
     pub(crate) fn patterns_ok(&self) -> bool {
-        self.extras.iter().all(|e| {
-            e.params.iter().all(Option::is_some) && (e.ret.is_some() || e.ret_fn.is_some())
-        })
+        self.extras
+            .iter()
+            .all(|e| e.params.iter().all(Option::is_some) && (e.ret.is_some() || e.ret_fn.is_some()))
     }
 
     /// The parameter patterns of overload `i` expanded to `n` arguments, or `None` when the
@@ -283,22 +268,14 @@ impl Builtin {
     fn expand(&self, i: usize, n: usize) -> Option<Vec<&Pat>> {
         let extra = &self.extras[i];
         let variadic = self.doc.signatures[i].variadic;
-        let params: Vec<&Pat> = extra
-            .params
-            .iter()
-            .map(|p| p.as_ref())
-            .collect::<Option<_>>()?;
+        let params: Vec<&Pat> = extra.params.iter().map(|p| p.as_ref()).collect::<Option<_>>()?;
         if variadic {
             let fixed = params.len().checked_sub(1)?;
             if n < fixed {
                 return None;
             }
             let last = params[fixed];
-            Some(
-                (0..n)
-                    .map(|j| if j < fixed { params[j] } else { last })
-                    .collect(),
-            )
+            Some((0..n).map(|j| if j < fixed { params[j] } else { last }).collect())
         } else if params.len() == n {
             Some(params)
         } else {
@@ -319,12 +296,7 @@ impl Builtin {
                     .iter()
                     .zip(args)
                     .filter(|(p, _)| !matches!(p, Pat::Lambda(..)))
-                    .chain(
-                        params
-                            .iter()
-                            .zip(args)
-                            .filter(|(p, _)| matches!(p, Pat::Lambda(..))),
-                    )
+                    .chain(params.iter().zip(args).filter(|(p, _)| matches!(p, Pat::Lambda(..))))
                     .all(|(p, a)| match a {
                         None => true,
                         Some(t) => match_pat(p, t, &mut b, widen),
@@ -376,16 +348,12 @@ impl ScalarFunction for Builtin {
         if let Some(f) = extra.ret_fn {
             return f(args);
         }
-        extra
-            .ret
-            .as_ref()
-            .and_then(|p| instantiate(p, &b))
-            .ok_or_else(|| {
-                format!(
-                    "Cannot infer the return type of {} from NULL arguments; cast them to a type",
-                    self.doc.name
-                )
-            })
+        extra.ret.as_ref().and_then(|p| instantiate(p, &b)).ok_or_else(|| {
+            format!(
+                "Cannot infer the return type of {} from NULL arguments; cast them to a type",
+                self.doc.name
+            )
+        })
     }
 
     fn lambda_params(&self, args: &[Option<SqlType>], lambda_arg: usize) -> Option<Vec<SqlType>> {
@@ -397,12 +365,7 @@ impl ScalarFunction for Builtin {
         }
     }
 
-    fn invoke(
-        &self,
-        args: &[Value],
-        ret: &SqlType,
-        lambdas: &[Lambda<'_>],
-    ) -> Result<Value, String> {
+    fn invoke(&self, args: &[Value], ret: &SqlType, lambdas: &[Lambda<'_>]) -> Result<Value, String> {
         if self.strict && args.iter().any(Value::is_null) && lambdas.is_empty() {
             return Ok(Value::Null);
         }
@@ -419,19 +382,15 @@ pub(crate) fn conform(v: Value, ret: &SqlType) -> Value {
         (Value::BigInt(i), SqlType::Double) => Value::Double(i as f64),
         (v @ Value::Decimal(..), SqlType::Double) => Value::Double(v.as_f64().unwrap_or(f64::NAN)),
         (Value::Int(i), SqlType::Decimal { scale, .. }) => {
-            Value::decimal_rescale(i as i128, 0, *scale)
-                .map_or(Value::Null, |u| Value::Decimal(u, *scale))
+            Value::decimal_rescale(i as i128, 0, *scale).map_or(Value::Null, |u| Value::Decimal(u, *scale))
         }
         (Value::BigInt(i), SqlType::Decimal { scale, .. }) => {
-            Value::decimal_rescale(i as i128, 0, *scale)
-                .map_or(Value::Null, |u| Value::Decimal(u, *scale))
+            Value::decimal_rescale(i as i128, 0, *scale).map_or(Value::Null, |u| Value::Decimal(u, *scale))
         }
         (Value::Decimal(u, s), SqlType::Decimal { scale, .. }) if s != *scale => {
             Value::decimal_rescale(u, s, *scale).map_or(Value::Null, |u| Value::Decimal(u, *scale))
         }
-        (Value::Array(items), SqlType::Array(t)) => {
-            Value::Array(items.into_iter().map(|v| conform(v, t)).collect())
-        }
+        (Value::Array(items), SqlType::Array(t)) => Value::Array(items.into_iter().map(|v| conform(v, t)).collect()),
         (Value::Map(entries), SqlType::Map(kt, vt)) => Value::Map(
             entries
                 .into_iter()
@@ -510,11 +469,7 @@ pub(crate) mod arg {
     }
 
     /// Calls lambda `i` of the call.
-    pub(crate) fn call(
-        lambdas: &[super::Lambda<'_>],
-        i: usize,
-        args: &[Value],
-    ) -> Result<Value, String> {
+    pub(crate) fn call(lambdas: &[super::Lambda<'_>], i: usize, args: &[Value]) -> Result<Value, String> {
         let f = lambdas
             .get(i)
             .ok_or_else(|| format!("missing lambda argument {}", i + 1))?;
@@ -543,10 +498,7 @@ mod tests {
         assert!(matches!(parse_pat("LAMBDA<S, T, S>"), Some(Pat::Lambda(v, _)) if v.len() == 2));
         assert_eq!(parse_pat("ARRAY<"), None);
         assert_eq!(parse_pat("FOO"), None);
-        assert_eq!(
-            t("ARRAY<BIGINT>"),
-            SqlType::Array(Box::new(SqlType::BigInt))
-        );
+        assert_eq!(t("ARRAY<BIGINT>"), SqlType::Array(Box::new(SqlType::BigInt)));
     }
 
     #[test]
@@ -555,14 +507,8 @@ mod tests {
             .sig(&[("a", "ARRAY<T>"), ("b", "T")], "T")
             .sig(&[("x", "DOUBLE")], "DOUBLE");
         let arr = Some(SqlType::Array(Box::new(SqlType::Int)));
-        assert_eq!(
-            f.return_type(&[arr.clone(), Some(SqlType::Int)]),
-            Ok(SqlType::Int)
-        );
-        assert_eq!(
-            f.return_type(&[arr, Some(SqlType::BigInt)]),
-            Ok(SqlType::BigInt)
-        );
+        assert_eq!(f.return_type(&[arr.clone(), Some(SqlType::Int)]), Ok(SqlType::Int));
+        assert_eq!(f.return_type(&[arr, Some(SqlType::BigInt)]), Ok(SqlType::BigInt));
         assert_eq!(f.return_type(&[Some(SqlType::Int)]), Ok(SqlType::Double));
         let err = f.return_type(&[Some(SqlType::String)]).unwrap_err();
         assert_eq!(
@@ -576,13 +522,7 @@ mod tests {
     fn conform_widens_results() {
         assert_eq!(conform(Value::Int(3), &SqlType::BigInt), Value::BigInt(3));
         assert_eq!(
-            conform(
-                Value::Int(3),
-                &SqlType::Decimal {
-                    precision: 5,
-                    scale: 2
-                }
-            ),
+            conform(Value::Int(3), &SqlType::Decimal { precision: 5, scale: 2 }),
             Value::Decimal(300, 2)
         );
     }

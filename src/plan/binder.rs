@@ -2,8 +2,7 @@
 //! resolution, ksqlDB's implicit widening, and errors that say where and what was wrong.
 
 use sqlparser::ast::{
-    self as sp, BinaryOperator, CastKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    Spanned, UnaryOperator,
+    self as sp, BinaryOperator, CastKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned, UnaryOperator,
 };
 
 use super::catalog::Catalog;
@@ -56,6 +55,23 @@ pub const AGGREGATE_FUNCTIONS: &[&str] = &[
     "ATTR",
 ];
 
+/// Functions whose first argument is a time unit keyword (`TIMESTAMPADD(SECONDS, 5, ts)`).
+const TIME_UNIT_FUNCTIONS: &[&str] = &[
+    "TIMESTAMPADD",
+    "TIMESTAMPSUB",
+    "DATEADD",
+    "DATESUB",
+    "TIMEADD",
+    "TIMESUB",
+];
+
+fn is_time_unit(word: &str) -> bool {
+    matches!(
+        word.to_uppercase().trim_end_matches('S'),
+        "MILLISECOND" | "SECOND" | "MINUTE" | "HOUR" | "DAY" | "WEEK" | "MONTH" | "YEAR" | "MICROSECOND" | "NANOSECOND"
+    )
+}
+
 /// Binds expressions against a scope.
 pub struct Binder<'a> {
     scope: &'a Scope,
@@ -101,9 +117,7 @@ impl<'a> Binder<'a> {
     pub fn bind(&mut self, expr: &Expr) -> Result<PhysicalExpr> {
         match expr {
             Expr::Identifier(ident) => self.column(None, ident, expr),
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
-                self.column(Some(&parts[0]), &parts[1], expr)
-            }
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => self.column(Some(&parts[0]), &parts[1], expr),
             Expr::CompoundIdentifier(_) => Err(err_at(
                 expr,
                 format!("'{expr}' is not a column; use -> to access struct fields"),
@@ -121,9 +135,7 @@ impl<'a> Binder<'a> {
             Expr::UnaryOp { op, expr: inner } => {
                 let e = self.bind(inner)?;
                 match op {
-                    UnaryOperator::Not => {
-                        Ok(PhysicalExpr::Not(Box::new(self.expect_boolean(e, inner)?)))
-                    }
+                    UnaryOperator::Not => Ok(PhysicalExpr::Not(Box::new(self.expect_boolean(e, inner)?))),
                     UnaryOperator::Minus => match e {
                         PhysicalExpr::Literal { value, ty } if ty.is_numeric() => {
                             let negated = match value {
@@ -136,10 +148,7 @@ impl<'a> Binder<'a> {
                             Ok(PhysicalExpr::literal(negated, ty))
                         }
                         e if e.ty().is_numeric() => Ok(PhysicalExpr::Negate(Box::new(e))),
-                        e => Err(err_at(
-                            expr,
-                            format!("cannot negate {e} of type {}", e.ty()),
-                        )),
+                        e => Err(err_at(expr, format!("cannot negate {e} of type {}", e.ty()))),
                     },
                     UnaryOperator::Plus => Ok(e),
                     other => Err(err_at(expr, format!("unsupported operator {other}"))),
@@ -191,10 +200,7 @@ impl<'a> Binder<'a> {
                 let negated = matches!(expr, Expr::IsNotTrue(_) | Expr::IsNotFalse(_));
                 Ok(PhysicalExpr::IsDistinctFrom {
                     left: Box::new(b),
-                    right: Box::new(PhysicalExpr::literal(
-                        Value::Boolean(want),
-                        SqlType::Boolean,
-                    )),
+                    right: Box::new(PhysicalExpr::literal(Value::Boolean(want), SqlType::Boolean)),
                     negated: !negated,
                 })
             }
@@ -218,21 +224,13 @@ impl<'a> Binder<'a> {
                 let escape = match escape_char.as_deref() {
                     None => None,
                     Some(Expr::Value(v)) => match &v.value {
-                        sp::Value::SingleQuotedString(s) if s.chars().count() == 1 => {
-                            s.chars().next()
-                        }
+                        sp::Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
                         _ => {
-                            return Err(err_at(
-                                expr,
-                                "ESCAPE takes a single character, e.g. ESCAPE '!'",
-                            ));
+                            return Err(err_at(expr, "ESCAPE takes a single character, e.g. ESCAPE '!'"));
                         }
                     },
                     Some(other) => {
-                        return Err(err_at(
-                            other,
-                            "ESCAPE takes a single character, e.g. ESCAPE '!'",
-                        ));
+                        return Err(err_at(other, "ESCAPE takes a single character, e.g. ESCAPE '!'"));
                     }
                 };
                 Ok(PhysicalExpr::Like {
@@ -278,11 +276,7 @@ impl<'a> Binder<'a> {
                         common = SqlType::common(&common, &b.ty()).ok_or_else(|| {
                             err_at(
                                 item,
-                                format!(
-                                    "IN list item {b} ({}) cannot be compared with {v} ({})",
-                                    b.ty(),
-                                    v.ty()
-                                ),
+                                format!("IN list item {b} ({}) cannot be compared with {v} ({})", b.ty(), v.ty()),
                             )
                         })?;
                     }
@@ -321,18 +315,11 @@ impl<'a> Binder<'a> {
                 Ok(inner.cast_to(&to))
             }
             Expr::Array(arr) => {
-                let items = arr
-                    .elem
-                    .iter()
-                    .map(|e| self.bind(e))
-                    .collect::<Result<Vec<_>>>()?;
+                let items = arr.elem.iter().map(|e| self.bind(e)).collect::<Result<Vec<_>>>()?;
                 let ty = common_of(&items).map_err(|m| err_at(expr, m))?;
                 let ty = ty.unwrap_or(SqlType::String);
                 Ok(PhysicalExpr::MakeArray {
-                    items: items
-                        .into_iter()
-                        .map(|i| retype_null(i, &ty).cast_to(&ty))
-                        .collect(),
+                    items: items.into_iter().map(|i| retype_null(i, &ty).cast_to(&ty)).collect(),
                     ty: SqlType::Array(Box::new(ty)),
                 })
             }
@@ -343,9 +330,7 @@ impl<'a> Binder<'a> {
                         sp::AccessExpr::Subscript(sp::Subscript::Index { index }) => {
                             self.subscript(base, index, expr)?
                         }
-                        sp::AccessExpr::Dot(Expr::Identifier(field)) => {
-                            self.field_access(base, field, expr)?
-                        }
+                        sp::AccessExpr::Dot(Expr::Identifier(field)) => self.field_access(base, field, expr)?,
                         other => return Err(err_at(expr, format!("unsupported access {other}"))),
                     };
                 }
@@ -373,12 +358,7 @@ impl<'a> Binder<'a> {
         Ok(e)
     }
 
-    fn column(
-        &self,
-        qualifier: Option<&sp::Ident>,
-        ident: &sp::Ident,
-        node: &Expr,
-    ) -> Result<PhysicalExpr> {
+    fn column(&self, qualifier: Option<&sp::Ident>, ident: &sp::Ident, node: &Expr) -> Result<PhysicalExpr> {
         let name = ident_name(ident);
         if qualifier.is_none()
             && let Some(slot) = self
@@ -395,11 +375,7 @@ impl<'a> Binder<'a> {
         }
         let qual = qualifier.map(ident_name);
         if let Some(q) = &qual
-            && !self
-                .scope
-                .columns
-                .iter()
-                .any(|c| c.qualifier.as_ref() == Some(q))
+            && !self.scope.columns.iter().any(|c| c.qualifier.as_ref() == Some(q))
         {
             return Err(err_at(
                 node,
@@ -435,12 +411,7 @@ impl<'a> Binder<'a> {
         }
     }
 
-    fn field_access(
-        &self,
-        base: PhysicalExpr,
-        field: &sp::Ident,
-        node: &Expr,
-    ) -> Result<PhysicalExpr> {
+    fn field_access(&self, base: PhysicalExpr, field: &sp::Ident, node: &Expr) -> Result<PhysicalExpr> {
         let SqlType::Struct(fields) = base.ty() else {
             return Err(err_at(
                 node,
@@ -448,11 +419,10 @@ impl<'a> Binder<'a> {
             ));
         };
         let wanted = ident_name(field);
-        let found = fields.iter().find(|(n, _)| *n == wanted).or_else(|| {
-            fields
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&field.value))
-        });
+        let found = fields
+            .iter()
+            .find(|(n, _)| *n == wanted)
+            .or_else(|| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(&field.value)));
         match found {
             Some((name, ty)) => Ok(PhysicalExpr::Field {
                 expr: Box::new(base),
@@ -463,11 +433,7 @@ impl<'a> Binder<'a> {
                 node,
                 format!(
                     "Struct {base} has no field {wanted}; its fields are {}",
-                    fields
-                        .iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    fields.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             )),
         }
@@ -492,10 +458,7 @@ impl<'a> Binder<'a> {
             SqlType::Map(k, v) => {
                 let idx = retype_null(idx, &k);
                 if !idx.ty().can_widen_to(&k) {
-                    return Err(err_at(
-                        node,
-                        format!("map key must be {k}, but {idx} is {}", idx.ty()),
-                    ));
+                    return Err(err_at(node, format!("map key must be {k}, but {idx} is {}", idx.ty())));
                 }
                 Ok(PhysicalExpr::Subscript {
                     expr: Box::new(base),
@@ -503,20 +466,11 @@ impl<'a> Binder<'a> {
                     ty: *v,
                 })
             }
-            other => Err(err_at(
-                node,
-                format!("[] needs an ARRAY or MAP, but {base} is {other}"),
-            )),
+            other => Err(err_at(node, format!("[] needs an ARRAY or MAP, but {base} is {other}"))),
         }
     }
 
-    fn binary(
-        &mut self,
-        left: &Expr,
-        op: &BinaryOperator,
-        right: &Expr,
-        node: &Expr,
-    ) -> Result<PhysicalExpr> {
+    fn binary(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr, node: &Expr) -> Result<PhysicalExpr> {
         let bop = match op {
             BinaryOperator::Plus => BinaryOp::Add,
             BinaryOperator::Minus => BinaryOp::Sub,
@@ -552,10 +506,8 @@ impl<'a> Binder<'a> {
         }
         if bop.is_comparison() {
             let (l, r) = coerce(l, r, node, comparison_name(bop))?;
-            if matches!(
-                l.ty(),
-                SqlType::Map(..) | SqlType::Struct(_) | SqlType::Array(_)
-            ) && !matches!(bop, BinaryOp::Eq | BinaryOp::NotEq)
+            if matches!(l.ty(), SqlType::Map(..) | SqlType::Struct(_) | SqlType::Array(_))
+                && !matches!(bop, BinaryOp::Eq | BinaryOp::NotEq)
             {
                 return Err(err_at(
                     node,
@@ -578,16 +530,8 @@ impl<'a> Binder<'a> {
             return self.concat(l, r, node);
         }
         let (lt, rt) = (l.ty(), r.ty());
-        let l = if is_null_literal(&l) {
-            retype_null(l, &rt)
-        } else {
-            l
-        };
-        let r = if is_null_literal(&r) {
-            retype_null(r, &lt)
-        } else {
-            r
-        };
+        let l = if is_null_literal(&l) { retype_null(l, &rt) } else { l };
+        let r = if is_null_literal(&r) { retype_null(r, &lt) } else { r };
         let (lt, rt) = (l.ty(), r.ty());
         let Some(common) = SqlType::common_numeric(&lt, &rt) else {
             return Err(err_at(
@@ -622,10 +566,7 @@ impl<'a> Binder<'a> {
             if x.ty() != SqlType::String && !is_null_literal(x) {
                 return Err(err_at(
                     node,
-                    format!(
-                        "string concatenation needs STRING operands, but {x} is {}",
-                        x.ty()
-                    ),
+                    format!("string concatenation needs STRING operands, but {x} is {}", x.ty()),
                 ));
             }
         }
@@ -695,18 +636,12 @@ impl<'a> Binder<'a> {
                     .iter()
                     .map(|a| self.unnamed_arg(a, node))
                     .collect::<Result<Vec<_>>>()?;
-                let items = items
-                    .into_iter()
-                    .map(|e| self.bind(e))
-                    .collect::<Result<Vec<_>>>()?;
+                let items = items.into_iter().map(|e| self.bind(e)).collect::<Result<Vec<_>>>()?;
                 let ty = common_of(&items)
                     .map_err(|m| err_at(node, m))?
                     .unwrap_or(SqlType::String);
                 return Ok(PhysicalExpr::MakeArray {
-                    items: items
-                        .into_iter()
-                        .map(|i| retype_null(i, &ty).cast_to(&ty))
-                        .collect(),
+                    items: items.into_iter().map(|i| retype_null(i, &ty).cast_to(&ty)).collect(),
                     ty: SqlType::Array(Box::new(ty)),
                 });
             }
@@ -721,9 +656,7 @@ impl<'a> Binder<'a> {
             }
             return Err(err_at(
                 node,
-                format!(
-                    "Can't find any functions with the name '{name}'. Run SHOW FUNCTIONS to see them."
-                ),
+                format!("Can't find any functions with the name '{name}'. Run SHOW FUNCTIONS to see them."),
             ));
         };
         let exprs = args
@@ -732,11 +665,19 @@ impl<'a> Binder<'a> {
             .collect::<Result<Vec<_>>>()?;
         // Bind value arguments first: lambda parameter types depend on them.
         let mut bound: Vec<Option<PhysicalExpr>> = Vec::with_capacity(exprs.len());
-        for e in &exprs {
-            bound.push(if matches!(e, Expr::Lambda(_)) {
-                None
-            } else {
-                Some(self.bind(e)?)
+        for (i, e) in exprs.iter().enumerate() {
+            bound.push(match e {
+                Expr::Lambda(_) => None,
+                // TIMESTAMPADD(SECONDS, ...): the unit is a keyword, passed on as text.
+                Expr::Identifier(unit)
+                    if i == 0 && TIME_UNIT_FUNCTIONS.contains(&name.as_str()) && is_time_unit(&unit.value) =>
+                {
+                    Some(PhysicalExpr::literal(
+                        Value::String(unit.value.to_uppercase()),
+                        SqlType::String,
+                    ))
+                }
+                _ => Some(self.bind(e)?),
             });
         }
         let value_types: Vec<Option<SqlType>> = bound
@@ -753,9 +694,7 @@ impl<'a> Binder<'a> {
                 };
                 let params: Vec<String> = match &lambda.params {
                     sp::OneOrManyWithParens::One(p) => vec![p.name.value.clone()],
-                    sp::OneOrManyWithParens::Many(ps) => {
-                        ps.iter().map(|p| p.name.value.clone()).collect()
-                    }
+                    sp::OneOrManyWithParens::Many(ps) => ps.iter().map(|p| p.name.value.clone()).collect(),
                 };
                 if params.len() != param_types.len() {
                     return Err(err_at(
@@ -780,13 +719,7 @@ impl<'a> Binder<'a> {
         let args: Vec<PhysicalExpr> = bound.into_iter().flatten().collect();
         let arg_types: Vec<Option<SqlType>> = args
             .iter()
-            .map(|a| {
-                if is_null_literal(a) {
-                    None
-                } else {
-                    Some(a.ty())
-                }
-            })
+            .map(|a| if is_null_literal(a) { None } else { Some(a.ty()) })
             .collect();
         let ty = func.return_type(&arg_types).map_err(|m| err_at(node, m))?;
         Ok(PhysicalExpr::Call { func, args, ty })
@@ -795,9 +728,7 @@ impl<'a> Binder<'a> {
     fn unnamed_arg<'e>(&self, arg: &'e FunctionArg, node: &Expr) -> Result<&'e Expr> {
         match arg {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e),
-            FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
-                Err(err_at(node, "* is only allowed in COUNT(*)"))
-            }
+            FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => Err(err_at(node, "* is only allowed in COUNT(*)")),
             other => Err(err_at(node, format!("unexpected argument {other}"))),
         }
     }
@@ -834,12 +765,7 @@ impl<'a> Binder<'a> {
         Ok(PhysicalExpr::MakeMap {
             entries: entries
                 .into_iter()
-                .map(|(k, v)| {
-                    (
-                        retype_null(k, &kt).cast_to(&kt),
-                        retype_null(v, &vt).cast_to(&vt),
-                    )
-                })
+                .map(|(k, v)| (retype_null(k, &kt).cast_to(&kt), retype_null(v, &vt).cast_to(&vt)))
                 .collect(),
             ty: SqlType::Map(Box::new(kt), Box::new(vt)),
         })
@@ -881,12 +807,7 @@ fn comparison_name(op: BinaryOp) -> &'static str {
 }
 
 /// Brings two operands to one type for comparison; `what` names the operator in errors.
-fn coerce(
-    l: PhysicalExpr,
-    r: PhysicalExpr,
-    node: &Expr,
-    what: &str,
-) -> Result<(PhysicalExpr, PhysicalExpr)> {
+fn coerce(l: PhysicalExpr, r: PhysicalExpr, node: &Expr, what: &str) -> Result<(PhysicalExpr, PhysicalExpr)> {
     let (lt, rt) = (l.ty(), r.ty());
     if is_null_literal(&l) {
         return Ok((retype_null(l, &rt), r));
@@ -931,8 +852,7 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
                 PhysicalExpr::literal(Value::Double(d), SqlType::Double)
             } else if t.contains('.') {
                 let scale = t.split_once('.').map(|(_, f)| f.len()).unwrap_or(0) as i8;
-                let unscaled =
-                    Value::parse_decimal(t, scale).ok_or_else(|| format!("invalid number {t}"))?;
+                let unscaled = Value::parse_decimal(t, scale).ok_or_else(|| format!("invalid number {t}"))?;
                 let digits = t
                     .chars()
                     .filter(|c| c.is_ascii_digit())
@@ -953,8 +873,7 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
             } else if let Ok(i) = t.parse::<i64>() {
                 PhysicalExpr::literal(Value::BigInt(i), SqlType::BigInt)
             } else {
-                let unscaled =
-                    Value::parse_decimal(t, 0).ok_or_else(|| format!("number {t} is too large"))?;
+                let unscaled = Value::parse_decimal(t, 0).ok_or_else(|| format!("number {t} is too large"))?;
                 PhysicalExpr::literal(
                     Value::Decimal(unscaled, 0),
                     SqlType::Decimal {
@@ -975,13 +894,7 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
 
 /// Whether `e` is a bare NULL literal (whose type is taken from its context).
 pub fn is_null_literal(e: &PhysicalExpr) -> bool {
-    matches!(
-        e,
-        PhysicalExpr::Literal {
-            value: Value::Null,
-            ..
-        }
-    )
+    matches!(e, PhysicalExpr::Literal { value: Value::Null, .. })
 }
 
 /// Gives a NULL literal the type `ty`; other expressions are returned unchanged.

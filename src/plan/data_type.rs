@@ -32,19 +32,12 @@ pub fn to_sql_type(dt: &DataType, catalog: &Catalog) -> Result<SqlType> {
             | ArrayElemTypeDef::SquareBracket(t, _)
             | ArrayElemTypeDef::Parenthesis(t),
         ) => SqlType::Array(Box::new(to_sql_type(t, catalog)?)),
-        DataType::Map(k, v, _) => SqlType::Map(
-            Box::new(to_sql_type(k, catalog)?),
-            Box::new(to_sql_type(v, catalog)?),
-        ),
+        DataType::Map(k, v, _) => SqlType::Map(Box::new(to_sql_type(k, catalog)?), Box::new(to_sql_type(v, catalog)?)),
         DataType::Struct(fields, _) => SqlType::Struct(
             fields
                 .iter()
                 .map(|f| {
-                    let name = f
-                        .field_name
-                        .as_ref()
-                        .map(|n| n.value.clone())
-                        .unwrap_or_default();
+                    let name = f.field_name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
                     Ok((name, to_sql_type(&f.field_type, catalog)?))
                 })
                 .collect::<Result<_>>()?,

@@ -55,11 +55,7 @@ impl LogicalPlan {
             s.data_columns()
                 .iter()
                 .map(|c| {
-                    let key = if c.kind == ColumnKind::Key {
-                        " KEY"
-                    } else {
-                        ""
-                    };
+                    let key = if c.kind == ColumnKind::Key { " KEY" } else { "" };
                     format!("{} {}{key}", c.name, c.ty)
                 })
                 .collect::<Vec<_>>()
@@ -94,11 +90,7 @@ impl LogicalPlan {
                 writeln!(
                     f,
                     "{pad} > [ {} ] | Schema: {} | Expressions: {}",
-                    if *rekeyed {
-                        "PARTITION BY + PROJECT"
-                    } else {
-                        "PROJECT"
-                    },
+                    if *rekeyed { "PARTITION BY + PROJECT" } else { "PROJECT" },
                     cols(schema),
                     items.join(", ")
                 )?;

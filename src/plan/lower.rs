@@ -84,10 +84,7 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool) -> Result<KStr
             }
         }
         LogicalPlan::Project {
-            input,
-            exprs,
-            schema,
-            ..
+            input, exprs, schema, ..
         } => {
             let s = lower(input, b, table)?;
             s.map_values(b, exprs.clone(), schema.clone(), Some("Project"))

@@ -118,10 +118,7 @@ pub fn plan_query(
             }
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != alias && q.value != source.name {
-                    return Err(Error::plan(format!(
-                        "{}.* does not name the source {alias}",
-                        q.value
-                    )));
+                    return Err(Error::plan(format!("{}.* does not name the source {alias}", q.value)));
                 }
                 star = true;
                 items.extend(star_columns(&source_schema));
@@ -166,9 +163,7 @@ pub fn plan_query(
     if purpose == QueryPurpose::Transient {
         for (name, e, _) in &items {
             let kind = match e {
-                PhysicalExpr::Column { index, .. }
-                    if source_schema.columns[*index].kind == ColumnKind::Key =>
-                {
+                PhysicalExpr::Column { index, .. } if source_schema.columns[*index].kind == ColumnKind::Key => {
                     ColumnKind::Key
                 }
                 _ => ColumnKind::Value,
@@ -250,9 +245,7 @@ pub fn plan_query(
         }
     }
     check_duplicates(&out_cols)?;
-    if purpose == QueryPurpose::Persistent
-        && out_cols.iter().all(|c| c.kind == ColumnKind::Key)
-        && !out_cols.is_empty()
+    if purpose == QueryPurpose::Persistent && out_cols.iter().all(|c| c.kind == ColumnKind::Key) && !out_cols.is_empty()
     {
         return Err(Error::plan(format!(
             "The projection of `{sink_name}` contains no value columns."

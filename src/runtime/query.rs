@@ -89,18 +89,13 @@ impl RunningQuery {
             let partitions = match log.describe_topic(first)? {
                 Some(d) => d.partitions,
                 None => {
-                    return Err(Error::execution(format!(
-                        "source topic '{first}' does not exist"
-                    )));
+                    return Err(Error::execution(format!("source topic '{first}' does not exist")));
                 }
             };
             tasks.extend((0..partitions).map(|p| (sub, p)));
         }
         if tasks.is_empty() {
-            return Err(Error::internal(format!(
-                "query {} has no source",
-                config.query_id
-            )));
+            return Err(Error::internal(format!("query {} has no source", config.query_id)));
         }
         let threads = config.threads.clamp(1, tasks.len());
         let stop = Arc::new(AtomicBool::new(false));
@@ -141,8 +136,7 @@ impl RunningQuery {
             return true;
         }
         let positions = self.positions.lock();
-        ends.iter()
-            .all(|(tp, end)| positions.get(tp).is_none_or(|p| p >= end))
+        ends.iter().all(|(tp, end)| positions.get(tp).is_none_or(|p| p >= end))
     }
 
     /// The topic-partitions the query reads.
@@ -224,14 +218,7 @@ impl Worker {
                 };
                 positions.push((TopicPartition::new(topic, partition), offset));
             }
-            let task = Task::new(
-                &config.query_id,
-                sub,
-                partition,
-                graph.clone(),
-                log.clone(),
-                parse_ts,
-            )?;
+            let task = Task::new(&config.query_id, sub, partition, graph.clone(), log.clone(), parse_ts)?;
             tasks.insert((sub, partition), task);
         }
         let mut consumer = log.consumer()?;
@@ -304,9 +291,7 @@ impl Worker {
 
     /// Polls once and processes what came; returns whether anything was processed.
     fn step(&mut self, processed: &std::sync::atomic::AtomicU64) -> Result<bool> {
-        let records = self
-            .consumer
-            .poll(self.max_poll_records, Duration::from_millis(100))?;
+        let records = self.consumer.poll(self.max_poll_records, Duration::from_millis(100))?;
         if records.is_empty() {
             return Ok(false);
         }
@@ -323,9 +308,7 @@ impl Worker {
                     .count();
             let run: &[ConsumedRecord] = &records[start..end];
             let Some(&(sub, source)) = self.source_index.get(topic.as_ref()) else {
-                return Err(Error::internal(format!(
-                    "records from unassigned topic {topic}"
-                )));
+                return Err(Error::internal(format!("records from unassigned topic {topic}")));
             };
             if let Some(task) = self.tasks.get_mut(&(sub, partition)) {
                 entries.extend(task.process(source, run)?);

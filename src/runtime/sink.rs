@@ -40,17 +40,15 @@ impl SinkSpec {
         let cols = |spec: &[(usize, String, SqlType)]| -> (Vec<(String, SqlType)>, Vec<arrow_array::ArrayRef>) {
             (
                 spec.iter().map(|(_, n, t)| (n.clone(), t.clone())).collect(),
-                spec.iter().filter_map(|(i, _, _)| batch.columns.get(*i).cloned()).collect(),
+                spec.iter()
+                    .filter_map(|(i, _, _)| batch.columns.get(*i).cloned())
+                    .collect(),
             )
         };
         let (key_cols, key_arrays) = cols(&self.key_columns);
         let (value_cols, value_arrays) = cols(&self.value_columns);
-        let keys = self
-            .key_format
-            .encode_batch(&key_cols, &key_arrays, batch.len);
-        let values = self
-            .value_format
-            .encode_batch(&value_cols, &value_arrays, batch.len);
+        let keys = self.key_format.encode_batch(&key_cols, &key_arrays, batch.len);
+        let values = self.value_format.encode_batch(&value_cols, &value_arrays, batch.len);
         let rowtimes = rowtimes_of(batch);
         let mut errors = Vec::new();
         let mut failed = vec![false; batch.len];

@@ -85,12 +85,8 @@ impl SourceSpec {
             }
             decoded.arrays
         };
-        let key_arrays = decode(&self.key_format, &key_cols, "key", |r| {
-            r.record.key.as_deref()
-        });
-        let value_arrays = decode(&self.value_format, &value_cols, "value", |r| {
-            r.record.value.as_deref()
-        });
+        let key_arrays = decode(&self.key_format, &key_cols, "key", |r| r.record.key.as_deref());
+        let value_arrays = decode(&self.value_format, &value_cols, "value", |r| r.record.value.as_deref());
 
         let (mut ki, mut vi) = (key_arrays.into_iter(), value_arrays.into_iter());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.columns.len());
@@ -117,9 +113,7 @@ impl SourceSpec {
                 // A tombstone has no columns to take a time from; it keeps the record's.
                 None => Ok(rec.record.timestamp),
                 Some(_) if rec.record.value.is_none() => Ok(rec.record.timestamp),
-                Some(spec) => {
-                    extract_timestamp(&columns[spec.column], row, spec.format.as_deref(), parse_ts)
-                }
+                Some(spec) => extract_timestamp(&columns[spec.column], row, spec.format.as_deref(), parse_ts),
             };
             match ts {
                 Ok(ts) if ts >= 0 => rowtimes.push(ts),
@@ -153,10 +147,7 @@ impl SourceSpec {
         let mut batch = Batch::new(columns, n)?;
         if records.iter().any(|r| r.record.value.is_none()) {
             batch.tombstones = Some(BooleanArray::from(
-                records
-                    .iter()
-                    .map(|r| r.record.value.is_none())
-                    .collect::<Vec<_>>(),
+                records.iter().map(|r| r.record.value.is_none()).collect::<Vec<_>>(),
             ));
         }
         if keep.iter().all(|k| *k) {
@@ -206,9 +197,7 @@ fn header_column(records: &[ConsumedRecord], key: Option<&str>, ty: &SqlType) ->
                             ("KEY".into(), Value::String(hk.clone())),
                             (
                                 "VALUE".into(),
-                                v.as_ref()
-                                    .map(|b| Value::Bytes(b.to_vec()))
-                                    .unwrap_or(Value::Null),
+                                v.as_ref().map(|b| Value::Bytes(b.to_vec())).unwrap_or(Value::Null),
                             ),
                         ])
                     })

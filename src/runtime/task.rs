@@ -36,8 +36,7 @@ impl Task {
         let id = format!("{subtopology}_{partition}");
         let mut ctx = ProcessorContext::new(query_id, id.clone());
         ctx.log = Some(log);
-        let mut processors: Vec<Box<dyn Processor>> =
-            graph.nodes.iter().map(|n| (n.supplier)()).collect();
+        let mut processors: Vec<Box<dyn Processor>> = graph.nodes.iter().map(|n| (n.supplier)()).collect();
         for p in &mut processors {
             p.init(&mut ctx)?;
         }
@@ -58,11 +57,7 @@ impl Task {
 
     /// Processes records read from the source at `source` (records of one partition, in
     /// offset order). Returns the processing-log entries raised.
-    pub fn process(
-        &mut self,
-        source: usize,
-        records: &[ConsumedRecord],
-    ) -> Result<Vec<ProcessingLogEntry>> {
+    pub fn process(&mut self, source: usize, records: &[ConsumedRecord]) -> Result<Vec<ProcessingLogEntry>> {
         let Some(src) = self.graph.sources.get(source) else {
             return Err(crate::Error::internal(format!(
                 "task {} has no source {source}",
@@ -70,10 +65,7 @@ impl Task {
             )));
         };
         let (batch, mut log) = src.spec.decode(records, self.parse_ts)?;
-        if let Some(max) = batch
-            .rowtimes()
-            .and_then(|r| r.values().iter().copied().max())
-        {
+        if let Some(max) = batch.rowtimes().and_then(|r| r.values().iter().copied().max()) {
             self.ctx.stream_time = self.ctx.stream_time.max(max);
         }
         let children = src.children.clone();

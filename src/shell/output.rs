@@ -40,11 +40,8 @@ pub(crate) fn cell(v: &Value) -> String {
 
 /// One JSON object for a row.
 pub(crate) fn json_row(columns: &[String], row: &[Value]) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = columns
-        .iter()
-        .cloned()
-        .zip(row.iter().map(Value::to_json))
-        .collect();
+    let map: serde_json::Map<String, serde_json::Value> =
+        columns.iter().cloned().zip(row.iter().map(Value::to_json)).collect();
     serde_json::Value::Object(map).to_string()
 }
 
@@ -89,11 +86,7 @@ pub(crate) fn print_rows(
             if rows.vertical {
                 for r in &rows.rows {
                     for (c, v) in rows.columns.iter().zip(r) {
-                        writeln!(
-                            out,
-                            "{c:<15}: {}",
-                            cell(v).replace('\n', &format!("\n{:<17}", ""))
-                        )?;
+                        writeln!(out, "{c:<15}: {}", cell(v).replace('\n', &format!("\n{:<17}", "")))?;
                     }
                     writeln!(out)?;
                 }

@@ -43,11 +43,7 @@ pub fn run_interactive(runner: &mut Runner, where_: &str) -> std::io::Result<()>
                 buffer.push_str(&line);
                 buffer.push('\n');
                 let (complete, rest) = crate::sql::split_statements(&buffer);
-                let trimmed = buffer
-                    .trim()
-                    .trim_end_matches(';')
-                    .trim()
-                    .to_ascii_uppercase();
+                let trimmed = buffer.trim().trim_end_matches(';').trim().to_ascii_uppercase();
                 if trimmed == "EXIT" || trimmed == "QUIT" {
                     break;
                 }
@@ -57,12 +53,7 @@ pub fn run_interactive(runner: &mut Runner, where_: &str) -> std::io::Result<()>
                 let text = complete.join("\n");
                 let _ = editor.add_history_entry(text.trim());
                 buffer = rest;
-                if text
-                    .trim()
-                    .trim_end_matches(';')
-                    .trim()
-                    .eq_ignore_ascii_case("HELP")
-                {
+                if text.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("HELP") {
                     print_help();
                     continue;
                 }

@@ -57,11 +57,7 @@ impl Runner {
     pub fn run_text(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> bool {
         let (statements, rest) = crate::sql::split_statements(text);
         let mut all: Vec<String> = statements;
-        if !rest.trim().is_empty()
-            && crate::sql::parse(&rest)
-                .map(|s| !s.is_empty())
-                .unwrap_or(true)
-        {
+        if !rest.trim().is_empty() && crate::sql::parse(&rest).map(|s| !s.is_empty()).unwrap_or(true) {
             all.push(rest);
         }
         let mut ok = true;
@@ -77,12 +73,7 @@ impl Runner {
         ok
     }
 
-    fn run_statement(
-        &mut self,
-        text: &str,
-        out: &mut dyn Write,
-        err: &mut dyn Write,
-    ) -> Result<()> {
+    fn run_statement(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
         let parsed = self.engine.parse(text, &self.session)?;
         for stmt in parsed {
             if let Statement::RunScript { path } = &stmt.statement {
@@ -111,8 +102,8 @@ impl Runner {
                 "RUN SCRIPT '{path}' nests more than 16 scripts deep"
             )));
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::execution(format!("cannot read script '{path}': {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::execution(format!("cannot read script '{path}': {e}")))?;
         self.depth += 1;
         let ok = self.run_text(&text, out, err);
         self.depth -= 1;
@@ -146,10 +137,7 @@ impl Runner {
             }
             StatementResult::Rows(rows) => {
                 print_rows(out, self.options.output, &rows, terminal_width()).map_err(io)?;
-                if self.options.output == OutputFormat::Table
-                    && !rows.vertical
-                    && rows.title.is_none()
-                {
+                if self.options.output == OutputFormat::Table && !rows.vertical && rows.title.is_none() {
                     writeln!(
                         out,
                         "{} row{} ({:.3}s)",
@@ -161,24 +149,18 @@ impl Runner {
                 }
             }
             StatementResult::Stream(mut query) => {
-                if !self.options.interactive
-                    && self.options.timeout.is_none()
-                    && !query_has_limit(&query)
-                {
+                if !self.options.interactive && self.options.timeout.is_none() && !query_has_limit(&query) {
                     query.stop();
                     return Err(Error::execution(
                         "a push query in a script needs LIMIT n, or run the script with --timeout SECONDS; without either it would never end",
                     ));
                 }
                 self.cancel.store(false, Ordering::SeqCst);
-                let widths =
-                    print_stream_header(out, self.options.output, &query.columns).map_err(io)?;
+                let widths = print_stream_header(out, self.options.output, &query.columns).map_err(io)?;
                 let deadline = self.options.timeout.map(|t| Instant::now() + t);
                 let mut count = 0usize;
                 loop {
-                    if self.cancel.load(Ordering::SeqCst)
-                        || deadline.is_some_and(|d| Instant::now() >= d)
-                    {
+                    if self.cancel.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
                         query.stop();
                         if self.options.output == OutputFormat::Table {
                             writeln!(out, "Query terminated").map_err(io)?;
@@ -188,14 +170,7 @@ impl Runner {
                     match query.poll(Duration::from_millis(100)) {
                         PushPoll::Rows(rows) => {
                             count += rows.len();
-                            print_stream_rows(
-                                out,
-                                self.options.output,
-                                &query.columns,
-                                &widths,
-                                &rows,
-                            )
-                            .map_err(io)?;
+                            print_stream_rows(out, self.options.output, &query.columns, &widths, &rows).map_err(io)?;
                         }
                         PushPoll::Idle => {}
                         PushPoll::Done(None) => {
@@ -210,10 +185,7 @@ impl Runner {
                             break;
                         }
                         PushPoll::Done(Some(e)) => {
-                            return Err(Error::execution(format!(
-                                "query {} failed: {e}",
-                                query.id
-                            )));
+                            return Err(Error::execution(format!("query {} failed: {e}", query.id)));
                         }
                     }
                 }

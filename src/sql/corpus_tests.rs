@@ -18,8 +18,7 @@ fn expects_parse_error(case: &serde_json::Value) -> bool {
 
 #[test]
 fn corpus_statements_parse() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/ksql-qtt/dev.jsonl");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/ksql-qtt/dev.jsonl");
     let Ok(text) = std::fs::read_to_string(&path) else {
         println!("corpus {} not found; skipping", path.display());
         return;
@@ -34,11 +33,7 @@ fn corpus_statements_parse() {
         if expects_parse_error(&case) {
             continue;
         }
-        let id = case
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?")
-            .to_string();
+        let id = case.get("id").and_then(|v| v.as_str()).unwrap_or("?").to_string();
         let statements = case
             .get("statements")
             .and_then(|s| s.as_array())
@@ -55,10 +50,9 @@ fn corpus_statements_parse() {
                         Ok(again)
                             if again.statement.to_string() == printed
                                 && same_modulo_spans(&again.statement, &p.statement) => {}
-                        Ok(again) => reprint_failures.push(format!(
-                            "{id}: {printed}\n   reprinted as {}",
-                            again.statement
-                        )),
+                        Ok(again) => {
+                            reprint_failures.push(format!("{id}: {printed}\n   reprinted as {}", again.statement))
+                        }
                         Err(e) => reprint_failures.push(format!("{id}: {printed}\n{e}")),
                     }
                 }
@@ -77,10 +71,7 @@ fn corpus_statements_parse() {
         failures.len(),
         reprint_failures.len()
     );
-    assert!(
-        failures.len() * 100 <= total * 2,
-        "too many corpus failures"
-    );
+    assert!(failures.len() * 100 <= total * 2, "too many corpus failures");
     assert!(
         reprint_failures.is_empty(),
         "printed statements must read back the same"

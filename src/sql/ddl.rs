@@ -5,13 +5,10 @@ use sqlparser::parser::ParserError;
 use sqlparser::tokenizer::Token;
 
 use super::ast::{
-    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, Properties, Property, SourceKind,
-    Statement,
+    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, Properties, Property, SourceKind, Statement,
 };
 use super::parser::{StatementParser, span_of};
-use super::tokens::{
-    eat_word, error_at, expect_token, expect_word, is_word, parse_string, unexpected,
-};
+use super::tokens::{eat_word, error_at, expect_token, expect_word, is_word, parse_string, unexpected};
 use crate::types::Value;
 
 impl StatementParser<'_> {
@@ -73,10 +70,7 @@ impl StatementParser<'_> {
             ));
         }
         if !columns.is_empty() {
-            return Err(unexpected(
-                &as_tok,
-                "';' (a CREATE with columns has no AS SELECT)",
-            ));
+            return Err(unexpected(&as_tok, "';' (a CREATE with columns has no AS SELECT)"));
         }
         let query = Box::new(self.query()?);
         Ok(Statement::CreateAsSelect(CreateAsSelect {
@@ -186,27 +180,17 @@ impl StatementParser<'_> {
             Token::Minus => {
                 let num = self.p.next_token();
                 match &num.token {
-                    Token::Number(n, _) => {
-                        number_value(n, true).ok_or_else(|| out_of_range(&num, n))
-                    }
+                    Token::Number(n, _) => number_value(n, true).ok_or_else(|| out_of_range(&num, n)),
                     _ => Err(unexpected(&num, "a number")),
                 }
             }
-            Token::Word(w) if w.quote_style.is_none() => {
-                match w.value.to_ascii_uppercase().as_str() {
-                    "TRUE" => Ok(Value::Boolean(true)),
-                    "FALSE" => Ok(Value::Boolean(false)),
-                    "NULL" => Ok(Value::Null),
-                    _ => Err(unexpected(
-                        &tok,
-                        "a literal (string, number, TRUE or FALSE)",
-                    )),
-                }
-            }
-            _ => Err(unexpected(
-                &tok,
-                "a literal (string, number, TRUE or FALSE)",
-            )),
+            Token::Word(w) if w.quote_style.is_none() => match w.value.to_ascii_uppercase().as_str() {
+                "TRUE" => Ok(Value::Boolean(true)),
+                "FALSE" => Ok(Value::Boolean(false)),
+                "NULL" => Ok(Value::Null),
+                _ => Err(unexpected(&tok, "a literal (string, number, TRUE or FALSE)")),
+            },
+            _ => Err(unexpected(&tok, "a literal (string, number, TRUE or FALSE)")),
         }
     }
 
@@ -372,10 +356,7 @@ mod tests {
     #[test]
     fn numbers_keep_their_kind() {
         assert_eq!(number_value("5", false), Some(Value::Int(5)));
-        assert_eq!(
-            number_value("5000000000", true),
-            Some(Value::BigInt(-5_000_000_000))
-        );
+        assert_eq!(number_value("5000000000", true), Some(Value::BigInt(-5_000_000_000)));
         assert_eq!(number_value("1.50", false), Some(Value::Decimal(150, 2)));
         assert_eq!(number_value("1.5", true), Some(Value::Decimal(-15, 1)));
         assert_eq!(number_value("1e3", false), Some(Value::Double(1000.0)));

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use sqlparser::ast::{
-    BinaryOperator, DataType, Expr, Ident as SqlIdent, LambdaFunction, LambdaFunctionParameter,
-    LambdaSyntax, ObjectName, OneOrManyWithParens,
+    BinaryOperator, DataType, Expr, Ident as SqlIdent, LambdaFunction, LambdaFunctionParameter, LambdaSyntax,
+    ObjectName, OneOrManyWithParens,
 };
 use sqlparser::dialect::{Dialect, Precedence};
 use sqlparser::parser::{Parser, ParserError};
@@ -48,9 +48,8 @@ const PLAIN_WORDS: &[&str] = &[
 /// Reserved words that can never start an expression: reading one as a column name would
 /// move the error away from where the statement really went wrong.
 const NOT_EXPRESSIONS: &[&str] = &[
-    "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "EMIT", "LIMIT", "SELECT", "JOIN", "ON",
-    "WITHIN", "AS", "BY", "AND", "OR", "THEN", "ELSE", "END", "WHEN", "IN", "IS", "BETWEEN",
-    "LIKE", "INNER", "OUTER",
+    "FROM", "WHERE", "GROUP", "HAVING", "WINDOW", "EMIT", "LIMIT", "SELECT", "JOIN", "ON", "WITHIN", "AS", "BY", "AND",
+    "OR", "THEN", "ELSE", "END", "WHEN", "IN", "IS", "BETWEEN", "LIKE", "INNER", "OUTER",
 ];
 
 /// Words followed by `(` that are not function calls.
@@ -102,10 +101,7 @@ impl KsqlDialect {
 }
 
 fn param(name: SqlIdent) -> LambdaFunctionParameter {
-    LambdaFunctionParameter {
-        name,
-        data_type: None,
-    }
+    LambdaFunctionParameter { name, data_type: None }
 }
 
 fn lambda(params: OneOrManyWithParens<LambdaFunctionParameter>, body: Expr) -> Expr {
@@ -177,9 +173,9 @@ impl Dialect for KsqlDialect {
                         let name = ObjectName::from(vec![w.into_ident(tok.span)]);
                         Some(p.parse_function(name))
                     }
-                    _ if unquoted && NOT_EXPRESSIONS.contains(&upper.as_str()) => Some(Err(
-                        super::tokens::unexpected(p.peek_token_ref(), "an expression"),
-                    )),
+                    _ if unquoted && NOT_EXPRESSIONS.contains(&upper.as_str()) => {
+                        Some(Err(super::tokens::unexpected(p.peek_token_ref(), "an expression")))
+                    }
                     _ if unquoted && PLAIN_WORDS.contains(&upper.as_str()) => {
                         let tok = p.next_token();
                         let Token::Word(w) = tok.token else {
@@ -195,12 +191,7 @@ impl Dialect for KsqlDialect {
         }
     }
 
-    fn parse_infix(
-        &self,
-        p: &mut Parser,
-        expr: &Expr,
-        _precedence: u8,
-    ) -> Option<Result<Expr, ParserError>> {
+    fn parse_infix(&self, p: &mut Parser, expr: &Expr, _precedence: u8) -> Option<Result<Expr, ParserError>> {
         // A subscript after a dereference: `a->b[1]`. Subscripts right after a plain
         // name are already taken by sqlparser's compound-expression parsing.
         if p.peek_token_ref().token == Token::LBracket {

@@ -5,9 +5,9 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::ast::{
-    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, DescribeTarget, Emit, ExplainTarget,
-    Ident, JoinKind, OrderByItem, ParsedStatement, Properties, Property, Query, Relation,
-    SelectItem, ShowKind, SourceKind, Statement, TerminateTarget, WindowSpec, WithinSpec,
+    ColumnConstraint, ColumnDef, CreateAsSelect, CreateSource, DescribeTarget, Emit, ExplainTarget, Ident, JoinKind,
+    OrderByItem, ParsedStatement, Properties, Property, Query, Relation, SelectItem, ShowKind, SourceKind, Statement,
+    TerminateTarget, WindowSpec, WithinSpec,
 };
 use super::expr_display::ExprSql;
 use super::types::type_sql;
@@ -87,9 +87,7 @@ const RESERVED: &[&str] = &[
 /// spelling decides.
 pub(crate) fn quote_ident(name: &str, _quoted: bool) -> String {
     let mut chars = name.chars();
-    let plain = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+    let plain = chars.next().is_some_and(|c| c.is_ascii_uppercase() || c == '_')
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '@')
         && !RESERVED.contains(&name);
     if plain {
@@ -121,11 +119,7 @@ fn duration(ms: i64) -> String {
 }
 
 fn comma<T: Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn exprs(items: &[sqlparser::ast::Expr]) -> String {
@@ -163,9 +157,7 @@ impl Display for Property {
             .name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            && self
-                .name
-                .starts_with(|c: char| c.is_ascii_uppercase() || c == '_');
+            && self.name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_');
         if name_is_plain {
             f.write_str(&self.name)?;
         } else {
@@ -215,13 +207,7 @@ impl Display for ColumnConstraint {
 
 impl Display for ColumnDef {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}{}",
-            self.name,
-            type_sql(&self.data_type),
-            self.constraint
-        )
+        write!(f, "{} {}{}", self.name, type_sql(&self.data_type), self.constraint)
     }
 }
 
@@ -295,12 +281,7 @@ impl Display for WithinSpec {
         if self.before_ms == self.after_ms {
             write!(f, "WITHIN {}", duration(self.before_ms))?;
         } else {
-            write!(
-                f,
-                "WITHIN ({}, {})",
-                duration(self.before_ms),
-                duration(self.after_ms)
-            )?;
+            write!(f, "WITHIN ({}, {})", duration(self.before_ms), duration(self.after_ms))?;
         }
         if let Some(g) = self.grace_ms {
             write!(f, " GRACE PERIOD {}", duration(g))?;
@@ -336,11 +317,7 @@ impl Display for Relation {
     }
 }
 
-fn window_options(
-    f: &mut Formatter<'_>,
-    retention: Option<i64>,
-    grace: Option<i64>,
-) -> fmt::Result {
+fn window_options(f: &mut Formatter<'_>, retention: Option<i64>, grace: Option<i64>) -> fmt::Result {
     if let Some(r) = retention {
         write!(f, ", RETENTION {}", duration(r))?;
     }
@@ -460,9 +437,7 @@ impl Display for TerminateTarget {
 /// A query id or variable name as written when it reads back as a word, else quoted.
 fn word_or_string(s: &str) -> String {
     let mut chars = s.chars();
-    let plain = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
         && !RESERVED.contains(&s.to_ascii_uppercase().as_str());
     if plain {
@@ -521,11 +496,7 @@ impl Display for Statement {
                 target,
                 properties,
                 query,
-            } => write!(
-                f,
-                "INSERT INTO {target}{} {query}",
-                properties.with_clause()
-            ),
+            } => write!(f, "INSERT INTO {target}{} {query}", properties.with_clause()),
             Statement::InsertValues {
                 target,
                 columns,
@@ -549,11 +520,9 @@ impl Display for Statement {
                 if *if_exists { "IF EXISTS " } else { "" },
                 if *delete_topic { " DELETE TOPIC" } else { "" }
             ),
-            Statement::DropType { if_exists, name } => write!(
-                f,
-                "DROP TYPE {}{name}",
-                if *if_exists { "IF EXISTS " } else { "" }
-            ),
+            Statement::DropType { if_exists, name } => {
+                write!(f, "DROP TYPE {}{name}", if *if_exists { "IF EXISTS " } else { "" })
+            }
             Statement::CreateType {
                 if_not_exists,
                 name,
@@ -568,10 +537,7 @@ impl Display for Statement {
             Statement::Pause(t) => write!(f, "PAUSE {t}"),
             Statement::Resume(t) => write!(f, "RESUME {t}"),
             Statement::Show { what, extended: e } => write!(f, "SHOW {what}{}", extended(*e)),
-            Statement::Describe {
-                target,
-                extended: e,
-            } => write!(f, "DESCRIBE {target}{}", extended(*e)),
+            Statement::Describe { target, extended: e } => write!(f, "DESCRIBE {target}{}", extended(*e)),
             Statement::Explain(t) => write!(f, "EXPLAIN {t}"),
             Statement::Print {
                 topic,
@@ -599,12 +565,9 @@ impl Display for Statement {
                 write!(f, "SET {}={}", quote_string(name), quote_string(value))
             }
             Statement::Unset { name } => write!(f, "UNSET {}", quote_string(name)),
-            Statement::AlterSystem { name, value } => write!(
-                f,
-                "ALTER SYSTEM {}={}",
-                quote_string(name),
-                quote_string(value)
-            ),
+            Statement::AlterSystem { name, value } => {
+                write!(f, "ALTER SYSTEM {}={}", quote_string(name), quote_string(value))
+            }
             Statement::RunScript { path } => write!(f, "RUN SCRIPT {}", quote_string(path)),
             Statement::Define { name, value } => {
                 write!(f, "DEFINE {name}={}", quote_string(value))

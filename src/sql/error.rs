@@ -23,11 +23,7 @@ impl ParseError {
     /// An error at `line:column` of `text`, taking the offending line from `text`.
     pub fn at(text: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
         // Location 0:0 is sqlparser's "unknown": point past the end of the input instead.
-        let (line, column) = if line == 0 {
-            end_of(text)
-        } else {
-            (line, column.max(1))
-        };
+        let (line, column) = if line == 0 { end_of(text) } else { (line, column.max(1)) };
         let line_text = text
             .lines()
             .nth(line.saturating_sub(1) as usize)
@@ -62,10 +58,7 @@ impl ParseError {
 
     /// Converts a tokenizer error (unterminated string, stray character).
     pub(crate) fn from_tokenizer(text: &str, err: TokenizerError) -> Self {
-        let message = format!(
-            "{}; expected a complete token",
-            err.message.trim_end_matches('.')
-        );
+        let message = format!("{}; expected a complete token", err.message.trim_end_matches('.'));
         ParseError::at(text, err.location.line, err.location.column, message)
     }
 }
@@ -117,11 +110,7 @@ fn reword(message: &str) -> String {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "parse error at {}:{}: {}",
-            self.line, self.column, self.message
-        )?;
+        writeln!(f, "parse error at {}:{}: {}", self.line, self.column, self.message)?;
         writeln!(f, "{}", self.line_text)?;
         // Keep tabs so the caret lines up under the same column in a terminal.
         let pad: String = self
@@ -130,8 +119,7 @@ impl fmt::Display for ParseError {
             .take(self.column.saturating_sub(1) as usize)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let missing =
-            (self.column.saturating_sub(1) as usize).saturating_sub(self.line_text.chars().count());
+        let missing = (self.column.saturating_sub(1) as usize).saturating_sub(self.line_text.chars().count());
         write!(f, "{pad}{}^", " ".repeat(missing))
     }
 }
@@ -150,12 +138,7 @@ mod tests {
 
     #[test]
     fn display_shows_line_and_caret() {
-        let e = ParseError::at(
-            "SELECT *\nFROM x WHERE",
-            2,
-            8,
-            "unexpected 'WHERE'; expected a name",
-        );
+        let e = ParseError::at("SELECT *\nFROM x WHERE", 2, 8, "unexpected 'WHERE'; expected a name");
         assert_eq!(
             e.to_string(),
             "parse error at 2:8: unexpected 'WHERE'; expected a name\nFROM x WHERE\n       ^"
@@ -164,9 +147,7 @@ mod tests {
 
     #[test]
     fn sqlparser_messages_are_reworded_with_their_location() {
-        let err = ParserError::ParserError(
-            "Expected: an expression, found: FROM at Line: 1, Column: 8".into(),
-        );
+        let err = ParserError::ParserError("Expected: an expression, found: FROM at Line: 1, Column: 8".into());
         let e = ParseError::from_parser("SELECT FROM x", err, (9, 9));
         assert_eq!((e.line, e.column), (1, 8));
         assert_eq!(e.message, "unexpected 'FROM'; expected an expression");
@@ -182,9 +163,6 @@ mod tests {
     fn converts_into_crate_error() {
         let e: crate::error::Error = ParseError::at("X", 1, 1, "bad; expected good").into();
         assert_eq!(e.kind, crate::error::ErrorKind::Parse);
-        assert!(
-            e.to_string()
-                .starts_with("parse error at 1:1: bad; expected good\n")
-        );
+        assert!(e.to_string().starts_with("parse error at 1:1: bad; expected good\n"));
     }
 }

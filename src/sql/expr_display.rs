@@ -6,8 +6,8 @@
 use std::fmt::{self, Display, Formatter, Write};
 
 use sqlparser::ast::{
-    AccessExpr, BinaryOperator, DuplicateTreatment, Expr, FunctionArg, FunctionArgExpr,
-    FunctionArguments, InTarget, OneOrManyWithParens, Subscript, UnaryOperator,
+    AccessExpr, BinaryOperator, DuplicateTreatment, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, InTarget,
+    OneOrManyWithParens, Subscript, UnaryOperator,
 };
 
 use super::types::{from_data_type, type_sql};
@@ -90,9 +90,7 @@ fn write_expr(e: &Expr, f: &mut Formatter<'_>) -> fmt::Result {
                 other => write!(f, "{other}"),
             }
         }
-        Expr::Cast {
-            expr, data_type, ..
-        } => {
+        Expr::Cast { expr, data_type, .. } => {
             f.write_str("CAST(")?;
             write_expr(expr, f)?;
             match from_data_type(data_type) {
@@ -227,20 +225,12 @@ fn write_expr(e: &Expr, f: &mut Formatter<'_>) -> fmt::Result {
 fn write_arg(arg: &FunctionArg, f: &mut Formatter<'_>) -> fmt::Result {
     match arg {
         FunctionArg::Unnamed(a) => write_arg_expr(a, f),
-        FunctionArg::ExprNamed {
-            name,
-            arg,
-            operator,
-        } => {
+        FunctionArg::ExprNamed { name, arg, operator } => {
             write_expr(name, f)?;
             write!(f, " {operator} ")?;
             write_arg_expr(arg, f)
         }
-        FunctionArg::Named {
-            name,
-            arg,
-            operator,
-        } => {
+        FunctionArg::Named { name, arg, operator } => {
             write!(f, "{name} {operator} ")?;
             write_arg_expr(arg, f)
         }

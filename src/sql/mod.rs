@@ -43,10 +43,7 @@ pub fn parse(text: &str) -> Result<Vec<ParsedStatement>, ParseError> {
 }
 
 /// Like [`parse`], resolving custom type names (upper-cased, or as quoted) through `types`.
-pub fn parse_with_types(
-    text: &str,
-    types: &TypeRegistry,
-) -> Result<Vec<ParsedStatement>, ParseError> {
+pub fn parse_with_types(text: &str, types: &TypeRegistry) -> Result<Vec<ParsedStatement>, ParseError> {
     parser::parse_statements(text, types)
 }
 

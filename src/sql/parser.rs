@@ -7,14 +7,13 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Location as SqlLocation, Span as SqlSpan, Token, Tokenizer};
 
 use super::ast::{
-    DescribeTarget, ExplainTarget, Ident, Location, ParsedStatement, ShowKind, SourceKind, Span,
-    Statement, TerminateTarget,
+    DescribeTarget, ExplainTarget, Ident, Location, ParsedStatement, ShowKind, SourceKind, Span, Statement,
+    TerminateTarget,
 };
 use super::dialect::KsqlDialect;
 use super::error::ParseError;
 use super::tokens::{
-    eat_word, error_at, expect_token, expect_word, is_word, parse_string, parse_u64, peek_word,
-    unexpected,
+    eat_word, error_at, expect_token, expect_word, is_word, parse_string, parse_u64, peek_word, unexpected,
 };
 use super::types::{TypeRegistry, parse_sql_type};
 use crate::types::SqlType;
@@ -29,10 +28,7 @@ const STATEMENT_STARTS: &str = "a statement (SELECT, CREATE, INSERT, DROP, ALTER
 
 /// Parses every statement in `text`, resolving custom type names through `types` and
 /// through the `CREATE TYPE` statements met earlier in `text`.
-pub(crate) fn parse_statements(
-    text: &str,
-    types: &TypeRegistry,
-) -> Result<Vec<ParsedStatement>, ParseError> {
+pub(crate) fn parse_statements(text: &str, types: &TypeRegistry) -> Result<Vec<ParsedStatement>, ParseError> {
     let dialect = KsqlDialect::with_types(types.clone());
     let tokens = Tokenizer::new(&dialect, text)
         .tokenize_with_location()
@@ -127,12 +123,8 @@ impl<'a> StatementParser<'a> {
                 .and_then(|s| self.end_of_statement(&s).map(|_| s))
                 .map_err(|e| self.convert(e))?;
             let end = self.last_end();
-            if let Statement::CreateType {
-                name, data_type, ..
-            } = &statement
-            {
-                self.dialect
-                    .register_type(name.value.clone(), data_type.clone());
+            if let Statement::CreateType { name, data_type, .. } = &statement {
+                self.dialect.register_type(name.value.clone(), data_type.clone());
             }
             // end_of_statement checked that only `;` or the end can follow.
             let _ended_by_semicolon = self.p.consume_token(&Token::SemiColon);
@@ -253,11 +245,7 @@ impl<'a> StatementParser<'a> {
             Token::Word(w) => {
                 let quoted = w.quote_style.is_some();
                 Ok(Ident {
-                    value: if quoted {
-                        w.value
-                    } else {
-                        w.value.to_ascii_uppercase()
-                    },
+                    value: if quoted { w.value } else { w.value.to_ascii_uppercase() },
                     quoted,
                     span: span_of(tok.span),
                 })
@@ -279,18 +267,14 @@ impl<'a> StatementParser<'a> {
         let tok = self.p.peek_token();
         let name = self.raw_word("a variable name")?;
         let mut chars = name.chars();
-        let valid = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
         if valid {
             Ok(name)
         } else {
             Err(error_at(
                 &tok,
-                format!(
-                    "invalid variable name '{name}'; expected a letter or '_' followed by letters, digits or '_'"
-                ),
+                format!("invalid variable name '{name}'; expected a letter or '_' followed by letters, digits or '_'"),
             ))
         }
     }
@@ -373,15 +357,11 @@ impl<'a> StatementParser<'a> {
             DescribeTarget::Streams
         } else if eat_word(&mut self.p, "TABLES") {
             DescribeTarget::Tables
-        } else if is_word(&self.p, "FUNCTION")
-            && matches!(self.p.peek_nth_token_ref(1).token, Token::Word(_))
-        {
+        } else if is_word(&self.p, "FUNCTION") && matches!(self.p.peek_nth_token_ref(1).token, Token::Word(_)) {
             self.p.next_token();
             DescribeTarget::Function(self.ident("a function name")?)
         } else {
-            DescribeTarget::Source(
-                self.ident("a stream or table name, STREAMS, TABLES or FUNCTION")?,
-            )
+            DescribeTarget::Source(self.ident("a stream or table name, STREAMS, TABLES or FUNCTION")?)
         };
         extended |= eat_word(&mut self.p, "EXTENDED");
         Ok(Statement::Describe { target, extended })
@@ -414,9 +394,7 @@ impl<'a> StatementParser<'a> {
         );
         if starts_statement {
             let inner = self.statement(depth + 1)?;
-            return Ok(Statement::Explain(ExplainTarget::Statement(Box::new(
-                inner,
-            ))));
+            return Ok(Statement::Explain(ExplainTarget::Statement(Box::new(inner))));
         }
         let id = self.raw_word("a query id or a statement")?;
         Ok(Statement::Explain(ExplainTarget::QueryId(id)))

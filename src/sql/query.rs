@@ -5,13 +5,9 @@ use sqlparser::dialect::{Dialect, Precedence};
 use sqlparser::parser::ParserError;
 use sqlparser::tokenizer::Token;
 
-use super::ast::{
-    Emit, Ident, JoinKind, OrderByItem, Query, Relation, SelectItem, WindowSpec, WithinSpec,
-};
+use super::ast::{Emit, Ident, JoinKind, OrderByItem, Query, Relation, SelectItem, WindowSpec, WithinSpec};
 use super::parser::{StatementParser, span_of};
-use super::tokens::{
-    eat_word, error_at, expect_token, expect_word, parse_u64, peek_word, unexpected,
-};
+use super::tokens::{eat_word, error_at, expect_token, expect_word, parse_u64, peek_word, unexpected};
 
 /// Words that end a source or select item, so they are never read as a bare alias.
 const CLAUSE_WORDS: &[&str] = &[
@@ -44,12 +40,8 @@ impl StatementParser<'_> {
         let start = self.p.peek_token_ref().span.start;
         expect_word(&mut self.p, "SELECT")?;
         let select = self.select_list()?;
-        expect_word(&mut self.p, "FROM").map_err(|_| {
-            unexpected(
-                self.p.peek_token_ref(),
-                "',', AS, an alias, an operator or FROM",
-            )
-        })?;
+        expect_word(&mut self.p, "FROM")
+            .map_err(|_| unexpected(self.p.peek_token_ref(), "',', AS, an alias, an operator or FROM"))?;
         let from = self.relation()?;
         let window = if eat_word(&mut self.p, "WINDOW") {
             Some(self.window()?)
@@ -163,9 +155,7 @@ impl StatementParser<'_> {
             return Ok(SelectItem::QualifiedWildcard(source));
         }
         let expr = self.p.parse_expr()?;
-        if self.p.peek_token_ref().token == Token::Arrow
-            && self.p.peek_nth_token_ref(1).token == Token::Mul
-        {
+        if self.p.peek_token_ref().token == Token::Arrow && self.p.peek_nth_token_ref(1).token == Token::Mul {
             self.p.next_token();
             self.p.next_token();
             return Ok(SelectItem::StructAll(expr));
@@ -332,8 +322,7 @@ impl StatementParser<'_> {
                 }
             }
         };
-        expect_token(&mut self.p, &Token::RParen)
-            .map_err(|_| unexpected(self.p.peek_token_ref(), "',' or ')'"))?;
+        expect_token(&mut self.p, &Token::RParen).map_err(|_| unexpected(self.p.peek_token_ref(), "',' or ')'"))?;
         Ok(spec)
     }
 
@@ -376,35 +365,26 @@ impl StatementParser<'_> {
         let n = parse_u64(&mut self.p, "a duration (a number and a unit)")?;
         let unit_tok = self.p.next_token();
         let per_unit: u64 = match &unit_tok.token {
-            Token::Word(w) if w.quote_style.is_none() => {
-                match w.value.to_ascii_uppercase().as_str() {
-                    "MILLISECOND" | "MILLISECONDS" => 1,
-                    "SECOND" | "SECONDS" => 1_000,
-                    "MINUTE" | "MINUTES" => 60_000,
-                    "HOUR" | "HOURS" => 3_600_000,
-                    "DAY" | "DAYS" => 86_400_000,
-                    _ => return Err(unexpected(&unit_tok, TIME_UNITS)),
-                }
-            }
+            Token::Word(w) if w.quote_style.is_none() => match w.value.to_ascii_uppercase().as_str() {
+                "MILLISECOND" | "MILLISECONDS" => 1,
+                "SECOND" | "SECONDS" => 1_000,
+                "MINUTE" | "MINUTES" => 60_000,
+                "HOUR" | "HOURS" => 3_600_000,
+                "DAY" | "DAYS" => 86_400_000,
+                _ => return Err(unexpected(&unit_tok, TIME_UNITS)),
+            },
             _ => return Err(unexpected(&unit_tok, TIME_UNITS)),
         };
         n.checked_mul(per_unit)
             .and_then(|ms| i64::try_from(ms).ok())
-            .ok_or_else(|| {
-                error_at(
-                    &num_tok,
-                    "duration is too long; expected at most 2^63 - 1 milliseconds",
-                )
-            })
+            .ok_or_else(|| error_at(&num_tok, "duration is too long; expected at most 2^63 - 1 milliseconds"))
     }
 
     /// `GROUP BY` / `PARTITION BY` list: value expressions (no AND/OR/comparisons, as in
     /// ksqlDB), optionally wrapped in one pair of parentheses.
     fn value_list(&mut self) -> Result<Vec<Expr>, ParserError> {
         let prec = self.dialect.prec_value(Precedence::Eq);
-        if self.p.peek_token_ref().token == Token::LParen
-            && self.p.peek_nth_token_ref(1).token == Token::RParen
-        {
+        if self.p.peek_token_ref().token == Token::LParen && self.p.peek_nth_token_ref(1).token == Token::RParen {
             return Err(error_at(
                 self.p.peek_token_ref(),
                 "PARTITION BY and GROUP BY require at least one expression; expected an expression inside '()'",

@@ -62,9 +62,8 @@ mod tests {
 
     #[test]
     fn splits_on_semicolons_outside_quotes_and_comments() {
-        let (done, rest) = split_statements(
-            "SELECT ';' FROM `a;b`; -- no; split\nSHOW STREAMS; /* ; */ DESCRIBE \"x;\"",
-        );
+        let (done, rest) =
+            split_statements("SELECT ';' FROM `a;b`; -- no; split\nSHOW STREAMS; /* ; */ DESCRIBE \"x;\"");
         assert_eq!(
             done,
             vec![

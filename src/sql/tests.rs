@@ -2,14 +2,12 @@
 //! back, and errors with their positions.
 
 use sqlparser::ast::{
-    BinaryOperator, DataType, Expr, FunctionArg, FunctionArgOperator, FunctionArguments, InTarget,
-    OneOrManyWithParens, Value as SqlValue,
+    BinaryOperator, DataType, Expr, FunctionArg, FunctionArgOperator, FunctionArguments, InTarget, OneOrManyWithParens,
+    Value as SqlValue,
 };
 
 use super::ast::*;
-use super::{
-    ExprSql, TypeRegistry, from_data_type, parse, parse_expr, parse_one, parse_with_types,
-};
+use super::{ExprSql, TypeRegistry, from_data_type, parse, parse_expr, parse_one, parse_with_types};
 use crate::types::{SqlType, Value};
 
 /// Whether two statements are equal once positions and `Ident::quoted` are ignored (the
@@ -20,10 +18,7 @@ pub(crate) fn same_modulo_spans(a: &Statement, b: &Statement) -> bool {
 
 /// Positions (ours and sqlparser's) and the `quoted` flag, blanked out of a `Debug` dump.
 static UNCOMPARED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(
-        r"Location \{ line: \d+, column: \d+ \}|Location\(\d+,\d+\)|quoted: (true|false)",
-    )
-    .ok()
+    regex::Regex::new(r"Location \{ line: \d+, column: \d+ \}|Location\(\d+,\d+\)|quoted: (true|false)").ok()
 });
 
 fn normalize(debug: &str) -> String {
@@ -95,10 +90,7 @@ fn create_stream_with_columns_and_properties() {
     assert!(c.columns[1].name.quoted);
     assert_eq!(c.columns[0].constraint, ColumnConstraint::Key);
     assert_eq!(c.columns[1].data_type, SqlType::String);
-    assert_eq!(
-        c.columns[2].constraint,
-        ColumnConstraint::Header("trace".into())
-    );
+    assert_eq!(c.columns[2].constraint, ColumnConstraint::Header("trace".into()));
     assert_eq!(c.columns[3].constraint, ColumnConstraint::Headers);
     assert_eq!(
         c.columns[3].data_type,
@@ -124,13 +116,7 @@ fn create_or_replace_source_table() {
     assert!(c.or_replace && c.is_source);
     assert_eq!(c.kind, SourceKind::Table);
     assert_eq!(c.columns[0].constraint, ColumnConstraint::PrimaryKey);
-    assert_eq!(
-        c.columns[1].data_type,
-        SqlType::Decimal {
-            precision: 4,
-            scale: 2
-        }
-    );
+    assert_eq!(c.columns[1].data_type, SqlType::Decimal { precision: 4, scale: 2 });
 }
 
 #[test]
@@ -139,10 +125,7 @@ fn key_constraints_must_match_the_source_kind() {
     assert_eq!((e.line, e.column), (1, 25));
     assert!(e.message.contains("please use 'KEY' for streams"), "{e}");
     let e = err("CREATE TABLE t (id INT KEY) WITH (kafka_topic='t');");
-    assert!(
-        e.message.contains("please use 'PRIMARY KEY' for tables"),
-        "{e}"
-    );
+    assert!(e.message.contains("please use 'PRIMARY KEY' for tables"), "{e}");
 }
 
 #[test]
@@ -182,21 +165,14 @@ fn custom_types_resolve_from_the_script_and_the_registry() {
     };
     assert_eq!(
         c.columns[0].data_type,
-        SqlType::Struct(vec![
-            ("NUMBER".into(), SqlType::Int),
-            ("CITY".into(), SqlType::String)
-        ])
+        SqlType::Struct(vec![("NUMBER".into(), SqlType::Int), ("CITY".into(), SqlType::String)])
     );
     let registry = TypeRegistry::from([("MONEY".to_string(), SqlType::Double)]);
     let parsed = parse_with_types("SELECT CAST(x AS money) FROM s;", &registry).unwrap_or_default();
     assert_eq!(parsed.len(), 1);
     let e = err("CREATE STREAM s (a money) WITH (kafka_topic='s');");
     assert_eq!((e.line, e.column), (1, 20));
-    assert!(
-        e.message
-            .starts_with("unknown type 'MONEY'; expected a type"),
-        "{e}"
-    );
+    assert!(e.message.starts_with("unknown type 'MONEY'; expected a type"), "{e}");
 }
 
 #[test]
@@ -227,28 +203,16 @@ fn create_as_select_with_properties_window_and_group_by() {
                 value: "PAGEVIEWS".into(),
                 quoted: false,
                 span: Span {
-                    start: Location {
-                        line: 1,
-                        column: 102
-                    },
-                    end: Location {
-                        line: 1,
-                        column: 111
-                    }
+                    start: Location { line: 1, column: 102 },
+                    end: Location { line: 1, column: 111 }
                 }
             },
             alias: Some(Ident {
                 value: "PV".into(),
                 quoted: false,
                 span: Span {
-                    start: Location {
-                        line: 1,
-                        column: 112
-                    },
-                    end: Location {
-                        line: 1,
-                        column: 114
-                    }
+                    start: Location { line: 1, column: 112 },
+                    end: Location { line: 1, column: 114 }
                 }
             }),
         }
@@ -264,12 +228,7 @@ fn create_as_select_with_properties_window_and_group_by() {
 
 #[test]
 fn windows_of_every_kind() {
-    let w = |sql: &str| {
-        query(&format!(
-            "SELECT * FROM s WINDOW {sql} GROUP BY k EMIT CHANGES"
-        ))
-        .window
-    };
+    let w = |sql: &str| query(&format!("SELECT * FROM s WINDOW {sql} GROUP BY k EMIT CHANGES")).window;
     assert_eq!(
         w("HOPPING (SIZE 30 SECONDS, ADVANCE BY 10 SECONDS)"),
         Some(WindowSpec::Hopping {
@@ -305,10 +264,7 @@ fn windows_of_every_kind() {
     );
     let e = err("SELECT * FROM s WINDOW TUMBLING (SIZE 1 FORTNIGHT) GROUP BY k;");
     assert_eq!((e.line, e.column), (1, 41));
-    assert!(
-        e.message
-            .starts_with("unexpected 'FORTNIGHT'; expected a time unit")
-    );
+    assert!(e.message.starts_with("unexpected 'FORTNIGHT'; expected a time unit"));
 }
 
 #[test]
@@ -370,10 +326,7 @@ fn select_items_clauses_and_pull_queries() {
     let q = query("SELECT *, s.*, v->f->*, a + 1 total FROM s PARTITION BY (a, b) LIMIT 5");
     assert_eq!(q.select[0], SelectItem::Wildcard);
     assert!(matches!(&q.select[1], SelectItem::QualifiedWildcard(i) if i.value == "S"));
-    assert!(matches!(
-        &q.select[2],
-        SelectItem::StructAll(Expr::BinaryOp { .. })
-    ));
+    assert!(matches!(&q.select[2], SelectItem::StructAll(Expr::BinaryOp { .. })));
     assert!(matches!(&q.select[3], SelectItem::Expr { alias: Some(a), .. } if a.value == "TOTAL"));
     assert_eq!(q.partition_by, vec![ident("a"), ident("b")]);
     assert_eq!((q.emit, q.limit), (None, Some(5)));
@@ -392,9 +345,8 @@ fn select_items_clauses_and_pull_queries() {
 
 #[test]
 fn insert_forms() {
-    let Statement::InsertInto {
-        target, properties, ..
-    } = stmt("INSERT INTO out WITH (query_id='q1') SELECT * FROM s EMIT CHANGES")
+    let Statement::InsertInto { target, properties, .. } =
+        stmt("INSERT INTO out WITH (query_id='q1') SELECT * FROM s EMIT CHANGES")
     else {
         panic!("not INSERT INTO")
     };
@@ -407,17 +359,10 @@ fn insert_forms() {
         stmt("INSERT INTO out SELECT * FROM s"),
         Statement::InsertInto { .. }
     ));
-    let Statement::InsertValues {
-        columns, values, ..
-    } = stmt("INSERT INTO t (k, `v`) VALUES ('a''b', 1.50)")
-    else {
+    let Statement::InsertValues { columns, values, .. } = stmt("INSERT INTO t (k, `v`) VALUES ('a''b', 1.50)") else {
         panic!("not INSERT VALUES")
     };
-    let cols: Vec<_> = columns
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.value)
-        .collect();
+    let cols: Vec<_> = columns.unwrap_or_default().into_iter().map(|c| c.value).collect();
     assert_eq!(cols, ["K", "v"]);
     assert_eq!(
         values,
@@ -440,10 +385,7 @@ fn administrative_statements() {
             Statement::Terminate(TerminateTarget::Query("CSAS_OUT_1".into())),
         ),
         ("terminate all", Statement::Terminate(TerminateTarget::All)),
-        (
-            "PAUSE q1",
-            Statement::Pause(TerminateTarget::Query("q1".into())),
-        ),
+        ("PAUSE q1", Statement::Pause(TerminateTarget::Query("q1".into()))),
         ("RESUME ALL", Statement::Resume(TerminateTarget::All)),
         (
             "SHOW STREAMS EXTENDED",
@@ -599,10 +541,7 @@ fn describe_print_drop_alter_and_explain() {
     assert_eq!((from_beginning, interval, limit), (true, Some(2), Some(10)));
     assert!(matches!(
         stmt("PRINT t SAMPLE 3"),
-        Statement::Print {
-            interval: Some(3),
-            ..
-        }
+        Statement::Print { interval: Some(3), .. }
     ));
     assert!(matches!(
         stmt("DROP TABLE IF EXISTS t DELETE TOPIC"),
@@ -617,21 +556,14 @@ fn describe_print_drop_alter_and_explain() {
         stmt("DROP TYPE IF EXISTS address"),
         Statement::DropType { if_exists: true, name } if name.value == "ADDRESS"
     ));
-    let Statement::AlterSource {
-        kind, add_columns, ..
-    } = stmt("ALTER STREAM s ADD COLUMN c INT, ADD d ARRAY<STRING>")
+    let Statement::AlterSource { kind, add_columns, .. } = stmt("ALTER STREAM s ADD COLUMN c INT, ADD d ARRAY<STRING>")
     else {
         panic!("not ALTER")
     };
     assert_eq!(kind, SourceKind::Stream);
     assert_eq!(add_columns.len(), 2);
-    assert_eq!(
-        add_columns[1].data_type,
-        SqlType::Array(Box::new(SqlType::String))
-    );
-    let Statement::Explain(ExplainTarget::Statement(inner)) =
-        stmt("EXPLAIN SELECT * FROM s EMIT CHANGES")
-    else {
+    assert_eq!(add_columns[1].data_type, SqlType::Array(Box::new(SqlType::String)));
+    let Statement::Explain(ExplainTarget::Statement(inner)) = stmt("EXPLAIN SELECT * FROM s EMIT CHANGES") else {
         panic!("not EXPLAIN statement")
     };
     assert!(matches!(*inner, Statement::Query(_)));
@@ -662,10 +594,7 @@ fn expression_shapes() {
         matches!(expr("x NOT IN (1, 2)"), Expr::In { negated: true, target: InTarget::List(l), .. } if l.len() == 2)
     );
     assert!(matches!(expr("x IS NOT NULL"), Expr::IsNotNull(_)));
-    assert!(matches!(
-        expr("x IS NOT DISTINCT FROM y"),
-        Expr::IsNotDistinctFrom(..)
-    ));
+    assert!(matches!(expr("x IS NOT DISTINCT FROM y"), Expr::IsNotDistinctFrom(..)));
     assert!(matches!(
         expr("x LIKE 'a!%' ESCAPE '!'"),
         Expr::Like {
@@ -673,22 +602,14 @@ fn expression_shapes() {
             ..
         }
     ));
-    assert!(matches!(
-        expr("CASE WHEN a THEN 1 ELSE 2 END"),
-        Expr::Case { .. }
-    ));
-    assert_eq!(
-        expr("1.50"),
-        Expr::value(SqlValue::Number("1.50".into(), false))
-    );
+    assert!(matches!(expr("CASE WHEN a THEN 1 ELSE 2 END"), Expr::Case { .. }));
+    assert_eq!(expr("1.50"), Expr::value(SqlValue::Number("1.50".into(), false)));
     assert_eq!(
         expr("\"Quoted\""),
         Expr::Identifier(sqlparser::ast::Ident::with_quote('"', "Quoted"))
     );
     // Functions sqlparser special-cases stay plain calls.
-    assert!(
-        matches!(expr("SUBSTRING(s, 1, 2)"), Expr::Function(f) if f.name.to_string() == "SUBSTRING")
-    );
+    assert!(matches!(expr("SUBSTRING(s, 1, 2)"), Expr::Function(f) if f.name.to_string() == "SUBSTRING"));
     assert!(matches!(expr("TRIM(s)"), Expr::Function(_)));
 }
 
@@ -700,9 +621,7 @@ fn lambdas_use_fat_arrows() {
     let FunctionArguments::List(args) = f.args else {
         panic!("no arguments")
     };
-    let FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(Expr::Lambda(l))) =
-        &args.args[1]
-    else {
+    let FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(Expr::Lambda(l))) = &args.args[1] else {
         panic!("not a lambda: {:?}", args.args[1])
     };
     assert!(matches!(&l.params, OneOrManyWithParens::One(p) if p.name.value == "x"));
@@ -737,10 +656,7 @@ fn constructors_and_casts() {
         from_data_type(&data_type),
         Some(SqlType::Map(
             Box::new(SqlType::String),
-            Box::new(SqlType::Array(Box::new(SqlType::Decimal {
-                precision: 5,
-                scale: 2
-            })))
+            Box::new(SqlType::Array(Box::new(SqlType::Decimal { precision: 5, scale: 2 })))
         ))
     );
     assert_eq!(
@@ -784,18 +700,11 @@ fn statements_print_back_the_same() {
 
 #[test]
 fn multiple_statements_with_comments_keep_text_and_spans() {
-    let parsed = parse("-- first\nSHOW STREAMS;\n/* second */ DESCRIBE s ;  SELECT 1 FROM x")
-        .unwrap_or_default();
+    let parsed = parse("-- first\nSHOW STREAMS;\n/* second */ DESCRIBE s ;  SELECT 1 FROM x").unwrap_or_default();
     assert_eq!(parsed.len(), 3);
     assert_eq!(parsed[0].text, "SHOW STREAMS");
     assert_eq!(parsed[1].text, "DESCRIBE s");
-    assert_eq!(
-        parsed[1].span.start,
-        Location {
-            line: 3,
-            column: 14
-        }
-    );
+    assert_eq!(parsed[1].span.start, Location { line: 3, column: 14 });
     assert_eq!(parsed[2].text, "SELECT 1 FROM x");
     assert_eq!(parse("  -- nothing\n").map(|p| p.len()), Ok(0));
 }
@@ -820,16 +729,9 @@ fn errors_name_position_found_and_expected() {
     assert_eq!(e.line, 1);
     assert!(e.message.contains("expected"), "{e}");
     let e = err("SELECT * FROM s EMIT SOMETIMES;");
-    assert_eq!(
-        e.message,
-        "unexpected 'SOMETIMES'; expected CHANGES or FINAL"
-    );
+    assert_eq!(e.message, "unexpected 'SOMETIMES'; expected CHANGES or FINAL");
     let e = err("FROB x;");
-    assert!(
-        e.message
-            .starts_with("unexpected 'FROB'; expected a statement"),
-        "{e}"
-    );
+    assert!(e.message.starts_with("unexpected 'FROB'; expected a statement"), "{e}");
     let e = err("SHOW STREAMS SHOW TABLES");
     assert_eq!((e.line, e.column), (1, 14));
     assert_eq!(e.message, "unexpected 'SHOW'; expected ';'");

@@ -34,10 +34,7 @@ pub(crate) fn error_at(tok: &TokenWithSpan, message: impl AsRef<str>) -> ParserE
 
 /// `unexpected 'X'; expected <expected>` located at `tok`.
 pub(crate) fn unexpected(tok: &TokenWithSpan, expected: &str) -> ParserError {
-    error_at(
-        tok,
-        format!("unexpected {}; expected {expected}", describe(&tok.token)),
-    )
+    error_at(tok, format!("unexpected {}; expected {expected}", describe(&tok.token)))
 }
 
 /// The upper-cased text of the next token if it is an unquoted word.
@@ -85,12 +82,9 @@ pub(crate) fn expect_token(p: &mut Parser, tok: &Token) -> Result<TokenWithSpan,
 pub(crate) fn parse_u64(p: &mut Parser, what: &str) -> Result<u64, ParserError> {
     let tok = p.next_token();
     match &tok.token {
-        Token::Number(n, _) => n.parse::<u64>().map_err(|_| {
-            error_at(
-                &tok,
-                format!("invalid {what} '{n}'; expected a whole number"),
-            )
-        }),
+        Token::Number(n, _) => n
+            .parse::<u64>()
+            .map_err(|_| error_at(&tok, format!("invalid {what} '{n}'; expected a whole number"))),
         _ => Err(unexpected(&tok, what)),
     }
 }

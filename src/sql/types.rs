@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use sqlparser::ast::{
-    ArrayElemTypeDef, DataType, ExactNumberInfo, Ident as SqlIdent, MapBracketKind,
-    StructBracketKind, StructField, TimezoneInfo,
+    ArrayElemTypeDef, DataType, ExactNumberInfo, Ident as SqlIdent, MapBracketKind, StructBracketKind, StructField,
+    TimezoneInfo,
 };
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
@@ -24,10 +24,7 @@ const EXPECTED_TYPE: &str = "a type (BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL, STRI
 /// Parses one type at the parser's position. `>>` closing two generics is split here,
 /// because the tokenizer reads it as one shift operator.
 pub(crate) fn parse_sql_type(p: &mut Parser, types: &TypeRegistry) -> Result<SqlType, ParserError> {
-    let mut tp = TypeParser {
-        pending_gt: 0,
-        types,
-    };
+    let mut tp = TypeParser { pending_gt: 0, types };
     let t = tp.parse(p, 0)?;
     if tp.pending_gt > 0 {
         return Err(unexpected(p.get_current_token(), "the end of the type"));
@@ -45,10 +42,7 @@ impl TypeParser<'_> {
     fn parse(&mut self, p: &mut Parser, depth: usize) -> Result<SqlType, ParserError> {
         let tok = p.next_token();
         if depth > MAX_TYPE_DEPTH {
-            return Err(error_at(
-                &tok,
-                "type nests too deeply; expected at most 64 levels",
-            ));
+            return Err(error_at(&tok, "type nests too deeply; expected at most 64 levels"));
         }
         let Token::Word(w) = &tok.token else {
             return Err(unexpected(&tok, EXPECTED_TYPE));
@@ -95,17 +89,11 @@ impl TypeParser<'_> {
         })
     }
 
-    fn custom(
-        &self,
-        tok: &sqlparser::tokenizer::TokenWithSpan,
-        name: String,
-    ) -> Result<SqlType, ParserError> {
-        self.types.get(&name).cloned().ok_or_else(|| {
-            error_at(
-                tok,
-                format!("unknown type '{name}'; expected {EXPECTED_TYPE}"),
-            )
-        })
+    fn custom(&self, tok: &sqlparser::tokenizer::TokenWithSpan, name: String) -> Result<SqlType, ParserError> {
+        self.types
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| error_at(tok, format!("unknown type '{name}'; expected {EXPECTED_TYPE}")))
     }
 
     fn decimal(&mut self, p: &mut Parser) -> Result<SqlType, ParserError> {
@@ -126,9 +114,7 @@ impl TypeParser<'_> {
         if scale > precision || scale > i8::MAX as u64 {
             return Err(error_at(
                 &stok,
-                format!(
-                    "DECIMAL scale {scale} is larger than its precision; expected 0 to {precision}"
-                ),
+                format!("DECIMAL scale {scale} is larger than its precision; expected 0 to {precision}"),
             ));
         }
         // Both fit: checked against u8 and i8 above.
@@ -161,8 +147,7 @@ impl TypeParser<'_> {
             if self.try_close(p) {
                 return Ok(SqlType::Struct(fields));
             }
-            expect_token(p, &Token::Comma)
-                .map_err(|_| unexpected(p.peek_token_ref(), "',' or '>'"))?;
+            expect_token(p, &Token::Comma).map_err(|_| unexpected(p.peek_token_ref(), "',' or '>'"))?;
         }
     }
 
@@ -217,8 +202,7 @@ fn skip_type_parameters(p: &mut Parser) -> Result<(), ParserError> {
         let tok = p.next_token();
         match &tok.token {
             Token::Number(..) => {}
-            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STRING") => {
-            }
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STRING") => {}
             _ => return Err(unexpected(&tok, "STRING or a whole number")),
         }
         if p.consume_token(&Token::RParen) {
@@ -235,17 +219,15 @@ pub fn to_data_type(t: &SqlType) -> DataType {
         SqlType::Int => DataType::Int(None),
         SqlType::BigInt => DataType::BigInt(None),
         SqlType::Double => DataType::Double(ExactNumberInfo::None),
-        SqlType::Decimal { precision, scale } => DataType::Decimal(
-            ExactNumberInfo::PrecisionAndScale(*precision as u64, *scale as i64),
-        ),
+        SqlType::Decimal { precision, scale } => {
+            DataType::Decimal(ExactNumberInfo::PrecisionAndScale(*precision as u64, *scale as i64))
+        }
         SqlType::String => DataType::String(None),
         SqlType::Bytes => DataType::Bytes(None),
         SqlType::Timestamp => DataType::Timestamp(None, TimezoneInfo::None),
         SqlType::Date => DataType::Date,
         SqlType::Time => DataType::Time(None, TimezoneInfo::None),
-        SqlType::Array(e) => {
-            DataType::Array(ArrayElemTypeDef::AngleBracket(Box::new(to_data_type(e))))
-        }
+        SqlType::Array(e) => DataType::Array(ArrayElemTypeDef::AngleBracket(Box::new(to_data_type(e)))),
         SqlType::Map(k, v) => DataType::Map(
             Box::new(to_data_type(k)),
             Box::new(to_data_type(v)),
@@ -282,12 +264,8 @@ pub fn from_data_type(t: &DataType) -> Option<SqlType> {
         DataType::Timestamp(None, TimezoneInfo::None) => SqlType::Timestamp,
         DataType::Date => SqlType::Date,
         DataType::Time(None, TimezoneInfo::None) => SqlType::Time,
-        DataType::Array(ArrayElemTypeDef::AngleBracket(e)) => {
-            SqlType::Array(Box::new(from_data_type(e)?))
-        }
-        DataType::Map(k, v, _) => {
-            SqlType::Map(Box::new(from_data_type(k)?), Box::new(from_data_type(v)?))
-        }
+        DataType::Array(ArrayElemTypeDef::AngleBracket(e)) => SqlType::Array(Box::new(from_data_type(e)?)),
+        DataType::Map(k, v, _) => SqlType::Map(Box::new(from_data_type(k)?), Box::new(from_data_type(v)?)),
         DataType::Struct(fields, _) => SqlType::Struct(
             fields
                 .iter()

@@ -9,10 +9,7 @@ use super::error::ParseError;
 /// Replaces every `${name}` in `text` by its value from `vars` (names compared
 /// case-insensitively). Fails on the first reference to an undefined variable, naming it
 /// and its position. Text that is not a well-formed reference is left as it is.
-pub fn substitute_variables(
-    text: &str,
-    vars: &BTreeMap<String, String>,
-) -> Result<String, ParseError> {
+pub fn substitute_variables(text: &str, vars: &BTreeMap<String, String>) -> Result<String, ParseError> {
     let mut out = String::with_capacity(text.len());
     let mut line = 1u64;
     let mut column = 1u64;
@@ -35,9 +32,7 @@ pub fn substitute_variables(
                         text,
                         line,
                         column,
-                        format!(
-                            "undefined variable '{name}'; expected a variable defined with DEFINE"
-                        ),
+                        format!("undefined variable '{name}'; expected a variable defined with DEFINE"),
                     )
                 })?;
             out.push_str(value);
@@ -63,9 +58,7 @@ fn reference(s: &str) -> Option<(&str, usize)> {
     let end = body.find('}')?;
     let name = &body[..end];
     let mut chars = name.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     valid.then_some((name, end + 3))
 }

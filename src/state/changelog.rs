@@ -64,8 +64,7 @@ impl ChangeLoggingStore {
                     headers: Vec::new(),
                 })
                 .collect();
-            log.append(&self.topic, self.partition, &records)
-                .map_err(fail)?;
+            log.append(&self.topic, self.partition, &records).map_err(fail)?;
         }
         self.inner.flush()?;
         log.end_offset(&self.topic, self.partition).map_err(fail)
@@ -91,10 +90,7 @@ impl ChangeLoggingStore {
         }
         let mut consumer = log.consumer().map_err(|e| fail(e.to_string()))?;
         consumer
-            .assign(&[(
-                TopicPartition::new(self.topic.clone(), self.partition),
-                start,
-            )])
+            .assign(&[(TopicPartition::new(self.topic.clone(), self.partition), start)])
             .map_err(|e| fail(e.to_string()))?;
         let mut position = start;
         while position < end {
@@ -131,10 +127,9 @@ impl KeyValueStore for ChangeLoggingStore {
 
     fn put(&self, key: &[u8], value: Option<&[u8]>) -> StateResult<()> {
         self.inner.put(key, value)?;
-        self.pending.lock().insert(
-            Bytes::copy_from_slice(key),
-            value.map(Bytes::copy_from_slice),
-        );
+        self.pending
+            .lock()
+            .insert(Bytes::copy_from_slice(key), value.map(Bytes::copy_from_slice));
         Ok(())
     }
 

@@ -127,21 +127,30 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], String> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.bytes.len()).ok_or("truncated state value")?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or("truncated state value")?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        self.take(N)?.try_into().map_err(|_| "truncated state value".to_string())
+        self.take(N)?
+            .try_into()
+            .map_err(|_| "truncated state value".to_string())
     }
 
     fn len(&mut self) -> Result<usize, String> {
         let n = u32::from_le_bytes(self.array()?) as usize;
         // A length can never exceed the bytes left: guards allocations against bad input.
         if n > self.bytes.len() - self.pos + 1 {
-            return Err(format!("length {n} exceeds the {} bytes left", self.bytes.len() - self.pos));
+            return Err(format!(
+                "length {n} exceeds the {} bytes left",
+                self.bytes.len() - self.pos
+            ));
         }
         Ok(n)
     }

@@ -52,26 +52,19 @@ impl TopologyBuilder {
 
     fn add(&mut self, name: &str, kind: NodeKind, parents: &[&str]) -> Result<usize> {
         if self.nodes.iter().any(|n| n.name == name) {
-            return Err(Error::plan(format!(
-                "a topology node named '{name}' already exists"
-            )));
+            return Err(Error::plan(format!("a topology node named '{name}' already exists")));
         }
         let parents = parents
             .iter()
             .map(|p| {
-                self.index_of(p).ok_or_else(|| {
-                    Error::plan(format!(
-                        "parent node '{p}' of '{name}' is not in the topology"
-                    ))
-                })
+                self.index_of(p)
+                    .ok_or_else(|| Error::plan(format!("parent node '{p}' of '{name}' is not in the topology")))
             })
             .collect::<Result<Vec<_>>>()?;
-        if let Some(p) = parents.iter().find(|p| {
-            matches!(
-                self.nodes[**p].kind,
-                NodeKind::Sink(_) | NodeKind::ChannelSink(_)
-            )
-        }) {
+        if let Some(p) = parents
+            .iter()
+            .find(|p| matches!(self.nodes[**p].kind, NodeKind::Sink(_) | NodeKind::ChannelSink(_)))
+        {
             return Err(Error::plan(format!(
                 "'{}' is a sink and cannot feed '{name}'",
                 self.nodes[*p].name
@@ -95,16 +88,9 @@ impl TopologyBuilder {
     }
 
     /// Adds a processor fed by `parents`.
-    pub fn add_processor(
-        &mut self,
-        name: &str,
-        supplier: ProcessorSupplier,
-        parents: &[&str],
-    ) -> Result<usize> {
+    pub fn add_processor(&mut self, name: &str, supplier: ProcessorSupplier, parents: &[&str]) -> Result<usize> {
         if parents.is_empty() {
-            return Err(Error::plan(format!(
-                "processor '{name}' needs at least one parent"
-            )));
+            return Err(Error::plan(format!("processor '{name}' needs at least one parent")));
         }
         self.add(
             name,
@@ -122,12 +108,7 @@ impl TopologyBuilder {
     }
 
     /// Adds a sink that hands batches to a channel (transient queries).
-    pub fn add_channel_sink(
-        &mut self,
-        name: &str,
-        sender: SyncSender<Batch>,
-        parents: &[&str],
-    ) -> Result<usize> {
+    pub fn add_channel_sink(&mut self, name: &str, sender: SyncSender<Batch>, parents: &[&str]) -> Result<usize> {
         self.add(name, NodeKind::ChannelSink(sender), parents)
     }
 
@@ -183,9 +164,7 @@ impl Topology {
         let components = self.components();
         (0..components.iter().copied().max().map_or(0, |m| m + 1))
             .map(|c| {
-                let members: Vec<usize> = (0..self.nodes.len())
-                    .filter(|i| components[*i] == c)
-                    .collect();
+                let members: Vec<usize> = (0..self.nodes.len()).filter(|i| components[*i] == c).collect();
                 self.graph_of(&members)
             })
             .collect()
@@ -246,11 +225,7 @@ impl Topology {
         }
         let mut sources = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            let children: Vec<usize> = self
-                .children(i)
-                .into_iter()
-                .map(|c| graph_index[c])
-                .collect();
+            let children: Vec<usize> = self.children(i).into_iter().map(|c| graph_index[c]).collect();
             match &n.kind {
                 NodeKind::Source(spec) => sources.push(GraphSource {
                     spec: spec.clone(),

@@ -25,11 +25,7 @@ impl Topology {
         };
         let mut out = String::from("Topologies:\n");
         for c in 0..components {
-            let _ = writeln!(
-                out,
-                "{}Sub-topology: {c}",
-                if c == 0 { "   " } else { "  " }
-            );
+            let _ = writeln!(out, "{}Sub-topology: {c}", if c == 0 { "   " } else { "  " });
             let mut members: Vec<usize> = (0..n).filter(|i| component[*i] == c).collect();
             members.sort_by(|a, b| {
                 subtree(*b)
@@ -50,26 +46,16 @@ impl Topology {
                 };
                 match &node.kind {
                     NodeKind::Source(spec) => {
-                        let _ =
-                            writeln!(out, "    Source: {} (topics: [{}])", node.name, spec.topic);
+                        let _ = writeln!(out, "    Source: {} (topics: [{}])", node.name, spec.topic);
                     }
                     NodeKind::Processor { stores, .. } => {
-                        let _ = writeln!(
-                            out,
-                            "    Processor: {} (stores: [{}])",
-                            node.name,
-                            stores.join(", ")
-                        );
+                        let _ = writeln!(out, "    Processor: {} (stores: [{}])", node.name, stores.join(", "));
                     }
                     NodeKind::Sink(spec) => {
                         let _ = writeln!(out, "    Sink: {} (topic: {})", node.name, spec.topic);
                     }
                     NodeKind::ChannelSink(_) => {
-                        let _ = writeln!(
-                            out,
-                            "    Sink: {} (extractor class: transient query)",
-                            node.name
-                        );
+                        let _ = writeln!(out, "    Sink: {} (extractor class: transient query)", node.name);
                     }
                 }
                 if !matches!(node.kind, NodeKind::Sink(_) | NodeKind::ChannelSink(_)) {

@@ -59,26 +59,14 @@ impl StreamsBuilder {
 
 impl KStream {
     /// Keeps rows matching `predicate`.
-    pub fn filter(
-        &self,
-        b: &mut StreamsBuilder,
-        predicate: PhysicalExpr,
-        name: Option<&str>,
-    ) -> Result<KStream> {
-        let supplier: ProcessorSupplier =
-            Arc::new(move || Box::new(Filter::new(predicate.clone())));
+    pub fn filter(&self, b: &mut StreamsBuilder, predicate: PhysicalExpr, name: Option<&str>) -> Result<KStream> {
+        let supplier: ProcessorSupplier = Arc::new(move || Box::new(Filter::new(predicate.clone())));
         self.process(b, "KSTREAM-FILTER", name, supplier, self.schema.clone())
     }
 
     /// Keeps rows matching `predicate` on a table's changelog: others become tombstones.
-    pub fn filter_table(
-        &self,
-        b: &mut StreamsBuilder,
-        predicate: PhysicalExpr,
-        name: Option<&str>,
-    ) -> Result<KStream> {
-        let supplier: ProcessorSupplier =
-            Arc::new(move || Box::new(Filter::on_table(predicate.clone())));
+    pub fn filter_table(&self, b: &mut StreamsBuilder, predicate: PhysicalExpr, name: Option<&str>) -> Result<KStream> {
+        let supplier: ProcessorSupplier = Arc::new(move || Box::new(Filter::on_table(predicate.clone())));
         self.process(b, "KTABLE-FILTER", name, supplier, self.schema.clone())
     }
 

@@ -43,10 +43,7 @@ fn map_entries_field(k: &SqlType, v: &SqlType) -> Arc<Field> {
 }
 
 fn struct_fields(fields: &[(String, SqlType)]) -> Fields {
-    fields
-        .iter()
-        .map(|(n, t)| Field::new(n, to_arrow(t), true))
-        .collect()
+    fields.iter().map(|(n, t)| Field::new(n, to_arrow(t), true)).collect()
 }
 
 /// The SQL type an Arrow type stores, when it is one Runnel produces.
@@ -138,11 +135,7 @@ pub fn value_at(array: &dyn Array, row: usize) -> Value {
         DataType::List(_) => match array.as_any().downcast_ref::<ListArray>() {
             Some(list) => {
                 let items = list.value(row);
-                Value::Array(
-                    (0..items.len())
-                        .map(|i| value_at(items.as_ref(), i))
-                        .collect(),
-                )
+                Value::Array((0..items.len()).map(|i| value_at(items.as_ref(), i)).collect())
             }
             None => Value::Null,
         },
@@ -231,15 +224,9 @@ pub fn build_array(ty: &SqlType, values: &[Value]) -> Result<ArrayRef> {
             for v in values {
                 out.push(match v {
                     Value::Null => None,
-                    Value::Decimal(u, s) => {
-                        Some(Value::decimal_rescale(*u, *s, *scale).ok_or_else(|| mismatch(v))?)
-                    }
-                    Value::Int(i) => Some(
-                        Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| mismatch(v))?,
-                    ),
-                    Value::BigInt(i) => Some(
-                        Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| mismatch(v))?,
-                    ),
+                    Value::Decimal(u, s) => Some(Value::decimal_rescale(*u, *s, *scale).ok_or_else(|| mismatch(v))?),
+                    Value::Int(i) => Some(Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| mismatch(v))?),
+                    Value::BigInt(i) => Some(Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| mismatch(v))?),
                     other => return Err(mismatch(other)),
                 });
             }
@@ -340,11 +327,8 @@ pub fn build_array(ty: &SqlType, values: &[Value]) -> Result<ArrayRef> {
             let DataType::Struct(kv_fields) = entries_field.data_type().clone() else {
                 return Err(Error::internal("map entries are not a struct"));
             };
-            let entries = StructArray::try_new(
-                kv_fields,
-                vec![build_array(k, &keys)?, build_array(val, &vals)?],
-                None,
-            )?;
+            let entries =
+                StructArray::try_new(kv_fields, vec![build_array(k, &keys)?, build_array(val, &vals)?], None)?;
             Arc::new(MapArray::try_new(
                 entries_field,
                 OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -435,9 +419,7 @@ mod tests {
     fn round_trip(ty: SqlType, values: Vec<Value>) {
         let array = build_array(&ty, &values).unwrap();
         assert_eq!(array.data_type(), &to_arrow(&ty));
-        let back: Vec<Value> = (0..array.len())
-            .map(|i| value_at(array.as_ref(), i))
-            .collect();
+        let back: Vec<Value> = (0..array.len()).map(|i| value_at(array.as_ref(), i)).collect();
         assert_eq!(back, values);
         assert_eq!(from_arrow(array.data_type()), Some(ty));
     }
@@ -445,23 +427,14 @@ mod tests {
     #[test]
     fn every_type_round_trips() {
         round_trip(SqlType::Int, vec![Value::Int(1), Value::Null]);
+        round_trip(SqlType::String, vec![Value::String("a".into()), Value::Null]);
         round_trip(
-            SqlType::String,
-            vec![Value::String("a".into()), Value::Null],
-        );
-        round_trip(
-            SqlType::Decimal {
-                precision: 5,
-                scale: 2,
-            },
+            SqlType::Decimal { precision: 5, scale: 2 },
             vec![Value::Decimal(12345, 2)],
         );
         round_trip(
             SqlType::Array(Box::new(SqlType::BigInt)),
-            vec![
-                Value::Array(vec![Value::BigInt(1), Value::Null]),
-                Value::Null,
-            ],
+            vec![Value::Array(vec![Value::BigInt(1), Value::Null]), Value::Null],
         );
         round_trip(
             SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)),
@@ -471,10 +444,7 @@ mod tests {
             ],
         );
         round_trip(
-            SqlType::Struct(vec![
-                ("A".into(), SqlType::Int),
-                ("b".into(), SqlType::String),
-            ]),
+            SqlType::Struct(vec![("A".into(), SqlType::Int), ("b".into(), SqlType::String)]),
             vec![
                 Value::Struct(vec![("A".into(), Value::Int(1)), ("b".into(), Value::Null)]),
                 Value::Null,

@@ -62,10 +62,7 @@ impl Schema {
 
     /// The column called `name`, matched exactly.
     pub fn find(&self, name: &str) -> Option<(usize, &Column)> {
-        self.columns
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.name == name)
+        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
     }
 }
 

@@ -47,10 +47,7 @@ impl SqlType {
 
     /// Whether this is one of the primitive (non-collection) types.
     pub fn is_primitive(&self) -> bool {
-        !matches!(
-            self,
-            SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_)
-        )
+        !matches!(self, SqlType::Array(_) | SqlType::Map(..) | SqlType::Struct(_))
     }
 
     /// The decimal precision and scale an integer or decimal type fits in, as ksqlDB widens
@@ -90,9 +87,7 @@ impl SqlType {
             }
             _ => match (self, target) {
                 (SqlType::Array(a), SqlType::Array(b)) => a.can_widen_to(b),
-                (SqlType::Map(ak, av), SqlType::Map(bk, bv)) => {
-                    ak.can_widen_to(bk) && av.can_widen_to(bv)
-                }
+                (SqlType::Map(ak, av), SqlType::Map(bk, bv)) => ak.can_widen_to(bk) && av.can_widen_to(bv),
                 _ => false,
             },
         }
@@ -112,11 +107,7 @@ impl SqlType {
             let precision = (int_digits + scale as i16).clamp(1, 38) as u8;
             return Some(SqlType::Decimal { precision, scale });
         }
-        Some(if ra.max(rb) == 1 {
-            SqlType::BigInt
-        } else {
-            SqlType::Int
-        })
+        Some(if ra.max(rb) == 1 { SqlType::BigInt } else { SqlType::Int })
     }
 
     /// The common type of two types for CASE branches, IN lists, COALESCE and the like.
@@ -172,13 +163,7 @@ mod tests {
             Some(SqlType::BigInt)
         );
         assert_eq!(
-            SqlType::common_numeric(
-                &SqlType::Int,
-                &SqlType::Decimal {
-                    precision: 4,
-                    scale: 2
-                }
-            ),
+            SqlType::common_numeric(&SqlType::Int, &SqlType::Decimal { precision: 4, scale: 2 }),
             Some(SqlType::Decimal {
                 precision: 12,
                 scale: 2

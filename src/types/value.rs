@@ -88,11 +88,7 @@ impl Value {
                 // Round half up, away from zero, as Java's BigDecimal HALF_UP does.
                 let q = unscaled / div;
                 let r = unscaled % div;
-                Some(if r.abs() * 2 >= div {
-                    q + unscaled.signum()
-                } else {
-                    q
-                })
+                Some(if r.abs() * 2 >= div { q + unscaled.signum() } else { q })
             }
         }
     }
@@ -129,11 +125,7 @@ impl Value {
             return None;
         }
         let digits = format!("{int}{frac}");
-        let unscaled: i128 = if digits.is_empty() {
-            0
-        } else {
-            digits.parse().ok()?
-        };
+        let unscaled: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
         let v = Value::decimal_rescale(unscaled, frac.len() as i8, scale)?;
         Some(if neg { -v } else { v })
     }
@@ -159,10 +151,7 @@ impl Value {
             Value::Date(_) => SqlType::Date,
             Value::Time(_) => SqlType::Time,
             Value::Array(items) => SqlType::Array(Box::new(
-                items
-                    .iter()
-                    .find_map(|v| v.natural_type())
-                    .unwrap_or(SqlType::String),
+                items.iter().find_map(|v| v.natural_type()).unwrap_or(SqlType::String),
             )),
             Value::Map(entries) => SqlType::Map(
                 Box::new(
@@ -220,9 +209,7 @@ impl Value {
                 }
             }
             _ => match (self.as_i64(), other.as_i64()) {
-                (Some(a), Some(b))
-                    if !matches!(self, Timestamp(_)) && !matches!(other, Timestamp(_)) =>
-                {
+                (Some(a), Some(b)) if !matches!(self, Timestamp(_)) && !matches!(other, Timestamp(_)) => {
                     Some(a.cmp(&b))
                 }
                 _ => {
@@ -275,18 +262,8 @@ impl Value {
             Value::Date(d) => J::from(*d),
             Value::Time(t) => J::from(*t),
             Value::Array(items) => J::Array(items.iter().map(Value::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_json()))
-                    .collect(),
-            ),
-            Value::Struct(fields) => J::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect()),
+            Value::Struct(fields) => J::Object(fields.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
         }
     }
 }
@@ -320,11 +297,7 @@ pub fn format_double(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
+        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
     }
     let abs = v.abs();
     if abs != 0.0 && !(1e-3..1e7).contains(&abs) {
@@ -354,18 +327,9 @@ mod tests {
 
     #[test]
     fn numbers_compare_across_types() {
-        assert_eq!(
-            Value::Int(3).sql_cmp(&Value::BigInt(3)),
-            Some(Ordering::Equal)
-        );
-        assert_eq!(
-            Value::Int(3).sql_cmp(&Value::Double(3.5)),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            Value::Decimal(350, 2).sql_cmp(&Value::Int(3)),
-            Some(Ordering::Greater)
-        );
+        assert_eq!(Value::Int(3).sql_cmp(&Value::BigInt(3)), Some(Ordering::Equal));
+        assert_eq!(Value::Int(3).sql_cmp(&Value::Double(3.5)), Some(Ordering::Less));
+        assert_eq!(Value::Decimal(350, 2).sql_cmp(&Value::Int(3)), Some(Ordering::Greater));
         assert_eq!(Value::Null.sql_cmp(&Value::Int(3)), None);
     }
 

@@ -14,8 +14,7 @@ const MAX_SERIES: i128 = 10_000_000;
 /// Equality as ksqlDB's list operations see it; numbers of different widths compare by value
 /// (an INT argument may meet a BIGINT array after widening).
 pub(super) fn same(a: &Value, b: &Value) -> bool {
-    a == b
-        || (a.as_f64().is_some() && b.as_f64().is_some() && a.sql_cmp(b) == Some(Ordering::Equal))
+    a == b || (a.as_f64().is_some() && b.as_f64().is_some() && a.sql_cmp(b) == Some(Ordering::Equal))
 }
 
 fn distinct(items: impl IntoIterator<Item = Value>) -> Vec<Value> {
@@ -37,13 +36,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             |a, _, _| {
                 Ok(match (arg::array(a, 0)?, arg::array(a, 1)?) {
                     (None, None) => Value::Null,
-                    (x, y) => Value::Array(
-                        x.unwrap_or(&[])
-                            .iter()
-                            .chain(y.unwrap_or(&[]))
-                            .cloned()
-                            .collect(),
-                    ),
+                    (x, y) => Value::Array(x.unwrap_or(&[]).iter().chain(y.unwrap_or(&[])).cloned().collect()),
                 })
             },
         )
@@ -57,9 +50,9 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Whether an array contains a value; false for a NULL array.",
             |a, _, _| {
                 let needle = arg::get(a, 1);
-                Ok(Value::Boolean(arg::array(a, 0)?.is_some_and(|items| {
-                    items.iter().any(|v| same(v, needle))
-                })))
+                Ok(Value::Boolean(
+                    arg::array(a, 0)?.is_some_and(|items| items.iter().any(|v| same(v, needle))),
+                ))
             },
         )
         .sig(&[("array", "ARRAY<T>"), ("value", "T")], "BOOLEAN")
@@ -70,11 +63,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "ARRAY_DISTINCT",
             CAT,
             "The distinct elements, in first-seen order.",
-            |a, _, _| {
-                Ok(arg::array(a, 0)?.map_or(Value::Null, |items| {
-                    Value::Array(distinct(items.iter().cloned()))
-                }))
-            },
+            |a, _, _| Ok(arg::array(a, 0)?.map_or(Value::Null, |items| Value::Array(distinct(items.iter().cloned())))),
         )
         .sig(&[("array", "ARRAY<T>")], "ARRAY<T>"),
     );
@@ -120,19 +109,12 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                     ","
                 };
                 Ok(Value::String(
-                    items
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join(delim),
+                    items.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(delim),
                 ))
             },
         )
         .sig(&[("array", "ARRAY<T>")], "VARCHAR")
-        .sig(
-            &[("array", "ARRAY<T>"), ("delimiter", "VARCHAR")],
-            "VARCHAR",
-        )
+        .sig(&[("array", "ARRAY<T>"), ("delimiter", "VARCHAR")], "VARCHAR")
         .lenient(),
     );
     v.push(
@@ -182,10 +164,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             sort,
         )
         .sig(&[("array", "ARRAY<T>")], "ARRAY<T>")
-        .sig(
-            &[("array", "ARRAY<T>"), ("direction", "VARCHAR")],
-            "ARRAY<T>",
-        ),
+        .sig(&[("array", "ARRAY<T>"), ("direction", "VARCHAR")], "ARRAY<T>"),
     );
     v.push(
         func(
@@ -195,10 +174,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             series,
         )
         .sig(&[("start", "INT"), ("end", "INT")], "ARRAY<INT>")
-        .sig(
-            &[("start", "INT"), ("end", "INT"), ("step", "INT")],
-            "ARRAY<INT>",
-        )
+        .sig(&[("start", "INT"), ("end", "INT"), ("step", "INT")], "ARRAY<INT>")
         .sig(&[("start", "BIGINT"), ("end", "BIGINT")], "ARRAY<BIGINT>")
         .sig(
             &[("start", "BIGINT"), ("end", "BIGINT"), ("step", "INT")],
@@ -213,10 +189,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              the ends.",
             slice,
         )
-        .sig(
-            &[("array", "ARRAY<T>"), ("from", "INT"), ("to", "INT")],
-            "ARRAY<T>",
-        )
+        .sig(&[("array", "ARRAY<T>"), ("from", "INT"), ("to", "INT")], "ARRAY<T>")
         .lenient(),
     );
 }
@@ -251,18 +224,13 @@ fn sort(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String> {
     let Some(items) = arg::array(a, 0)? else {
         return Ok(Value::Null);
     };
-    let desc = match if a.len() > 1 {
-        arg::str(a, 1)?
-    } else {
-        Some("ASC")
-    } {
+    let desc = match if a.len() > 1 { arg::str(a, 1)? } else { Some("ASC") } {
         Some(d) if d.eq_ignore_ascii_case("ASC") => false,
         Some(d) if d.eq_ignore_ascii_case("DESC") => true,
         // ksqlDB answers an unknown direction with NULL rather than an error.
         _ => return Ok(Value::Null),
     };
-    let (mut present, nulls): (Vec<Value>, Vec<Value>) =
-        items.iter().cloned().partition(|v| !v.is_null());
+    let (mut present, nulls): (Vec<Value>, Vec<Value>) = items.iter().cloned().partition(|v| !v.is_null());
     present.sort_by(|x, y| {
         let o = x.sql_cmp(y).unwrap_or(Ordering::Equal);
         if desc { o.reverse() } else { o }
@@ -302,11 +270,7 @@ fn series(a: &[Value], ret: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String>
         (0..count as i64)
             .map(|i| {
                 let v = start + i * step;
-                if ints {
-                    Value::Int(v as i32)
-                } else {
-                    Value::BigInt(v)
-                }
+                if ints { Value::Int(v as i32) } else { Value::BigInt(v) }
             })
             .collect(),
     ))
@@ -322,9 +286,7 @@ fn slice(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String> {
     if from > to {
         return Ok(Value::Array(Vec::new()));
     }
-    Ok(Value::Array(
-        items[(from - 1) as usize..to as usize].to_vec(),
-    ))
+    Ok(Value::Array(items[(from - 1) as usize..to as usize].to_vec()))
 }
 
 #[cfg(test)]
@@ -339,49 +301,24 @@ mod tests {
     #[test]
     fn array_functions() {
         let n = Value::Null;
-        let with_null = Value::Array(vec![
-            Value::Int(0),
-            n.clone(),
-            Value::Int(1),
-            Value::Int(-1),
-        ]);
+        let with_null = Value::Array(vec![Value::Int(0), n.clone(), Value::Int(1), Value::Int(-1)]);
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            (
-                "ARRAY_CONCAT",
-                vec![ints(&[1]), ints(&[2, 3])],
-                ints(&[1, 2, 3]),
-            ),
+            ("ARRAY_CONCAT", vec![ints(&[1]), ints(&[2, 3])], ints(&[1, 2, 3])),
             ("ARRAY_CONCAT", vec![n.clone(), ints(&[2])], ints(&[2])),
             (
                 "ARRAY_CONTAINS",
                 vec![ints(&[1, 2]), Value::Int(2)],
                 Value::Boolean(true),
             ),
-            (
-                "ARRAY_CONTAINS",
-                vec![n.clone(), Value::Int(2)],
-                Value::Boolean(false),
-            ),
-            (
-                "ARRAY_DISTINCT",
-                vec![ints(&[1, 2, 1, 3, 2])],
-                ints(&[1, 2, 3]),
-            ),
-            (
-                "ARRAY_EXCEPT",
-                vec![ints(&[1, 2, 2, 3]), ints(&[2])],
-                ints(&[1, 3]),
-            ),
+            ("ARRAY_CONTAINS", vec![n.clone(), Value::Int(2)], Value::Boolean(false)),
+            ("ARRAY_DISTINCT", vec![ints(&[1, 2, 1, 3, 2])], ints(&[1, 2, 3])),
+            ("ARRAY_EXCEPT", vec![ints(&[1, 2, 2, 3]), ints(&[2])], ints(&[1, 3])),
             (
                 "ARRAY_INTERSECT",
                 vec![ints(&[1, 2, 2, 3]), ints(&[3, 2])],
                 ints(&[2, 3]),
             ),
-            (
-                "ARRAY_UNION",
-                vec![ints(&[1, 2]), ints(&[2, 3])],
-                ints(&[1, 2, 3]),
-            ),
+            ("ARRAY_UNION", vec![ints(&[1, 2]), ints(&[2, 3])], ints(&[1, 2, 3])),
             ("ARRAY_UNION", vec![ints(&[1, 2]), n.clone()], n.clone()),
             ("ARRAY_JOIN", vec![ints(&[1, 2])], s("1,2")),
             (
@@ -398,32 +335,15 @@ mod tests {
                 s("food"),
             ),
             ("ARRAY_MIN", vec![Value::Array(vec![])], n.clone()),
-            (
-                "ARRAY_REMOVE",
-                vec![ints(&[1, 2, 1]), Value::Int(1)],
-                ints(&[2]),
-            ),
+            ("ARRAY_REMOVE", vec![ints(&[1, 2, 1]), Value::Int(1)], ints(&[2])),
             (
                 "ARRAY_SORT",
                 vec![with_null.clone()],
-                Value::Array(vec![
-                    Value::Int(-1),
-                    Value::Int(0),
-                    Value::Int(1),
-                    n.clone(),
-                ]),
+                Value::Array(vec![Value::Int(-1), Value::Int(0), Value::Int(1), n.clone()]),
             ),
-            (
-                "ARRAY_SORT",
-                vec![ints(&[1, 3, 2]), s("desc")],
-                ints(&[3, 2, 1]),
-            ),
+            ("ARRAY_SORT", vec![ints(&[1, 3, 2]), s("desc")], ints(&[3, 2, 1])),
             ("ARRAY_SORT", vec![ints(&[1]), s("sideways")], n.clone()),
-            (
-                "GENERATE_SERIES",
-                vec![Value::Int(1), Value::Int(3)],
-                ints(&[1, 2, 3]),
-            ),
+            ("GENERATE_SERIES", vec![Value::Int(1), Value::Int(3)], ints(&[1, 2, 3])),
             (
                 "GENERATE_SERIES",
                 vec![Value::Int(3), Value::Int(-3), Value::Int(-3)],
@@ -439,40 +359,14 @@ mod tests {
                 vec![ints(&[1, 2, 3, 4]), Value::Int(2), Value::Int(3)],
                 ints(&[2, 3]),
             ),
-            (
-                "SLICE",
-                vec![ints(&[1, 2, 3]), n.clone(), Value::Int(2)],
-                ints(&[1, 2]),
-            ),
-            (
-                "SLICE",
-                vec![ints(&[1, 2, 3]), Value::Int(3), Value::Int(1)],
-                ints(&[]),
-            ),
+            ("SLICE", vec![ints(&[1, 2, 3]), n.clone(), Value::Int(2)], ints(&[1, 2])),
+            ("SLICE", vec![ints(&[1, 2, 3]), Value::Int(3), Value::Int(1)], ints(&[])),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");
         }
-        assert!(
-            call(
-                "GENERATE_SERIES",
-                &[Value::Int(1), Value::Int(3), Value::Int(0)]
-            )
-            .is_err()
-        );
-        assert!(
-            call(
-                "GENERATE_SERIES",
-                &[Value::Int(1), Value::Int(3), Value::Int(-1)]
-            )
-            .is_err()
-        );
-        assert!(
-            call(
-                "GENERATE_SERIES",
-                &[Value::BigInt(0), Value::BigInt(i64::MAX)]
-            )
-            .is_err()
-        );
+        assert!(call("GENERATE_SERIES", &[Value::Int(1), Value::Int(3), Value::Int(0)]).is_err());
+        assert!(call("GENERATE_SERIES", &[Value::Int(1), Value::Int(3), Value::Int(-1)]).is_err());
+        assert!(call("GENERATE_SERIES", &[Value::BigInt(0), Value::BigInt(i64::MAX)]).is_err());
     }
 }

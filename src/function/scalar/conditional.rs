@@ -5,17 +5,9 @@ use crate::types::{SqlType, Value};
 
 pub(super) fn register(v: &mut Vec<Builtin>) {
     v.push(
-        func(
-            "COALESCE",
-            "CONDITIONAL",
-            "The first non-NULL argument.",
-            |a, _, _| {
-                Ok(a.iter()
-                    .find(|v| !v.is_null())
-                    .cloned()
-                    .unwrap_or(Value::Null))
-            },
-        )
+        func("COALESCE", "CONDITIONAL", "The first non-NULL argument.", |a, _, _| {
+            Ok(a.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null))
+        })
         .variadic(&[("first", "T"), ("others", "T")], "T")
         .lenient(),
     );
@@ -93,11 +85,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
     );
 }
 
-fn geo_distance(
-    a: &[Value],
-    _: &SqlType,
-    _: &[crate::function::Lambda<'_>],
-) -> Result<Value, String> {
+fn geo_distance(a: &[Value], _: &SqlType, _: &[crate::function::Lambda<'_>]) -> Result<Value, String> {
     let mut c = [0f64; 4];
     for (i, slot) in c.iter_mut().enumerate() {
         match arg::num(a, i)? {
@@ -112,19 +100,13 @@ fn geo_distance(
     if !(-180.0..=180.0).contains(&lon1) || !(-180.0..=180.0).contains(&lon2) {
         return Err("valid longitude values for GEO_DISTANCE are between -180 and 180".into());
     }
-    let radius = match if a.len() > 4 {
-        arg::str(a, 4)?
-    } else {
-        Some("KM")
-    } {
+    let radius = match if a.len() > 4 { arg::str(a, 4)? } else { Some("KM") } {
         None => return Ok(Value::Null),
         Some(u) => match u.to_ascii_uppercase().as_str() {
             "KM" | "KILOMETER" | "KILOMETERS" | "KILOMETRE" | "KILOMETRES" => 6371.0,
             "MI" | "MILE" | "MILES" => 3959.0,
             _ => {
-                return Err(format!(
-                    "GEO_DISTANCE: unknown distance unit '{u}'; use KM or MI"
-                ));
+                return Err(format!("GEO_DISTANCE: unknown distance unit '{u}'; use KM or MI"));
             }
         },
     };
@@ -145,11 +127,7 @@ mod tests {
     fn conditional_functions() {
         let n = Value::Null;
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            (
-                "COALESCE",
-                vec![n.clone(), Value::Int(2), Value::Int(3)],
-                Value::Int(2),
-            ),
+            ("COALESCE", vec![n.clone(), Value::Int(2), Value::Int(3)], Value::Int(2)),
             (
                 "COALESCE",
                 vec![n.clone(), Value::Int(1), Value::BigInt(3)],

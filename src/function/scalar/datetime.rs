@@ -57,12 +57,9 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("epoch_millis", "BIGINT")], "TIMESTAMP"),
     );
     v.push(
-        func(
-            "FROM_DAYS",
-            CAT,
-            "The DATE for days since the epoch.",
-            |a, _, _| Ok(arg::int(a, 0)?.map_or(Value::Null, |d| Value::Date(d as i32))),
-        )
+        func("FROM_DAYS", CAT, "The DATE for days since the epoch.", |a, _, _| {
+            Ok(arg::int(a, 0)?.map_or(Value::Null, |d| Value::Date(d as i32)))
+        })
         .sig(&[("days", "INT")], "DATE"),
     );
     v.push(
@@ -73,16 +70,9 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              (deprecated: use FORMAT_TIMESTAMP).",
             format_ts,
         )
+        .sig(&[("epoch_millis", "BIGINT"), ("format", "VARCHAR")], "VARCHAR")
         .sig(
-            &[("epoch_millis", "BIGINT"), ("format", "VARCHAR")],
-            "VARCHAR",
-        )
-        .sig(
-            &[
-                ("epoch_millis", "BIGINT"),
-                ("format", "VARCHAR"),
-                ("zone", "VARCHAR"),
-            ],
+            &[("epoch_millis", "BIGINT"), ("format", "VARCHAR"), ("zone", "VARCHAR")],
             "VARCHAR",
         ),
     );
@@ -93,16 +83,9 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Formats a TIMESTAMP with a Java date-time pattern, in UTC or a given zone.",
             format_ts,
         )
+        .sig(&[("timestamp", "TIMESTAMP"), ("format", "VARCHAR")], "VARCHAR")
         .sig(
-            &[("timestamp", "TIMESTAMP"), ("format", "VARCHAR")],
-            "VARCHAR",
-        )
-        .sig(
-            &[
-                ("timestamp", "TIMESTAMP"),
-                ("format", "VARCHAR"),
-                ("zone", "VARCHAR"),
-            ],
+            &[("timestamp", "TIMESTAMP"), ("format", "VARCHAR"), ("zone", "VARCHAR")],
             "VARCHAR",
         ),
     );
@@ -116,11 +99,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         )
         .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "BIGINT")
         .sig(
-            &[
-                ("text", "VARCHAR"),
-                ("format", "VARCHAR"),
-                ("zone", "VARCHAR"),
-            ],
+            &[("text", "VARCHAR"), ("format", "VARCHAR"), ("zone", "VARCHAR")],
             "BIGINT",
         ),
     );
@@ -133,11 +112,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         )
         .sig(&[("text", "VARCHAR"), ("format", "VARCHAR")], "TIMESTAMP")
         .sig(
-            &[
-                ("text", "VARCHAR"),
-                ("format", "VARCHAR"),
-                ("zone", "VARCHAR"),
-            ],
+            &[("text", "VARCHAR"), ("format", "VARCHAR"), ("zone", "VARCHAR")],
             "TIMESTAMP",
         ),
     );
@@ -202,8 +177,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             CAT,
             "Shifts a TIMESTAMP from one zone's wall-clock time to another's.",
             |a, _, _| {
-                let (Value::Timestamp(ms), Some(from), Some(to)) =
-                    (arg::get(a, 0), arg::str(a, 1)?, arg::str(a, 2)?)
+                let (Value::Timestamp(ms), Some(from), Some(to)) = (arg::get(a, 0), arg::str(a, 1)?, arg::str(a, 2)?)
                 else {
                     return Ok(Value::Null);
                 };
@@ -221,12 +195,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "TIMESTAMP",
         ),
     );
-    let arith: [(
-        &'static str,
-        &'static str,
-        &'static str,
-        crate::function::sig::ImplFn,
-    ); 6] = [
+    let arith: [(&'static str, &'static str, &'static str, crate::function::sig::ImplFn); 6] = [
         (
             "TIMESTAMPADD",
             "TIMESTAMP",
@@ -267,18 +236,8 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
     for (name, ty, desc, imp) in arith {
         v.push(
             func(name, CAT, desc, imp)
-                .sig(
-                    &[("unit", "INTERVALUNIT"), ("interval", "INT"), ("value", ty)],
-                    ty,
-                )
-                .sig(
-                    &[
-                        ("unit", "INTERVALUNIT"),
-                        ("interval", "BIGINT"),
-                        ("value", ty),
-                    ],
-                    ty,
-                ),
+                .sig(&[("unit", "INTERVALUNIT"), ("interval", "INT"), ("value", ty)], ty)
+                .sig(&[("unit", "INTERVALUNIT"), ("interval", "BIGINT"), ("value", ty)], ty),
         );
     }
 }
@@ -311,11 +270,8 @@ fn time_of_ms(ms: i64) -> Result<NaiveTime, String> {
     if !(0..MS_PER_DAY).contains(&ms) {
         return Err(format!("time out of range: {ms}"));
     }
-    NaiveTime::from_num_seconds_from_midnight_opt(
-        (ms / 1000) as u32,
-        (ms % 1000) as u32 * 1_000_000,
-    )
-    .ok_or_else(|| format!("time out of range: {ms}"))
+    NaiveTime::from_num_seconds_from_midnight_opt((ms / 1000) as u32, (ms % 1000) as u32 * 1_000_000)
+        .ok_or_else(|| format!("time out of range: {ms}"))
 }
 
 fn ms_of_time(t: NaiveTime) -> i32 {
@@ -333,8 +289,7 @@ fn zone_arg(a: &[Value], i: usize) -> Result<Option<Zone>, String> {
 }
 
 fn format_ts(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String> {
-    let (Some(ms), Some(pattern), Some(zone)) = (arg::int(a, 0)?, arg::str(a, 1)?, zone_arg(a, 2)?)
-    else {
+    let (Some(ms), Some(pattern), Some(zone)) = (arg::int(a, 0)?, arg::str(a, 1)?, zone_arg(a, 2)?) else {
         return Ok(Value::Null);
     };
     let toks = time_format::compile(pattern)?;
@@ -403,19 +358,12 @@ fn resolve_time(p: &Parsed) -> Result<NaiveTime, String> {
         (None, Some(h)) => h + if p.pm == Some(true) { 12 } else { 0 },
         (None, None) => 0,
     };
-    NaiveTime::from_hms_nano_opt(
-        hour,
-        p.minute.unwrap_or(0),
-        p.second.unwrap_or(0),
-        p.nano.unwrap_or(0),
-    )
-    .ok_or_else(|| "Invalid time".to_string())
+    NaiveTime::from_hms_nano_opt(hour, p.minute.unwrap_or(0), p.second.unwrap_or(0), p.nano.unwrap_or(0))
+        .ok_or_else(|| "Invalid time".to_string())
 }
 
 fn parse_ts(a: &[Value]) -> Result<Option<i64>, String> {
-    let (Some(text), Some(pattern), Some(zone)) =
-        (arg::str(a, 0)?, arg::str(a, 1)?, zone_arg(a, 2)?)
-    else {
+    let (Some(text), Some(pattern), Some(zone)) = (arg::str(a, 0)?, arg::str(a, 1)?, zone_arg(a, 2)?) else {
         return Ok(None);
     };
     let toks = time_format::compile(pattern)?;
@@ -496,13 +444,10 @@ fn add(a: &[Value], sign: i64) -> Result<Value, String> {
             "NANOSECOND" => n / 1_000_000,
             _ => n.checked_mul(unit_ms(unit)?).ok_or("interval overflow")?,
         };
-        ms.checked_mul(sign)
-            .ok_or_else(|| "interval overflow".to_string())
+        ms.checked_mul(sign).ok_or_else(|| "interval overflow".to_string())
     };
     Ok(match arg::get(a, 2) {
-        Value::Timestamp(ms) => {
-            Value::Timestamp(ms.checked_add(delta_ms(n)?).ok_or("timestamp overflow")?)
-        }
+        Value::Timestamp(ms) => Value::Timestamp(ms.checked_add(delta_ms(n)?).ok_or("timestamp overflow")?),
         Value::Date(d) => {
             // TimeUnit.toDays truncates towards zero: 25 HOURS is one day.
             let days = delta_ms(n)? / MS_PER_DAY;
@@ -539,11 +484,7 @@ mod tests {
             ),
             (
                 "PARSE_TIMESTAMP",
-                vec![
-                    s("2018-05-11T21:58:33"),
-                    s("yyyy-MM-dd'T'HH:mm:ss"),
-                    s("+02:00"),
-                ],
+                vec![s("2018-05-11T21:58:33"), s("yyyy-MM-dd'T'HH:mm:ss"), s("+02:00")],
                 Value::Timestamp(1526075913000 - 7_200_000),
             ),
             (
@@ -562,11 +503,7 @@ mod tests {
             ),
             (
                 "TIMESTAMPTOSTRING",
-                vec![
-                    Value::BigInt(1580223282000),
-                    s("yyyy-MM-dd HH:mm:ss Z"),
-                    s("UTC"),
-                ],
+                vec![Value::BigInt(1580223282000), s("yyyy-MM-dd HH:mm:ss Z"), s("UTC")],
                 s("2020-01-28 14:54:42 +0000"),
             ),
             (
@@ -594,11 +531,7 @@ mod tests {
                 vec![Value::Int(18027), s("dd/MM/yyyy")],
                 s("11/05/2019"),
             ),
-            (
-                "PARSE_DATE",
-                vec![s("2018-05-11"), s("yyyy-MM-dd")],
-                Value::Date(17662),
-            ),
+            ("PARSE_DATE", vec![s("2018-05-11"), s("yyyy-MM-dd")], Value::Date(17662)),
             (
                 "STRINGTODATE",
                 vec![s("11/05/2019"), s("dd/MM/yyyy")],
@@ -609,38 +542,22 @@ mod tests {
                 vec![s("00:01:05Lit"), s("HH:mm:ss'Lit'")],
                 Value::Time(65000),
             ),
-            (
-                "PARSE_TIME",
-                vec![s("11/05/19"), s("HH/mm/ss")],
-                Value::Time(39919000),
-            ),
+            ("PARSE_TIME", vec![s("11/05/19"), s("HH/mm/ss")], Value::Time(39919000)),
             (
                 "PARSE_TIME",
                 vec![s("01:00:00 Pm"), s("hh:mm:ss a")],
                 Value::Time(46800000),
             ),
-            (
-                "FORMAT_TIME",
-                vec![Value::Time(46800000), s("hh:mm a")],
-                s("01:00 PM"),
-            ),
+            ("FORMAT_TIME", vec![Value::Time(46800000), s("hh:mm a")], s("01:00 PM")),
             (
                 "CONVERT_TZ",
                 vec![Value::Timestamp(100), s("+0200"), s("+0500")],
                 Value::Timestamp(10800100),
             ),
-            (
-                "FROM_UNIXTIME",
-                vec![Value::BigInt(100)],
-                Value::Timestamp(100),
-            ),
+            ("FROM_UNIXTIME", vec![Value::BigInt(100)], Value::Timestamp(100)),
             ("FROM_DAYS", vec![Value::Int(10)], Value::Date(10)),
             ("UNIX_DATE", vec![Value::Date(100)], Value::Int(100)),
-            (
-                "UNIX_TIMESTAMP",
-                vec![Value::Timestamp(100)],
-                Value::BigInt(100),
-            ),
+            ("UNIX_TIMESTAMP", vec![Value::Timestamp(100)], Value::BigInt(100)),
             (
                 "TIMESTAMPADD",
                 vec![s("MILLISECONDS"), Value::Int(10), Value::Timestamp(10)],
@@ -683,20 +600,8 @@ mod tests {
         assert!(call("PARSE_DATE", &[s("2018-02-30"), s("yyyy-MM-dd")]).is_err());
         assert!(call("PARSE_DATE", &[s("2018-02-03"), s("yyyy-bb")]).is_err());
         assert!(call("FORMAT_DATE", &[Value::Date(0), s("HH:mm")]).is_err());
-        assert!(
-            call(
-                "FORMAT_TIMESTAMP",
-                &[Value::Timestamp(0), s("yyyy"), s("Mars/Olympus")]
-            )
-            .is_err()
-        );
-        assert!(
-            call(
-                "TIMESTAMPADD",
-                &[s("FORTNIGHT"), Value::Int(1), Value::Timestamp(0)]
-            )
-            .is_err()
-        );
+        assert!(call("FORMAT_TIMESTAMP", &[Value::Timestamp(0), s("yyyy"), s("Mars/Olympus")]).is_err());
+        assert!(call("TIMESTAMPADD", &[s("FORTNIGHT"), Value::Int(1), Value::Timestamp(0)]).is_err());
     }
 
     #[test]
@@ -725,11 +630,7 @@ mod tests {
         assert_eq!(
             call(
                 "FORMAT_TIMESTAMP",
-                &[
-                    Value::Timestamp(1526075913000),
-                    s("HH:mm z"),
-                    s("Europe/Berlin")
-                ]
+                &[Value::Timestamp(1526075913000), s("HH:mm z"), s("Europe/Berlin")]
             ),
             Ok(s("23:58 CEST"))
         );

@@ -60,11 +60,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "MD5",
             "STRING",
             "The MD5 hash of a string's UTF-8 bytes, as 32 lower-case hex digits.",
-            |a, _, _| {
-                Ok(arg::str(a, 0)?.map_or(Value::Null, |s| {
-                    Value::String(super::md5::hex_digest(s.as_bytes()))
-                }))
-            },
+            |a, _, _| Ok(arg::str(a, 0)?.map_or(Value::Null, |s| Value::String(super::md5::hex_digest(s.as_bytes())))),
         )
         .sig(&[("input", "VARCHAR")], "VARCHAR"),
     );
@@ -153,11 +149,7 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
             let lo = pair[1].to_digit(16);
             match (hi, lo) {
                 (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
-                (None, _) => Err(format!(
-                    "Illegal hexadecimal character {} at index {}",
-                    pair[0],
-                    i * 2
-                )),
+                (None, _) => Err(format!("Illegal hexadecimal character {} at index {}", pair[0], i * 2)),
                 (_, None) => Err(format!(
                     "Illegal hexadecimal character {} at index {}",
                     pair[1],
@@ -175,15 +167,10 @@ fn decode_text(s: &str, enc: &Enc, strict_b64: bool) -> Result<Vec<u8>, String> 
         Enc::Hex => decode_hex(s)?,
         Enc::Utf8 => s.as_bytes().to_vec(),
         // Java replaces characters ASCII cannot hold with '?'.
-        Enc::Ascii => s
-            .chars()
-            .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
-            .collect(),
+        Enc::Ascii => s.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' }).collect(),
         Enc::Base64 => {
             if strict_b64 {
-                STANDARD
-                    .decode(s)
-                    .map_err(|e| format!("Invalid base64 input: {e}"))?
+                STANDARD.decode(s).map_err(|e| format!("Invalid base64 input: {e}"))?
             } else {
                 let cleaned: String = s
                     .chars()
@@ -216,12 +203,10 @@ fn encode_bytes(b: &[u8], enc: &Enc) -> String {
 }
 
 fn encode(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Value, String> {
-    let (Some(s), Some(from), Some(to)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?)
-    else {
+    let (Some(s), Some(from), Some(to)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?) else {
         return Ok(Value::Null);
     };
-    let unsupported =
-        || "Supported input and output encodings are: hex, utf8, ascii and base64".to_string();
+    let unsupported = || "Supported input and output encodings are: hex, utf8, ascii and base64".to_string();
     let (from, to) = (
         encoding(from).map_err(|_| unsupported())?,
         encoding(to).map_err(|_| unsupported())?,
@@ -296,53 +281,25 @@ mod tests {
                 s("Example!"),
             ),
             ("ENCODE", vec![s("0x4578"), s("hex"), s("ascii")], s("Ex")),
-            (
-                "ENCODE",
-                vec![s("X'4578'"), s("hex"), s("base64")],
-                s("RXg="),
-            ),
-            (
-                "ENCODE",
-                vec![s("Example!"), s("utf8"), s("base64")],
-                s("RXhhbXBsZSE="),
-            ),
+            ("ENCODE", vec![s("X'4578'"), s("hex"), s("base64")], s("RXg=")),
+            ("ENCODE", vec![s("Example!"), s("utf8"), s("base64")], s("RXhhbXBsZSE=")),
             (
                 "ENCODE",
                 vec![s("RXhhbXBsZSE="), s("base64"), s("hex")],
                 s("4578616d706c6521"),
             ),
             ("ENCODE", vec![s("a"), Value::Null, s("hex")], Value::Null),
-            (
-                "TO_BYTES",
-                vec![s("AQID"), s("base64")],
-                Value::Bytes(vec![1, 2, 3]),
-            ),
-            (
-                "TO_BYTES",
-                vec![s("010203"), s("hex")],
-                Value::Bytes(vec![1, 2, 3]),
-            ),
-            (
-                "FROM_BYTES",
-                vec![Value::Bytes(vec![1, 2, 3]), s("base64")],
-                s("AQID"),
-            ),
-            (
-                "FROM_BYTES",
-                vec![Value::Bytes(b"hi".to_vec()), s("utf8")],
-                s("hi"),
-            ),
+            ("TO_BYTES", vec![s("AQID"), s("base64")], Value::Bytes(vec![1, 2, 3])),
+            ("TO_BYTES", vec![s("010203"), s("hex")], Value::Bytes(vec![1, 2, 3])),
+            ("FROM_BYTES", vec![Value::Bytes(vec![1, 2, 3]), s("base64")], s("AQID")),
+            ("FROM_BYTES", vec![Value::Bytes(b"hi".to_vec()), s("utf8")], s("hi")),
             ("MD5", vec![s("")], s("d41d8cd98f00b204e9800998ecf8427e")),
             (
                 "MD5",
                 vec![s("The quick brown fox jumps over the lazy dog")],
                 s("9e107d9d372bb6826bd81d3542a419d6"),
             ),
-            (
-                "INT_FROM_BYTES",
-                vec![Value::Bytes(vec![0, 0, 1, 0])],
-                Value::Int(256),
-            ),
+            ("INT_FROM_BYTES", vec![Value::Bytes(vec![0, 0, 1, 0])], Value::Int(256)),
             (
                 "INT_FROM_BYTES",
                 vec![Value::Bytes(vec![0, 1, 0, 0]), s("LITTLE_ENDIAN")],

@@ -90,12 +90,7 @@ impl Json {
                     .map(|(k, v)| (k.to_string(), Json::from_value(v)))
                     .collect(),
             ),
-            Value::Struct(fields) => Json::Obj(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Json::from_value(v)))
-                    .collect(),
-            ),
+            Value::Struct(fields) => Json::Obj(fields.iter().map(|(k, v)| (k.clone(), Json::from_value(v))).collect()),
         }
     }
 }
@@ -192,12 +187,7 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Option<Json> {
         let start = self.pos;
-        while self.pos < self.s.len()
-            && matches!(
-                self.s[self.pos],
-                b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
-            )
-        {
+        while self.pos < self.s.len() && matches!(self.s[self.pos], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
             self.pos += 1;
         }
         let text = std::str::from_utf8(&self.s[start..self.pos]).ok()?;
@@ -252,16 +242,11 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[("json", "VARCHAR"), ("path", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func(
-            "IS_JSON_STRING",
-            CAT,
-            "Whether text is valid JSON.",
-            |a, _, _| {
-                Ok(Value::Boolean(
-                    arg::str(a, 0)?.is_some_and(|s| Json::parse(s).is_some()),
-                ))
-            },
-        )
+        func("IS_JSON_STRING", CAT, "Whether text is valid JSON.", |a, _, _| {
+            Ok(Value::Boolean(
+                arg::str(a, 0)?.is_some_and(|s| Json::parse(s).is_some()),
+            ))
+        })
         .sig(&[("text", "VARCHAR")], "BOOLEAN")
         .lenient(),
     );
@@ -306,9 +291,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "The keys of a JSON object, in document order; NULL for other JSON.",
             |a, _, _| {
                 Ok(match arg::str(a, 0)?.and_then(Json::parse) {
-                    Some(Json::Obj(e)) => {
-                        Value::Array(e.into_iter().map(|(k, _)| Value::String(k)).collect())
-                    }
+                    Some(Json::Obj(e)) => Value::Array(e.into_iter().map(|(k, _)| Value::String(k)).collect()),
                     _ => Value::Null,
                 })
             },
@@ -340,9 +323,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "The elements of a JSON array as JSON texts; NULL for other JSON.",
             |a, _, _| {
                 Ok(match arg::str(a, 0)?.and_then(Json::parse) {
-                    Some(Json::Arr(items)) => {
-                        Value::Array(items.iter().map(|j| Value::String(j.text())).collect())
-                    }
+                    Some(Json::Arr(items)) => Value::Array(items.iter().map(|j| Value::String(j.text())).collect()),
                     _ => Value::Null,
                 })
             },
@@ -474,12 +455,8 @@ fn json_array_contains(a: &[Value], _: &SqlType, _: &[Lambda<'_>]) -> Result<Val
         (Json::Bool(x), Value::Boolean(y)) => x == y,
         (Json::Str(x), Value::String(y)) => x == y,
         // Integers match integral JSON numbers only, doubles match any number.
-        (Json::Num(n), Value::Int(_) | Value::BigInt(_)) => {
-            n.parse::<i64>().ok() == needle.as_i64()
-        }
-        (Json::Num(n), Value::Double(_) | Value::Decimal(..)) => {
-            n.parse::<f64>().ok() == needle.as_f64()
-        }
+        (Json::Num(n), Value::Int(_) | Value::BigInt(_)) => n.parse::<i64>().ok() == needle.as_i64(),
+        (Json::Num(n), Value::Double(_) | Value::Decimal(..)) => n.parse::<f64>().ok() == needle.as_f64(),
         _ => false,
     });
     Ok(Value::Boolean(found))
@@ -510,11 +487,7 @@ mod tests {
                 vec![s(r#"{"a": {"b": [1, 2]}}"#), s("$['a'].b[0]")],
                 s("1"),
             ),
-            (
-                "EXTRACTJSONFIELD",
-                vec![s(r#"{"a": 1}"#), s("$.missing")],
-                n.clone(),
-            ),
+            ("EXTRACTJSONFIELD", vec![s(r#"{"a": 1}"#), s("$.missing")], n.clone()),
             ("EXTRACTJSONFIELD", vec![s("not json"), s("$.a")], n.clone()),
             ("IS_JSON_STRING", vec![s("[1, 2]")], Value::Boolean(true)),
             ("IS_JSON_STRING", vec![s("{")], Value::Boolean(false)),
@@ -581,16 +554,8 @@ mod tests {
                 s("[1,2]"),
             ),
             ("TO_JSON_STRING", vec![n.clone()], s("null")),
-            (
-                "TO_JSON_STRING",
-                vec![Value::Bytes(vec![33])],
-                s("\"IQ==\""),
-            ),
-            (
-                "TO_JSON_STRING",
-                vec![Value::Decimal(123456, 3)],
-                s("123.456"),
-            ),
+            ("TO_JSON_STRING", vec![Value::Bytes(vec![33])], s("\"IQ==\"")),
+            ("TO_JSON_STRING", vec![Value::Decimal(123456, 3)], s("123.456")),
             (
                 "TO_JSON_STRING",
                 vec![Value::Struct(vec![

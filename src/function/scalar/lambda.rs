@@ -14,10 +14,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Applies a lambda to each array element, or two lambdas to each map key and value.",
             transform,
         )
-        .sig(
-            &[("array", "ARRAY<T>"), ("function", "LAMBDA<T, R>")],
-            "ARRAY<R>",
-        )
+        .sig(&[("array", "ARRAY<T>"), ("function", "LAMBDA<T, R>")], "ARRAY<R>")
         .sig(
             &[
                 ("map", "MAP<K, V>"),
@@ -54,11 +51,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             reduce,
         )
         .sig(
-            &[
-                ("array", "ARRAY<T>"),
-                ("initial", "S"),
-                ("function", "LAMBDA<S, T, S>"),
-            ],
+            &[("array", "ARRAY<T>"), ("initial", "S"), ("function", "LAMBDA<S, T, S>")],
             "S",
         )
         .sig(
@@ -101,9 +94,7 @@ fn transform(a: &[Value], _: &SqlType, l: &[Lambda<'_>]) -> Result<Value, String
 
 fn filter(a: &[Value], _: &SqlType, l: &[Lambda<'_>]) -> Result<Value, String> {
     // A NULL predicate result drops the element, as a WHERE clause would.
-    let keep = |args: &[Value]| -> Result<bool, String> {
-        Ok(arg::call(l, 0, args)?.as_bool() == Some(true))
-    };
+    let keep = |args: &[Value]| -> Result<bool, String> { Ok(arg::call(l, 0, args)?.as_bool() == Some(true)) };
     match arg::get(a, 0) {
         Value::Array(items) => {
             let mut out = Vec::new();
@@ -163,19 +154,13 @@ mod tests {
         let reg = FunctionRegistry::new();
         let t = reg.scalar("TRANSFORM").unwrap();
         let arr = Some(SqlType::Array(Box::new(SqlType::Int)));
-        assert_eq!(
-            t.lambda_params(&[arr.clone(), None], 1),
-            Some(vec![SqlType::Int])
-        );
+        assert_eq!(t.lambda_params(&[arr.clone(), None], 1), Some(vec![SqlType::Int]));
         assert_eq!(
             t.return_type(&[arr.clone(), Some(SqlType::String)]),
             Ok(SqlType::Array(Box::new(SqlType::String)))
         );
         let r = reg.scalar("REDUCE").unwrap();
-        let map = Some(SqlType::Map(
-            Box::new(SqlType::String),
-            Box::new(SqlType::Int),
-        ));
+        let map = Some(SqlType::Map(Box::new(SqlType::String), Box::new(SqlType::Int)));
         assert_eq!(
             r.lambda_params(&[map.clone(), Some(SqlType::BigInt), None], 2),
             Some(vec![SqlType::BigInt, SqlType::String, SqlType::Int])
@@ -198,10 +183,7 @@ mod tests {
             t.invoke(&[ints(&[1, 2]), Value::Null], &ret, &[&double]),
             Ok(ints(&[2, 4]))
         );
-        assert_eq!(
-            t.invoke(&[Value::Null, Value::Null], &ret, &[&double]),
-            Ok(Value::Null)
-        );
+        assert_eq!(t.invoke(&[Value::Null, Value::Null], &ret, &[&double]), Ok(Value::Null));
         let odd = |a: &[Value]| Ok(Value::Boolean(a[0].as_i64().unwrap_or(0) % 2 == 1));
         let f = reg.scalar("FILTER").unwrap();
         assert_eq!(
@@ -215,25 +197,14 @@ mod tests {
         };
         let r = reg.scalar("REDUCE").unwrap();
         assert_eq!(
-            r.invoke(
-                &[ints(&[1, 2, 3]), Value::Int(5), Value::Null],
-                &SqlType::Int,
-                &[&sum]
-            ),
+            r.invoke(&[ints(&[1, 2, 3]), Value::Int(5), Value::Null], &SqlType::Int, &[&sum]),
             Ok(Value::Int(11))
         );
         assert_eq!(
-            r.invoke(
-                &[Value::Null, Value::Int(5), Value::Null],
-                &SqlType::Int,
-                &[&sum]
-            ),
+            r.invoke(&[Value::Null, Value::Int(5), Value::Null], &SqlType::Int, &[&sum]),
             Ok(Value::Int(5))
         );
         let failing = |_: &[Value]| Err("boom".to_string());
-        assert!(
-            t.invoke(&[ints(&[1]), Value::Null], &ret, &[&failing])
-                .is_err()
-        );
+        assert!(t.invoke(&[ints(&[1]), Value::Null], &ret, &[&failing]).is_err());
     }
 }

@@ -26,10 +26,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 Ok(Value::Map(out))
             },
         )
-        .sig(
-            &[("keys", "ARRAY<VARCHAR>"), ("values", "ARRAY<T>")],
-            "MAP<VARCHAR, T>",
-        ),
+        .sig(&[("keys", "ARRAY<VARCHAR>"), ("values", "ARRAY<T>")], "MAP<VARCHAR, T>"),
     );
     v.push(
         func("MAP_KEYS", CAT, "The keys of a map.", |a, _, _| {
@@ -68,10 +65,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 Ok(Value::Map(out))
             },
         )
-        .sig(
-            &[("first", "MAP<K, V>"), ("second", "MAP<K, V>")],
-            "MAP<K, V>",
-        )
+        .sig(&[("first", "MAP<K, V>"), ("second", "MAP<K, V>")], "MAP<K, V>")
         .lenient(),
     );
     v.push(
@@ -121,8 +115,7 @@ mod tests {
     #[test]
     fn map_functions() {
         let n = Value::Null;
-        let m =
-            |e: &[(&str, i32)]| Value::Map(e.iter().map(|(k, v)| (s(k), Value::Int(*v))).collect());
+        let m = |e: &[(&str, i32)]| Value::Map(e.iter().map(|(k, v)| (s(k), Value::Int(*v))).collect());
         let ints = |v: &[i32]| Value::Array(v.iter().map(|x| Value::Int(*x)).collect());
         let keys = |v: &[&str]| Value::Array(v.iter().map(|x| s(x)).collect());
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
@@ -136,11 +129,7 @@ mod tests {
                 vec![keys(&["a", "b", "c"]), ints(&[1, 2])],
                 m(&[("a", 1), ("b", 2)]),
             ),
-            (
-                "MAP_KEYS",
-                vec![m(&[("b", 1), ("a", 2)])],
-                keys(&["b", "a"]),
-            ),
+            ("MAP_KEYS", vec![m(&[("b", 1), ("a", 2)])], keys(&["b", "a"])),
             ("MAP_VALUES", vec![m(&[("b", 1), ("a", 2)])], ints(&[1, 2])),
             (
                 "MAP_UNION",

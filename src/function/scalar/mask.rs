@@ -187,11 +187,7 @@ mod tests {
                 s("*b*d00111xy0*"),
             ),
             ("MASK", vec![n.clone()], n.clone()),
-            (
-                "MASK_LEFT",
-                vec![s("AbCd#$123xy Z"), Value::Int(5)],
-                s("XxXx-$123xy Z"),
-            ),
+            ("MASK_LEFT", vec![s("AbCd#$123xy Z"), Value::Int(5)], s("XxXx-$123xy Z")),
             ("MASK_LEFT", vec![s("Ab"), Value::Int(5)], s("Xx")),
             (
                 "MASK_RIGHT",

@@ -20,9 +20,7 @@ const UNARY: [Unary; 17] = [
     ("CBRT", "The cube root.", f64::cbrt),
     ("COS", "The cosine of an angle in radians.", f64::cos),
     ("COSH", "The hyperbolic cosine.", f64::cosh),
-    ("COT", "The cotangent of an angle in radians.", |x| {
-        1.0 / x.tan()
-    }),
+    ("COT", "The cotangent of an angle in radians.", |x| 1.0 / x.tan()),
     ("DEGREES", "Converts radians to degrees.", f64::to_degrees),
     ("EXP", "e raised to the power of the value.", f64::exp),
     ("LN", "The natural logarithm.", f64::ln),
@@ -97,24 +95,19 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig(&[], "DOUBLE"),
     );
     v.push(
-        func(
-            "SIGN",
-            CAT,
-            "The sign of a value: -1, 0 or 1.",
-            |a, _, _| {
-                Ok(match arg::get(a, 0) {
-                    Value::Int(x) => Value::Int(x.signum()),
-                    Value::BigInt(x) => Value::Int(x.signum() as i32),
-                    v => match v.as_f64() {
-                        // Java's Math.signum keeps NaN, which (int) turns into 0.
-                        Some(x) if x > 0.0 => Value::Int(1),
-                        Some(x) if x < 0.0 => Value::Int(-1),
-                        Some(_) => Value::Int(0),
-                        None => Value::Null,
-                    },
-                })
-            },
-        )
+        func("SIGN", CAT, "The sign of a value: -1, 0 or 1.", |a, _, _| {
+            Ok(match arg::get(a, 0) {
+                Value::Int(x) => Value::Int(x.signum()),
+                Value::BigInt(x) => Value::Int(x.signum() as i32),
+                v => match v.as_f64() {
+                    // Java's Math.signum keeps NaN, which (int) turns into 0.
+                    Some(x) if x > 0.0 => Value::Int(1),
+                    Some(x) if x < 0.0 => Value::Int(-1),
+                    Some(_) => Value::Int(0),
+                    None => Value::Null,
+                },
+            })
+        })
         .sig(&[("value", "INT")], "INT")
         .sig(&[("value", "BIGINT")], "INT")
         .sig(&[("value", "DOUBLE")], "INT"),
@@ -135,16 +128,8 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         .sig_with(&[("value", "DECIMAL")], "DECIMAL", same_type),
     );
     for (name, desc, mode) in [
-        (
-            "CEIL",
-            "The smallest integer not below the value.",
-            Mode::Ceil,
-        ),
-        (
-            "FLOOR",
-            "The largest integer not above the value.",
-            Mode::Floor,
-        ),
+        ("CEIL", "The smallest integer not below the value.", Mode::Ceil),
+        ("FLOOR", "The largest integer not above the value.", Mode::Floor),
     ] {
         let imp: crate::function::sig::ImplFn = if mode == Mode::Ceil {
             |a, _, _| ceil_floor(a, Mode::Ceil)
@@ -185,11 +170,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 .sig(&[("value", "DOUBLE")], "BIGINT")
                 .sig(&[("value", "DOUBLE"), ("places", "INT")], "DOUBLE")
                 .sig_with(&[("value", "DECIMAL")], "DECIMAL", integral_decimal)
-                .sig_with(
-                    &[("value", "DECIMAL"), ("places", "INT")],
-                    "DECIMAL",
-                    same_type,
-                ),
+                .sig_with(&[("value", "DECIMAL"), ("places", "INT")], "DECIMAL", same_type),
         );
     }
     v.push(
@@ -217,13 +198,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              timestamps when compared with them.",
             |a, r, _| extreme(a, r, Ordering::Less),
         )
-        .sig_full(
-            &[("values", "ANY")],
-            "T",
-            true,
-            Some(|t| extreme_type("LEAST", t)),
-            "",
-        )
+        .sig_full(&[("values", "ANY")], "T", true, Some(|t| extreme_type("LEAST", t)), "")
         .lenient(),
     );
 }
@@ -339,15 +314,8 @@ fn round_unscaled(unscaled: i128, scale: i32, places: i32, mode: Mode) -> Option
 fn ceil_floor(a: &[Value], mode: Mode) -> Result<Value, String> {
     Ok(match arg::get(a, 0) {
         v @ (Value::Int(_) | Value::BigInt(_)) => v.clone(),
-        Value::Double(x) => Value::Double(if mode == Mode::Ceil {
-            x.ceil()
-        } else {
-            x.floor()
-        }),
-        Value::Decimal(u, s) => Value::Decimal(
-            round_unscaled(*u, *s as i32, 0, mode).ok_or("decimal overflow")?,
-            *s,
-        ),
+        Value::Double(x) => Value::Double(if mode == Mode::Ceil { x.ceil() } else { x.floor() }),
+        Value::Decimal(u, s) => Value::Decimal(round_unscaled(*u, *s as i32, 0, mode).ok_or("decimal overflow")?, *s),
         _ => Value::Null,
     })
 }
@@ -441,11 +409,7 @@ fn extreme_type(name: &str, args: &[Option<SqlType>]) -> Result<SqlType, String>
             if t.is_numeric()
                 || matches!(
                     t,
-                    SqlType::String
-                        | SqlType::Bytes
-                        | SqlType::Date
-                        | SqlType::Time
-                        | SqlType::Timestamp
+                    SqlType::String | SqlType::Bytes | SqlType::Date | SqlType::Time | SqlType::Timestamp
                 ) =>
         {
             Ok(t)
@@ -492,42 +456,25 @@ mod tests {
     #[allow(clippy::approx_constant)]
     fn floating_functions() {
         assert_eq!(round13(call("ASIN", &[Value::Int(-1)])), -1.5707963267949);
-        assert_eq!(
-            round13(call("ATAN", &[Value::Double(0.43)])),
-            0.4060980583176
-        );
+        assert_eq!(round13(call("ATAN", &[Value::Double(0.43)])), 0.4060980583176);
         assert_eq!(
             round13(call("ATAN2", &[Value::Int(-2), Value::Int(-3)])),
             -2.5535900500422
         );
-        assert_eq!(
-            call("LOG", &[Value::Int(13)]),
-            Ok(Value::Double(13f64.log10()))
-        );
-        assert_eq!(
-            call("LOG", &[Value::Int(0)]),
-            Ok(Value::Double(f64::NEG_INFINITY))
-        );
+        assert_eq!(call("LOG", &[Value::Int(13)]), Ok(Value::Double(13f64.log10())));
+        assert_eq!(call("LOG", &[Value::Int(0)]), Ok(Value::Double(f64::NEG_INFINITY)));
         assert_eq!(
             call("LOG", &[Value::Int(15), Value::Int(13)]),
             Ok(Value::Double(0.9471572411831843))
         );
-        assert!(
-            matches!(call("LOG", &[Value::Int(-15), Value::Int(13)]), Ok(Value::Double(x)) if x.is_nan())
-        );
+        assert!(matches!(call("LOG", &[Value::Int(-15), Value::Int(13)]), Ok(Value::Double(x)) if x.is_nan()));
         assert_eq!(
             call("POWER", &[Value::Int(15), Value::Int(-1)]),
             Ok(Value::Double(0.06666666666666667))
         );
-        assert_eq!(
-            call("POWER", &[Value::Int(0), Value::Int(0)]),
-            Ok(Value::Double(1.0))
-        );
+        assert_eq!(call("POWER", &[Value::Int(0), Value::Int(0)]), Ok(Value::Double(1.0)));
         assert_eq!(call("SQRT", &[Value::Null]), Ok(Value::Null));
-        assert_eq!(
-            call("SQRT", &[Value::Decimal(400, 2)]),
-            Ok(Value::Double(2.0))
-        );
+        assert_eq!(call("SQRT", &[Value::Decimal(400, 2)]), Ok(Value::Double(2.0)));
         assert!(matches!(call("RANDOM", &[]), Ok(Value::Double(x)) if (0.0..1.0).contains(&x)));
     }
 
@@ -539,30 +486,14 @@ mod tests {
             ("SIGN", vec![Value::Double(-0.5)], Value::Int(-1)),
             ("SIGN", vec![Value::BigInt(0)], Value::Int(0)),
             ("CEIL", vec![Value::Double(1.2)], Value::Double(2.0)),
-            (
-                "FLOOR",
-                vec![Value::Decimal(-125, 2)],
-                Value::Decimal(-200, 2),
-            ),
-            (
-                "CEIL",
-                vec![Value::Decimal(-125, 2)],
-                Value::Decimal(-100, 2),
-            ),
+            ("FLOOR", vec![Value::Decimal(-125, 2)], Value::Decimal(-200, 2)),
+            ("CEIL", vec![Value::Decimal(-125, 2)], Value::Decimal(-100, 2)),
             ("ROUND", vec![Value::Double(1.5)], Value::BigInt(2)),
             ("ROUND", vec![Value::Double(-1.5)], Value::BigInt(-1)),
             ("ROUND", vec![Value::Double(-1.6)], Value::BigInt(-2)),
             ("ROUND", vec![Value::Int(7)], Value::BigInt(7)),
-            (
-                "ROUND",
-                vec![Value::Double(1.2345), Value::Int(2)],
-                Value::Double(1.23),
-            ),
-            (
-                "ROUND",
-                vec![Value::Double(1.235), Value::Int(2)],
-                Value::Double(1.24),
-            ),
+            ("ROUND", vec![Value::Double(1.2345), Value::Int(2)], Value::Double(1.23)),
+            ("ROUND", vec![Value::Double(1.235), Value::Int(2)], Value::Double(1.24)),
             (
                 "ROUND",
                 vec![Value::Double(-1.235), Value::Int(2)],
@@ -595,26 +526,14 @@ mod tests {
                 vec![Value::Decimal(123456789, 2), Value::Decimal(123456, 6)],
                 Value::Decimal(1234567890000, 6),
             ),
-            (
-                "LEAST",
-                vec![s("apple"), s("aardvark"), Value::Null],
-                s("aardvark"),
-            ),
-            (
-                "LEAST",
-                vec![Value::Date(19071), s("2022-06-14")],
-                Value::Date(19071),
-            ),
+            ("LEAST", vec![s("apple"), s("aardvark"), Value::Null], s("aardvark")),
+            ("LEAST", vec![Value::Date(19071), s("2022-06-14")], Value::Date(19071)),
             (
                 "GREATEST",
                 vec![Value::Date(19071), s("2022-06-14")],
                 Value::Date(19157),
             ),
-            (
-                "GREATEST",
-                vec![Value::Time(10), s("09:16:00")],
-                Value::Time(33360000),
-            ),
+            ("GREATEST", vec![Value::Time(10), s("09:16:00")], Value::Time(33360000)),
             (
                 "GREATEST",
                 vec![Value::Timestamp(0), s("2022-06-14")],
@@ -649,23 +568,16 @@ mod tests {
             round.invoke(std::slice::from_ref(&v), &r0, &[]),
             Ok(Value::Decimal(12345678987654321, 0))
         );
-        let r2 = round
-            .return_type(&[Some(dec.clone()), Some(SqlType::Int)])
-            .unwrap();
+        let r2 = round.return_type(&[Some(dec.clone()), Some(SqlType::Int)]).unwrap();
         assert_eq!(r2, dec);
         let got = round.invoke(&[v.clone(), Value::Int(2)], &r2, &[]).unwrap();
         assert_eq!(got.to_string(), "12345678987654321.2300000000000000");
-        let got = round
-            .invoke(&[v.clone(), Value::Int(-2)], &r2, &[])
-            .unwrap();
+        let got = round.invoke(&[v.clone(), Value::Int(-2)], &r2, &[]).unwrap();
         assert_eq!(got.to_string(), "12345678987654300.0000000000000000");
         let trunc = reg.scalar("TRUNC").unwrap();
         let got = trunc.invoke(
             &[Value::Decimal(-17, 1)],
-            &SqlType::Decimal {
-                precision: 5,
-                scale: 0,
-            },
+            &SqlType::Decimal { precision: 5, scale: 0 },
             &[],
         );
         assert_eq!(got, Ok(Value::Decimal(-1, 0)));

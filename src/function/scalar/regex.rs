@@ -24,11 +24,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         )
         .sig(&[("pattern", "VARCHAR"), ("input", "VARCHAR")], "VARCHAR")
         .sig(
-            &[
-                ("pattern", "VARCHAR"),
-                ("input", "VARCHAR"),
-                ("group", "INT"),
-            ],
+            &[("pattern", "VARCHAR"), ("input", "VARCHAR"), ("group", "INT")],
             "VARCHAR",
         ),
     );
@@ -39,16 +35,9 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             "Every substring matching a pattern (or the given capture group of each match).",
             |a, r, l| extract(a, r, l, true),
         )
+        .sig(&[("pattern", "VARCHAR"), ("input", "VARCHAR")], "ARRAY<VARCHAR>")
         .sig(
-            &[("pattern", "VARCHAR"), ("input", "VARCHAR")],
-            "ARRAY<VARCHAR>",
-        )
-        .sig(
-            &[
-                ("pattern", "VARCHAR"),
-                ("input", "VARCHAR"),
-                ("group", "INT"),
-            ],
+            &[("pattern", "VARCHAR"), ("input", "VARCHAR"), ("group", "INT")],
             "ARRAY<VARCHAR>",
         ),
     );
@@ -58,9 +47,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             CAT,
             "Replaces every match of a pattern; the replacement may refer to groups as $1.",
             |a, _, _| {
-                let (Some(s), Some(p), Some(rep)) =
-                    (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?)
-                else {
+                let (Some(s), Some(p), Some(rep)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?) else {
                     return Ok(Value::Null);
                 };
                 let re = compile(p)?;
@@ -69,11 +56,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             },
         )
         .sig(
-            &[
-                ("input", "VARCHAR"),
-                ("pattern", "VARCHAR"),
-                ("replacement", "VARCHAR"),
-            ],
+            &[("input", "VARCHAR"), ("pattern", "VARCHAR"), ("replacement", "VARCHAR")],
             "VARCHAR",
         ),
     );
@@ -85,10 +68,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              characters.",
             split,
         )
-        .sig(
-            &[("input", "VARCHAR"), ("pattern", "VARCHAR")],
-            "ARRAY<VARCHAR>",
-        ),
+        .sig(&[("input", "VARCHAR"), ("pattern", "VARCHAR")], "ARRAY<VARCHAR>"),
     );
 }
 
@@ -102,8 +82,7 @@ pub(super) fn compile(pattern: &str) -> Result<Regex, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(re);
     }
-    let re = Regex::new(pattern)
-        .map_err(|e| format!("Invalid regular expression pattern: {pattern}: {e}"))?;
+    let re = Regex::new(pattern).map_err(|e| format!("Invalid regular expression pattern: {pattern}: {e}"))?;
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         // Patterns built from column values could grow the cache without bound.
@@ -206,11 +185,7 @@ mod tests {
     fn regex_functions() {
         let arr = |v: &[&str]| Value::Array(v.iter().map(|x| s(x)).collect());
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            (
-                "REGEXP_EXTRACT",
-                vec![s("O.*"), s("steven Ostrander")],
-                s("Ostrander"),
-            ),
+            ("REGEXP_EXTRACT", vec![s("O.*"), s("steven Ostrander")], s("Ostrander")),
             (
                 "REGEXP_EXTRACT",
                 vec![s("(\\w+) (\\w+)"), s("foo bar"), Value::Int(2)],
@@ -233,31 +208,15 @@ mod tests {
                 vec![s("foobar"), s("(foo)(bar)"), s("$2$1x")],
                 s("barfoox"),
             ),
-            (
-                "REGEXP_REPLACE",
-                vec![s("a.b"), s("\\."), s("\\$")],
-                s("a$b"),
-            ),
+            ("REGEXP_REPLACE", vec![s("a.b"), s("\\."), s("\\$")], s("a$b")),
             (
                 "REGEXP_SPLIT_TO_ARRAY",
                 vec![s("a1b22c"), s("\\d+")],
                 arr(&["a", "b", "c"]),
             ),
-            (
-                "REGEXP_SPLIT_TO_ARRAY",
-                vec![s("a,b,"), s(",")],
-                arr(&["a", "b", ""]),
-            ),
-            (
-                "REGEXP_SPLIT_TO_ARRAY",
-                vec![s("ab"), s("")],
-                arr(&["a", "b"]),
-            ),
-            (
-                "REGEXP_SPLIT_TO_ARRAY",
-                vec![Value::Null, s(",")],
-                Value::Null,
-            ),
+            ("REGEXP_SPLIT_TO_ARRAY", vec![s("a,b,"), s(",")], arr(&["a", "b", ""])),
+            ("REGEXP_SPLIT_TO_ARRAY", vec![s("ab"), s("")], arr(&["a", "b"])),
+            ("REGEXP_SPLIT_TO_ARRAY", vec![Value::Null, s(",")], Value::Null),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");

@@ -16,21 +16,15 @@ const MAX_PAD: usize = 1 << 24;
 
 pub(super) fn register(v: &mut Vec<Builtin>) {
     v.push(
-        func(
-            "LCASE",
-            CAT,
-            "Converts a string to lower case.",
-            |a, _, _| Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_lowercase()))),
-        )
+        func("LCASE", CAT, "Converts a string to lower case.", |a, _, _| {
+            Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_lowercase())))
+        })
         .sig(&[("input", "VARCHAR")], "VARCHAR"),
     );
     v.push(
-        func(
-            "UCASE",
-            CAT,
-            "Converts a string to upper case.",
-            |a, _, _| Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_uppercase()))),
-        )
+        func("UCASE", CAT, "Converts a string to upper case.", |a, _, _| {
+            Ok(str1(a)?.map_or(Value::Null, |s| Value::String(s.to_uppercase())))
+        })
         .sig(&[("input", "VARCHAR")], "VARCHAR"),
     );
     v.push(
@@ -62,10 +56,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              skipped, a NULL separator gives NULL.",
             concat_ws,
         )
-        .variadic(
-            &[("separator", "VARCHAR"), ("inputs", "VARCHAR")],
-            "VARCHAR",
-        )
+        .variadic(&[("separator", "VARCHAR"), ("inputs", "VARCHAR")], "VARCHAR")
         .variadic(&[("separator", "BYTES"), ("inputs", "BYTES")], "BYTES")
         .lenient(),
     );
@@ -92,15 +83,9 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             substring,
         )
         .sig(&[("str", "VARCHAR"), ("pos", "INT")], "VARCHAR")
-        .sig(
-            &[("str", "VARCHAR"), ("pos", "INT"), ("length", "INT")],
-            "VARCHAR",
-        )
+        .sig(&[("str", "VARCHAR"), ("pos", "INT"), ("length", "INT")], "VARCHAR")
         .sig(&[("bytes", "BYTES"), ("pos", "INT")], "BYTES")
-        .sig(
-            &[("bytes", "BYTES"), ("pos", "INT"), ("length", "INT")],
-            "BYTES",
-        ),
+        .sig(&[("bytes", "BYTES"), ("pos", "INT"), ("length", "INT")], "BYTES"),
     );
     v.push(
         func(
@@ -108,20 +93,14 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
             CAT,
             "Replaces every occurrence of a substring with another string.",
             |a, _, _| {
-                let (Some(s), Some(from), Some(to)) =
-                    (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?)
-                else {
+                let (Some(s), Some(from), Some(to)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?) else {
                     return Ok(Value::Null);
                 };
                 Ok(Value::String(s.replace(from, to)))
             },
         )
         .sig(
-            &[
-                ("str", "VARCHAR"),
-                ("substring", "VARCHAR"),
-                ("replacement", "VARCHAR"),
-            ],
+            &[("str", "VARCHAR"), ("substring", "VARCHAR"), ("replacement", "VARCHAR")],
             "VARCHAR",
         ),
     );
@@ -135,11 +114,7 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
         )
         .sig(&[("str", "VARCHAR"), ("substring", "VARCHAR")], "INT")
         .sig(
-            &[
-                ("str", "VARCHAR"),
-                ("substring", "VARCHAR"),
-                ("position", "INT"),
-            ],
+            &[("str", "VARCHAR"), ("substring", "VARCHAR"), ("position", "INT")],
             "INT",
         )
         .sig(
@@ -164,17 +139,10 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 f,
             )
             .sig(
-                &[
-                    ("input", "VARCHAR"),
-                    ("length", "INT"),
-                    ("padding", "VARCHAR"),
-                ],
+                &[("input", "VARCHAR"), ("length", "INT"), ("padding", "VARCHAR")],
                 "VARCHAR",
             )
-            .sig(
-                &[("input", "BYTES"), ("length", "INT"), ("padding", "BYTES")],
-                "BYTES",
-            ),
+            .sig(&[("input", "BYTES"), ("length", "INT"), ("padding", "BYTES")], "BYTES"),
         );
     }
     v.push(
@@ -254,14 +222,8 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
              characters.",
             split,
         )
-        .sig(
-            &[("input", "VARCHAR"), ("delimiter", "VARCHAR")],
-            "ARRAY<VARCHAR>",
-        )
-        .sig(
-            &[("input", "BYTES"), ("delimiter", "BYTES")],
-            "ARRAY<BYTES>",
-        ),
+        .sig(&[("input", "VARCHAR"), ("delimiter", "VARCHAR")], "ARRAY<VARCHAR>")
+        .sig(&[("input", "BYTES"), ("delimiter", "BYTES")], "ARRAY<BYTES>"),
     );
     v.push(
         func(
@@ -286,11 +248,7 @@ fn str1(a: &[Value]) -> Result<Option<&str>, String> {
     arg::str(a, 0)
 }
 
-fn len(
-    a: &[Value],
-    _: &crate::types::SqlType,
-    _: &[crate::function::Lambda<'_>],
-) -> Result<Value, String> {
+fn len(a: &[Value], _: &crate::types::SqlType, _: &[crate::function::Lambda<'_>]) -> Result<Value, String> {
     Ok(match arg::get(a, 0) {
         Value::String(s) => Value::Int(s.chars().count() as i32),
         Value::Bytes(b) => Value::Int(b.len() as i32),
@@ -312,21 +270,14 @@ fn concat(a: &[Value], ret: &Ret, _: Lambdas) -> Result<Value, String> {
         return Ok(Value::Bytes(out));
     }
     Ok(Value::String(
-        a.iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .concat(),
+        a.iter().filter_map(Value::as_str).collect::<Vec<_>>().concat(),
     ))
 }
 
 fn concat_ws(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
     match arg::get(a, 0) {
         Value::String(sep) => Ok(Value::String(
-            a[1..]
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(sep),
+            a[1..].iter().filter_map(Value::as_str).collect::<Vec<_>>().join(sep),
         )),
         Value::Bytes(sep) => {
             let parts: Vec<&[u8]> = a[1..]
@@ -388,16 +339,8 @@ fn instr(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
     let (Some(s), Some(sub)) = (arg::str(a, 0)?, arg::str(a, 1)?) else {
         return Ok(Value::Int(0));
     };
-    let position = if a.len() > 2 {
-        arg::int(a, 2)?
-    } else {
-        Some(1)
-    };
-    let occurrence = if a.len() > 3 {
-        arg::int(a, 3)?
-    } else {
-        Some(1)
-    };
+    let position = if a.len() > 2 { arg::int(a, 2)? } else { Some(1) };
+    let occurrence = if a.len() > 3 { arg::int(a, 3)? } else { Some(1) };
     let (Some(position), Some(occurrence)) = (position, occurrence) else {
         return Ok(Value::Null);
     };
@@ -416,11 +359,7 @@ fn instr(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
         p.reverse();
         (h, p, (-position - 1) as usize)
     } else {
-        (
-            chars.clone(),
-            needle.clone(),
-            (position - 1).max(0) as usize,
-        )
+        (chars.clone(), needle.clone(), (position - 1).max(0) as usize)
     };
     let mut found = 0;
     let mut i = from;
@@ -450,18 +389,12 @@ fn pad(a: &[Value], left: bool) -> Result<Value, String> {
     };
     // A huge target length from a column value must not exhaust memory.
     if target > MAX_PAD {
-        return Err(format!(
-            "target length {target} exceeds the limit of {MAX_PAD}"
-        ));
+        return Err(format!("target length {target} exceeds the limit of {MAX_PAD}"));
     }
     match (arg::get(a, 0), arg::get(a, 2)) {
         (Value::String(s), Value::String(p)) if !p.is_empty() => {
             let input: Vec<char> = s.chars().collect();
-            let fill: Vec<char> = p
-                .chars()
-                .cycle()
-                .take(target.saturating_sub(input.len()))
-                .collect();
+            let fill: Vec<char> = p.chars().cycle().take(target.saturating_sub(input.len())).collect();
             let out: String = if left {
                 fill.iter().chain(input.iter()).take(target).collect()
             } else {
@@ -470,12 +403,7 @@ fn pad(a: &[Value], left: bool) -> Result<Value, String> {
             Ok(Value::String(out))
         }
         (Value::Bytes(s), Value::Bytes(p)) if !p.is_empty() => {
-            let fill: Vec<u8> = p
-                .iter()
-                .copied()
-                .cycle()
-                .take(target.saturating_sub(s.len()))
-                .collect();
+            let fill: Vec<u8> = p.iter().copied().cycle().take(target.saturating_sub(s.len())).collect();
             let out: Vec<u8> = if left {
                 fill.iter().chain(s.iter()).take(target).copied().collect()
             } else {
@@ -619,9 +547,7 @@ fn split(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
                     s.chars().map(|c| Value::String(c.to_string())).collect()
                 }
             } else {
-                s.split(d.as_str())
-                    .map(|p| Value::String(p.to_string()))
-                    .collect()
+                s.split(d.as_str()).map(|p| Value::String(p.to_string())).collect()
             };
             Value::Array(parts)
         }
@@ -641,8 +567,7 @@ fn split(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
 }
 
 fn split_to_map(a: &[Value], _: &Ret, _: Lambdas) -> Result<Value, String> {
-    let (Some(s), Some(entry), Some(kv)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?)
-    else {
+    let (Some(s), Some(entry), Some(kv)) = (arg::str(a, 0)?, arg::str(a, 1)?, arg::str(a, 2)?) else {
         return Ok(Value::Null);
     };
     if entry.is_empty() || kv.is_empty() || entry == kv {
@@ -679,11 +604,7 @@ mod tests {
             ("LEN", vec![s("héllo")], Value::Int(5)),
             ("LEN", vec![Value::Bytes(vec![1, 2])], Value::Int(2)),
             ("CONCAT", vec![s("a"), Value::Null, s("b")], s("ab")),
-            (
-                "CONCAT_WS",
-                vec![s(", "), s("a"), Value::Null, s("b")],
-                s("a, b"),
-            ),
+            ("CONCAT_WS", vec![s(", "), s("a"), Value::Null, s("b")], s("a, b")),
             ("CONCAT_WS", vec![Value::Null, s("a")], Value::Null),
             ("TRIM", vec![s("  a b \t")], s("a b")),
             (
@@ -691,24 +612,12 @@ mod tests {
                 vec![s("Mr Bugalicious"), Value::Int(2), Value::Int(1)],
                 s("r"),
             ),
-            (
-                "SUBSTRING",
-                vec![s("one"), Value::Int(0), Value::Int(1)],
-                s("o"),
-            ),
+            ("SUBSTRING", vec![s("one"), Value::Int(0), Value::Int(1)], s("o")),
             ("SUBSTRING", vec![s("zb"), Value::Int(2)], s("b")),
             ("SUBSTRING", vec![s("hello"), Value::Int(-3)], s("llo")),
-            (
-                "SUBSTRING",
-                vec![s("hello"), Value::Int(-3), Value::Int(2)],
-                s("ll"),
-            ),
+            ("SUBSTRING", vec![s("hello"), Value::Int(-3), Value::Int(2)], s("ll")),
             ("SUBSTRING", vec![s("hello"), Value::Int(10)], s("")),
-            (
-                "SUBSTRING",
-                vec![s("hello"), Value::Int(2), Value::Int(-1)],
-                s(""),
-            ),
+            ("SUBSTRING", vec![s("hello"), Value::Int(2), Value::Int(-1)], s("")),
             ("SUBSTRING", vec![s("hello"), Value::Null], Value::Null),
             ("REPLACE", vec![s("abcabc"), s("b"), s("XX")], s("aXXcaXXc")),
             ("INSTR", vec![s("corporate floor"), s("or")], Value::Int(2)),
@@ -738,39 +647,19 @@ mod tests {
                 vec![s("corporate floor"), s("or"), Value::Int(4), Value::Int(2)],
                 Value::Int(14),
             ),
-            (
-                "INSTR",
-                vec![s("short"), s("or"), Value::Int(4)],
-                Value::Int(0),
-            ),
-            (
-                "INSTR",
-                vec![s("short"), s("or"), Value::Int(-4)],
-                Value::Int(0),
-            ),
-            (
-                "LPAD",
-                vec![s("foo"), Value::Int(7), s("Bar")],
-                s("BarBfoo"),
-            ),
+            ("INSTR", vec![s("short"), s("or"), Value::Int(4)], Value::Int(0)),
+            ("INSTR", vec![s("short"), s("or"), Value::Int(-4)], Value::Int(0)),
+            ("LPAD", vec![s("foo"), Value::Int(7), s("Bar")], s("BarBfoo")),
             ("LPAD", vec![s("foo"), Value::Int(2), s("Bar")], s("fo")),
             ("LPAD", vec![s("foo"), Value::Int(5), s("")], Value::Null),
             ("LPAD", vec![s("foo"), Value::Int(-1), s("x")], Value::Null),
-            (
-                "RPAD",
-                vec![s("foo"), Value::Int(7), s("Bar")],
-                s("fooBarB"),
-            ),
+            ("RPAD", vec![s("foo"), Value::Int(7), s("Bar")], s("fooBarB")),
             (
                 "RPAD",
                 vec![Value::Bytes(vec![1]), Value::Int(3), Value::Bytes(vec![9])],
                 Value::Bytes(vec![1, 9, 9]),
             ),
-            (
-                "INITCAP",
-                vec![s("  the QUICK  brown")],
-                s("The Quick  Brown"),
-            ),
+            ("INITCAP", vec![s("  the QUICK  brown")], s("The Quick  Brown")),
             ("CHR", vec![Value::Int(75)], s("K")),
             ("CHR", vec![Value::Int(-1)], Value::Null),
             ("CHR", vec![s("\\u004b")], s("K")),
@@ -785,11 +674,7 @@ mod tests {
                 s("00010203-0405-0607-0809-0a0b0c0d0e0f"),
             ),
             ("UUID", vec![Value::Bytes(vec![1])], Value::Null),
-            (
-                "SPLIT",
-                vec![s("a,b,,c"), s(",")],
-                arr(&["a", "b", "", "c"]),
-            ),
+            ("SPLIT", vec![s("a,b,,c"), s(",")], arr(&["a", "b", "", "c"])),
             ("SPLIT", vec![s("abc"), s("")], arr(&["a", "b", "c"])),
             ("SPLIT", vec![s(""), s(",")], arr(&[""])),
             (
@@ -806,8 +691,7 @@ mod tests {
 
     #[test]
     fn uuid_is_random_v4() {
-        let (Ok(Value::String(a)), Ok(Value::String(b))) = (call("UUID", &[]), call("UUID", &[]))
-        else {
+        let (Ok(Value::String(a)), Ok(Value::String(b))) = (call("UUID", &[]), call("UUID", &[])) else {
             panic!("UUID must return strings");
         };
         assert_ne!(a, b);

@@ -367,8 +367,7 @@ pub(super) fn parse(toks: &[Tok], text: &str) -> Result<Parsed, String> {
     let chars: Vec<char> = text.chars().collect();
     let mut p = Parsed::default();
     let mut pos = 0;
-    parse_into(toks, &chars, &mut pos, &mut p)
-        .map_err(|e| format!("Text '{text}' could not be parsed: {e}"))?;
+    parse_into(toks, &chars, &mut pos, &mut p).map_err(|e| format!("Text '{text}' could not be parsed: {e}"))?;
     if pos != chars.len() {
         return Err(format!(
             "Text '{text}' could not be parsed, unparsed text found at index {pos}"
@@ -445,21 +444,12 @@ fn word<'a>(s: &[char], pos: &mut usize, options: &[&'a str]) -> Option<&'a str>
 
 fn in_range(v: i64, lo: i64, hi: i64, what: &str) -> Result<u32, String> {
     if v < lo || v > hi {
-        return Err(format!(
-            "Invalid value for {what} (valid values {lo} - {hi}): {v}"
-        ));
+        return Err(format!("Invalid value for {what} (valid values {lo} - {hi}): {v}"));
     }
     Ok(v as u32)
 }
 
-fn parse_field(
-    c: char,
-    n: usize,
-    adjacent: bool,
-    s: &[char],
-    pos: &mut usize,
-    p: &mut Parsed,
-) -> Result<(), String> {
+fn parse_field(c: char, n: usize, adjacent: bool, s: &[char], pos: &mut usize, p: &mut Parsed) -> Result<(), String> {
     // Width rules: a doubled letter is fixed width; a single letter reads up to its maximum;
     // a year reads greedily unless another number follows directly.
     let (min, max) = if n >= 2 { (n, n) } else { (1, 2) };
@@ -488,12 +478,8 @@ fn parse_field(
                 } else {
                     MONTHS.to_vec()
                 };
-                let w =
-                    word(s, pos, &names).ok_or(format!("expected a month name at index {pos}"))?;
-                names
-                    .iter()
-                    .position(|m| *m == w)
-                    .map_or(1, |i| i as u32 + 1)
+                let w = word(s, pos, &names).ok_or(format!("expected a month name at index {pos}"))?;
+                names.iter().position(|m| *m == w).map_or(1, |i| i as u32 + 1)
             });
         }
         'd' => p.day = Some(in_range(digits(s, pos, min, max)?, 1, 31, "DayOfMonth")?),
@@ -515,8 +501,7 @@ fn parse_field(
                 .ok_or(format!("expected an era at index {pos}"))?;
         }
         'a' => {
-            let w =
-                word(s, pos, &["AM", "PM"]).ok_or(format!("expected AM or PM at index {pos}"))?;
+            let w = word(s, pos, &["AM", "PM"]).ok_or(format!("expected AM or PM at index {pos}"))?;
             p.pm = Some(w == "PM");
         }
         'H' => p.hour = Some(in_range(digits(s, pos, min, max)?, 0, 23, "HourOfDay")?),
@@ -524,26 +509,12 @@ fn parse_field(
         'K' => p.hour12 = Some(in_range(digits(s, pos, min, max)?, 0, 11, "HourOfAmPm")?),
         'h' => p.hour12 = Some(in_range(digits(s, pos, min, max)?, 1, 12, "ClockHourOfAmPm")? % 12),
         'm' => p.minute = Some(in_range(digits(s, pos, min, max)?, 0, 59, "MinuteOfHour")?),
-        's' => {
-            p.second = Some(in_range(
-                digits(s, pos, min, max)?,
-                0,
-                59,
-                "SecondOfMinute",
-            )?)
-        }
+        's' => p.second = Some(in_range(digits(s, pos, min, max)?, 0, 59, "SecondOfMinute")?),
         'S' => {
             let v = digits(s, pos, n, n)?;
             p.nano = Some((v * 10i64.pow(9 - n as u32)) as u32);
         }
-        'n' => {
-            p.nano = Some(in_range(
-                digits(s, pos, n, 9)?,
-                0,
-                999_999_999,
-                "NanoOfSecond",
-            )?)
-        }
+        'n' => p.nano = Some(in_range(digits(s, pos, n, 9)?, 0, 999_999_999, "NanoOfSecond")?),
         'X' | 'x' | 'Z' | 'O' => {
             if c == 'X' && matches!(s.get(*pos), Some('Z' | 'z')) {
                 *pos += 1;
@@ -551,10 +522,7 @@ fn parse_field(
                 return Ok(());
             }
             if matches!(c, 'Z' | 'O') {
-                let gmt: String = s
-                    .get(*pos..*pos + 3)
-                    .map(|x| x.iter().collect())
-                    .unwrap_or_default();
+                let gmt: String = s.get(*pos..*pos + 3).map(|x| x.iter().collect()).unwrap_or_default();
                 if gmt == "GMT" {
                     *pos += 3;
                     if !matches!(s.get(*pos), Some('+' | '-')) {
@@ -568,20 +536,14 @@ fn parse_field(
             while end < s.len() && (s[end].is_ascii_digit() || s[end] == ':') && end - start < 9 {
                 end += 1;
             }
-            let text: String = s
-                .get(start..end)
-                .map(|x| x.iter().collect())
-                .unwrap_or_default();
-            let o = time_zone::parse_offset(&text)
-                .ok_or(format!("expected an offset at index {start}"))?;
+            let text: String = s.get(start..end).map(|x| x.iter().collect()).unwrap_or_default();
+            let o = time_zone::parse_offset(&text).ok_or(format!("expected an offset at index {start}"))?;
             *pos = end;
             p.offset = Some(o);
         }
         'z' | 'V' => {
             let start = *pos;
-            while *pos < s.len()
-                && (s[*pos].is_ascii_alphanumeric()
-                    || matches!(s[*pos], '/' | '_' | '-' | '+' | ':'))
+            while *pos < s.len() && (s[*pos].is_ascii_alphanumeric() || matches!(s[*pos], '/' | '_' | '-' | '+' | ':'))
             {
                 *pos += 1;
             }
@@ -617,16 +579,10 @@ mod tests {
             .and_then(|d| d.and_hms_milli_opt(14, 5, 9, 42))
             .unwrap();
         let f = |p: &str| format(&compile(p).unwrap(), &src(dt));
-        assert_eq!(
-            f("yyyy-MM-dd'T'HH:mm:ss.SSS"),
-            Ok("2021-03-07T14:05:09.042".into())
-        );
+        assert_eq!(f("yyyy-MM-dd'T'HH:mm:ss.SSS"), Ok("2021-03-07T14:05:09.042".into()));
         assert_eq!(f("yy/M/d h:m a"), Ok("21/3/7 2:5 PM".into()));
         assert_eq!(f("EEE, dd MMM yyyy"), Ok("Sun, 07 Mar 2021".into()));
-        assert_eq!(
-            f("EEEE MMMM D 'o''clock' ''"),
-            Ok("Sunday March 66 o'clock '".into())
-        );
+        assert_eq!(f("EEEE MMMM D 'o''clock' ''"), Ok("Sunday March 66 o'clock '".into()));
         assert_eq!(f("S SS"), Ok("0 04".into()));
         assert!(f("yyyy X").is_err());
         assert_eq!(compile("yyyy-bb").unwrap_err(), "Unknown pattern letter: b");
@@ -643,14 +599,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (p.year, p.month, p.day, p.hour, p.nano, p.offset),
-            (
-                Some(2021),
-                Some(3),
-                Some(7),
-                Some(14),
-                Some(42_000_000),
-                Some(7200)
-            )
+            (Some(2021), Some(3), Some(7), Some(14), Some(42_000_000), Some(7200))
         );
         let p = parse(&compile("yyyyMMdd").unwrap(), "20210307").unwrap();
         assert_eq!((p.year, p.month, p.day), (Some(2021), Some(3), Some(7)));

@@ -165,9 +165,7 @@ pub(super) fn zone(id: &str) -> Result<Zone, String> {
     // Region ids are paths into the tz database: refuse anything that could leave it.
     let valid = !id.is_empty()
         && !id.starts_with('/')
-        && !id
-            .split('/')
-            .any(|part| part.is_empty() || part == "." || part == "..")
+        && !id.split('/').any(|part| part.is_empty() || part == "." || part == "..")
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));

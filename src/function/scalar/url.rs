@@ -33,10 +33,7 @@ fn split(url: &str) -> Option<Url<'_>> {
     let mut rest = rest;
     if let Some(colon) = rest.find(':') {
         let scheme = &rest[..colon];
-        let valid = scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
+        let valid = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && scheme
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
@@ -76,9 +73,8 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, String> {
                 let hex = s
                     .get(i + 1..i + 3)
                     .ok_or("URLDecoder: Incomplete trailing escape (%) pattern")?;
-                let v = u8::from_str_radix(hex, 16).map_err(|_| {
-                    "URLDecoder: Illegal hex characters in escape (%) pattern".to_string()
-                })?;
+                let v = u8::from_str_radix(hex, 16)
+                    .map_err(|_| "URLDecoder: Illegal hex characters in escape (%) pattern".to_string())?;
                 out.push(v);
                 i += 3;
             }
@@ -100,9 +96,7 @@ fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
-                out.push(b as char)
-            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(b as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -118,8 +112,7 @@ fn part(a: &[Value], pick: fn(&Url<'_>) -> Option<Value>) -> Result<Value, Strin
 }
 
 fn decoded(s: Option<&str>) -> Option<Value> {
-    s.and_then(|s| percent_decode(s, false).ok())
-        .map(Value::String)
+    s.and_then(|s| percent_decode(s, false).ok()).map(Value::String)
 }
 
 pub(super) fn register(v: &mut Vec<Builtin>) {
@@ -222,35 +215,15 @@ mod tests {
         let n = Value::Null;
         let u = s("http://test@confluent.io:8080/nested/pa%20th?q=2&x=a%20b#frag%21");
         let cases: Vec<(&str, Vec<Value>, Value)> = vec![
-            (
-                "URL_ENCODE_PARAM",
-                vec![s("a b&c=ü")],
-                s("a+b%26c%3D%C3%BC"),
-            ),
-            (
-                "URL_DECODE_PARAM",
-                vec![s("a+b%26c%3D%C3%BC")],
-                s("a b&c=ü"),
-            ),
-            (
-                "URL_DECODE_PARAM",
-                vec![s("url%20encoded")],
-                s("url encoded"),
-            ),
+            ("URL_ENCODE_PARAM", vec![s("a b&c=ü")], s("a+b%26c%3D%C3%BC")),
+            ("URL_DECODE_PARAM", vec![s("a+b%26c%3D%C3%BC")], s("a b&c=ü")),
+            ("URL_DECODE_PARAM", vec![s("url%20encoded")], s("url encoded")),
             ("URL_EXTRACT_PROTOCOL", vec![u.clone()], s("http")),
             ("URL_EXTRACT_HOST", vec![u.clone()], s("confluent.io")),
             ("URL_EXTRACT_PORT", vec![u.clone()], Value::Int(8080)),
-            (
-                "URL_EXTRACT_PORT",
-                vec![s("http://test@confluent.io")],
-                n.clone(),
-            ),
+            ("URL_EXTRACT_PORT", vec![s("http://test@confluent.io")], n.clone()),
             ("URL_EXTRACT_PATH", vec![u.clone()], s("/nested/pa th")),
-            (
-                "URL_EXTRACT_PATH",
-                vec![s("http://www.test.com?query#fragment")],
-                s(""),
-            ),
+            ("URL_EXTRACT_PATH", vec![s("http://www.test.com?query#fragment")], s("")),
             ("URL_EXTRACT_QUERY", vec![u.clone()], s("q=2&x=a b")),
             (
                 "URL_EXTRACT_QUERY",
@@ -273,11 +246,7 @@ mod tests {
                 vec![s("http://www.test.com/?one=a"), s("zzz")],
                 n.clone(),
             ),
-            (
-                "URL_EXTRACT_PORT",
-                vec![s("http://host:notaport/")],
-                n.clone(),
-            ),
+            ("URL_EXTRACT_PORT", vec![s("http://host:notaport/")], n.clone()),
         ];
         for (name, args, want) in cases {
             assert_eq!(call(name, &args), Ok(want), "{name}({args:?})");

@@ -87,26 +87,18 @@ impl EmbeddedConsumer {
     }
 
     fn find(&mut self, tp: &TopicPartition) -> LogResult<&mut Assignment> {
-        self.assigned
-            .iter_mut()
-            .find(|a| &a.tp == tp)
-            .ok_or_else(|| {
-                LogError::Invalid(format!(
-                    "partition {}-{} is not assigned to this consumer",
-                    tp.topic, tp.partition
-                ))
-            })
+        self.assigned.iter_mut().find(|a| &a.tp == tp).ok_or_else(|| {
+            LogError::Invalid(format!(
+                "partition {}-{} is not assigned to this consumer",
+                tp.topic, tp.partition
+            ))
+        })
     }
 }
 
 impl Assignment {
     /// Moves up to `limit` records into `out`; returns how many.
-    fn read_into(
-        &mut self,
-        out: &mut Vec<ConsumedRecord>,
-        limit: usize,
-        fetch_bytes: usize,
-    ) -> LogResult<usize> {
+    fn read_into(&mut self, out: &mut Vec<ConsumedRecord>, limit: usize, fetch_bytes: usize) -> LogResult<usize> {
         let mut taken = 0;
         while taken < limit {
             let Some(buffered) = &mut self.buffered else {
@@ -133,8 +125,7 @@ impl Assignment {
             if span.offset < self.position {
                 continue;
             }
-            let record =
-                frame::decode(data, span).map_err(|e| corrupt(&buffered.chunk, span.start, &e))?;
+            let record = frame::decode(data, span).map_err(|e| corrupt(&buffered.chunk, span.start, &e))?;
             out.push(ConsumedRecord {
                 topic: Arc::clone(self.partition.topic()),
                 partition: self.tp.partition,
@@ -151,10 +142,7 @@ impl Assignment {
 fn corrupt(chunk: &Chunk, at: usize, e: &FrameError) -> LogError {
     LogError::Corrupt {
         path: chunk.path.display().to_string(),
-        reason: format!(
-            "bad record frame at byte {}: {e}",
-            chunk.file_position + at as u64
-        ),
+        reason: format!("bad record frame at byte {}: {e}", chunk.file_position + at as u64),
     }
 }
 
@@ -224,9 +212,6 @@ impl LogConsumer for EmbeddedConsumer {
     }
 
     fn positions(&self) -> Vec<(TopicPartition, i64)> {
-        self.assigned
-            .iter()
-            .map(|a| (a.tp.clone(), a.position))
-            .collect()
+        self.assigned.iter().map(|a| (a.tp.clone(), a.position)).collect()
     }
 }

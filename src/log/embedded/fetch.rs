@@ -72,9 +72,7 @@ impl SegmentView {
     fn corrupt(&self, position: u64, offset: i64, e: &FrameError) -> LogError {
         LogError::Corrupt {
             path: self.path.display().to_string(),
-            reason: format!(
-                "bad record frame at byte {position} while reading offset {offset}: {e}"
-            ),
+            reason: format!("bad record frame at byte {position} while reading offset {offset}: {e}"),
         }
     }
 }

@@ -26,12 +26,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8], durable: bool) -> LogResult<(
             .map_err(|e| LogError::io(format!("cannot fsync {}", tmp.display()), e))?;
     }
     drop(file);
-    fs::rename(&tmp, path).map_err(|e| {
-        LogError::io(
-            format!("cannot rename {} to {}", tmp.display(), path.display()),
-            e,
-        )
-    })?;
+    fs::rename(&tmp, path)
+        .map_err(|e| LogError::io(format!("cannot rename {} to {}", tmp.display(), path.display()), e))?;
     if durable && let Some(parent) = path.parent() {
         sync_dir(parent)?;
     }
@@ -54,8 +50,7 @@ pub fn sync_dir(dir: &Path) -> LogResult<()> {
 
 /// Creates a directory and its parents, naming it in the error.
 pub fn create_dir(dir: &Path) -> LogResult<()> {
-    fs::create_dir_all(dir)
-        .map_err(|e| LogError::io(format!("cannot create directory {}", dir.display()), e))
+    fs::create_dir_all(dir).map_err(|e| LogError::io(format!("cannot create directory {}", dir.display()), e))
 }
 
 /// Reads a whole file, naming it in the error.
@@ -66,8 +61,7 @@ pub fn read(path: &Path) -> LogResult<Vec<u8>> {
 /// Entries of a directory as (file name, path) pairs; names that are not UTF-8 are skipped
 /// because nothing the log writes has such names.
 pub fn list_dir(dir: &Path) -> LogResult<Vec<(String, PathBuf)>> {
-    let entries =
-        fs::read_dir(dir).map_err(|e| LogError::io(format!("cannot list {}", dir.display()), e))?;
+    let entries = fs::read_dir(dir).map_err(|e| LogError::io(format!("cannot list {}", dir.display()), e))?;
     let mut out = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| LogError::io(format!("cannot list {}", dir.display()), e))?;
@@ -91,11 +85,7 @@ mod tests {
         write_atomically(&path, b"two", true).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert!(!temp_sibling(&path).exists());
-        let names: Vec<String> = list_dir(dir.path())
-            .unwrap()
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let names: Vec<String> = list_dir(dir.path()).unwrap().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, vec!["meta.json".to_string()]);
     }
 

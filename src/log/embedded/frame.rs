@@ -72,11 +72,7 @@ pub struct FrameSpan {
 /// The size a record's frame will take.
 pub fn frame_size(record: &Record) -> usize {
     let opt_len = |b: &Option<Bytes>| b.as_ref().map_or(0, |b| b.len());
-    let headers: usize = record
-        .headers
-        .iter()
-        .map(|(k, v)| 4 + k.len() + 4 + opt_len(v))
-        .sum();
+    let headers: usize = record.headers.iter().map(|(k, v)| 4 + k.len() + 4 + opt_len(v)).sum();
     MIN_FRAME + opt_len(&record.key) + opt_len(&record.value) + headers
 }
 
@@ -207,9 +203,7 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     fn need(&self, n: usize) -> Result<(), FrameError> {
         if self.end - self.pos < n {
-            return Err(FrameError::Malformed(
-                "field runs past the end of the frame",
-            ));
+            return Err(FrameError::Malformed("field runs past the end of the frame"));
         }
         Ok(())
     }
@@ -295,10 +289,7 @@ mod tests {
                 needed: Some(buf.len())
             })
         );
-        assert_eq!(
-            check(&buf[..2], 0),
-            Err(FrameError::Incomplete { needed: None })
-        );
+        assert_eq!(check(&buf[..2], 0), Err(FrameError::Incomplete { needed: None }));
         buf[20] ^= 0x01;
         assert!(matches!(check(&buf, 0), Err(FrameError::Checksum { .. })));
         let zeros = [0u8; 64];
@@ -320,9 +311,6 @@ mod tests {
         buf.extend_from_slice(&body);
         let bytes = Bytes::from(buf);
         let span = check(&bytes, 0).unwrap();
-        assert!(matches!(
-            decode(&bytes, span),
-            Err(FrameError::Malformed(_))
-        ));
+        assert!(matches!(decode(&bytes, span), Err(FrameError::Malformed(_))));
     }
 }

@@ -53,11 +53,10 @@ impl GroupStore {
             if !name.ends_with(".json") {
                 continue;
             }
-            let file: GroupFile =
-                serde_json::from_slice(&files::read(&path)?).map_err(|e| LogError::Corrupt {
-                    path: path.display().to_string(),
-                    reason: format!("invalid committed offsets: {e}"),
-                })?;
+            let file: GroupFile = serde_json::from_slice(&files::read(&path)?).map_err(|e| LogError::Corrupt {
+                path: path.display().to_string(),
+                reason: format!("invalid committed offsets: {e}"),
+            })?;
             groups.insert(file.group, file.offsets);
         }
         Ok(GroupStore {
@@ -80,9 +79,7 @@ impl GroupStore {
     /// Records offsets for a group; the commit is on disk when this returns.
     pub fn commit(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> LogResult<()> {
         if group.is_empty() {
-            return Err(LogError::Invalid(
-                "consumer group name must not be empty".into(),
-            ));
+            return Err(LogError::Invalid("consumer group name must not be empty".into()));
         }
         if let Some((tp, offset)) = offsets.iter().find(|(_, o)| *o < 0) {
             return Err(LogError::Invalid(format!(
@@ -157,25 +154,15 @@ mod tests {
         store
             .commit(
                 odd_name,
-                &[
-                    (TopicPartition::new("t", 0), 5),
-                    (TopicPartition::new("t", 2), 9),
-                ],
+                &[(TopicPartition::new("t", 0), 5), (TopicPartition::new("t", 2), 9)],
             )
             .unwrap();
-        store
-            .commit(odd_name, &[(TopicPartition::new("t", 0), 7)])
-            .unwrap();
-        store
-            .commit("other", &[(TopicPartition::new("u", 0), 1)])
-            .unwrap();
+        store.commit(odd_name, &[(TopicPartition::new("t", 0), 7)]).unwrap();
+        store.commit("other", &[(TopicPartition::new("u", 0), 1)]).unwrap();
         drop(store);
 
         let store = GroupStore::open(dir.path(), true).unwrap();
-        assert_eq!(
-            store.committed(odd_name, "t"),
-            BTreeMap::from([(0, 7), (2, 9)])
-        );
+        assert_eq!(store.committed(odd_name, "t"), BTreeMap::from([(0, 7), (2, 9)]));
         assert_eq!(store.committed(odd_name, "nope"), BTreeMap::new());
         store.forget_topic("u").unwrap();
         assert!(store.committed("other", "u").is_empty());
@@ -185,10 +172,6 @@ mod tests {
         let store = GroupStore::open(dir.path(), false).unwrap();
         assert!(store.committed(odd_name, "t").is_empty());
         assert!(store.commit("", &[]).is_err());
-        assert!(
-            store
-                .commit("g", &[(TopicPartition::new("t", 0), -1)])
-                .is_err()
-        );
+        assert!(store.commit("g", &[(TopicPartition::new("t", 0), -1)]).is_err());
     }
 }

@@ -82,11 +82,7 @@ pub fn encode(entries: &[IndexEntry]) -> Vec<u8> {
 /// before it, or the start of the segment.
 pub fn lookup(entries: &[IndexEntry], relative_offset: u32) -> u32 {
     let after = entries.partition_point(|e| e.relative_offset <= relative_offset);
-    if after == 0 {
-        0
-    } else {
-        entries[after - 1].position
-    }
+    if after == 0 { 0 } else { entries[after - 1].position }
 }
 
 #[cfg(test)]

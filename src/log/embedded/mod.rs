@@ -52,9 +52,7 @@ use notify::AppendNotifier;
 use partition::Partition;
 use topic::{PartitionContext, Topic};
 
-use crate::log::{
-    Log, LogConsumer, LogError, LogResult, Record, TopicConfig, TopicDescription, TopicPartition,
-};
+use crate::log::{Log, LogConsumer, LogError, LogResult, Record, TopicConfig, TopicDescription, TopicPartition};
 
 /// The embedded, file-backed log. Cheap to share: every method takes `&self` and partitions
 /// lock independently.
@@ -97,9 +95,8 @@ impl EmbeddedLog {
     /// processes and recovering every partition.
     pub fn open_with(dir: &Path, options: EmbeddedLogOptions) -> LogResult<Arc<EmbeddedLog>> {
         options.validate()?;
-        fs::create_dir_all(dir).map_err(|e| {
-            LogError::io(format!("cannot create data directory {}", dir.display()), e)
-        })?;
+        fs::create_dir_all(dir)
+            .map_err(|e| LogError::io(format!("cannot create data directory {}", dir.display()), e))?;
         let lock = DirLock::acquire(dir)?;
         let topics_dir = dir.join("topics");
         let trash_dir = dir.join("trash");
@@ -138,14 +135,10 @@ impl EmbeddedLog {
     /// half-deleted topic in `topics/`.
     fn discard(&self, path: &Path, name: &str) -> LogResult<()> {
         let n = self.shared.trash_counter.fetch_add(1, Ordering::Relaxed);
-        let target = self
-            .shared
-            .trash_dir
-            .join(format!("{name}.{}.{n}", std::process::id()));
+        let target = self.shared.trash_dir.join(format!("{name}.{}.{n}", std::process::id()));
         fs::rename(path, &target)
             .map_err(|e| LogError::io(format!("cannot move {} to the trash", path.display()), e))?;
-        fs::remove_dir_all(&target)
-            .map_err(|e| LogError::io(format!("cannot delete {}", target.display()), e))
+        fs::remove_dir_all(&target).map_err(|e| LogError::io(format!("cannot delete {}", target.display()), e))
     }
 }
 
@@ -173,12 +166,7 @@ fn load_topics(shared: &Shared) -> LogResult<BTreeMap<String, Arc<Topic>>> {
             let target = shared.trash_dir.join(format!("incomplete-{name}"));
             fs::rename(&path, &target)
                 .and_then(|_| fs::remove_dir_all(&target))
-                .map_err(|e| {
-                    LogError::io(
-                        format!("cannot remove incomplete topic {}", path.display()),
-                        e,
-                    )
-                })?;
+                .map_err(|e| LogError::io(format!("cannot remove incomplete topic {}", path.display()), e))?;
             continue;
         }
         let topic = Topic::open(&path, &name, &shared.context)?;
@@ -240,13 +228,7 @@ impl Log for EmbeddedLog {
 
     fn list_topics(&self) -> LogResult<Vec<TopicDescription>> {
         // The map is ordered by name, so the list is sorted.
-        Ok(self
-            .shared
-            .topics
-            .read()
-            .values()
-            .map(|t| t.description())
-            .collect())
+        Ok(self.shared.topics.read().values().map(|t| t.description()).collect())
     }
 
     fn append(&self, topic: &str, partition: i32, records: &[Record]) -> LogResult<i64> {
@@ -262,9 +244,7 @@ impl Log for EmbeddedLog {
     }
 
     fn delete_records_before(&self, topic: &str, partition: i32, offset: i64) -> LogResult<()> {
-        self.shared
-            .partition(topic, partition)?
-            .delete_records_before(offset)
+        self.shared.partition(topic, partition)?.delete_records_before(offset)
     }
 
     fn commit(&self, group: &str, offsets: &[(TopicPartition, i64)]) -> LogResult<()> {

@@ -60,9 +60,7 @@ impl EmbeddedLogOptions {
             )));
         }
         if self.index_interval_bytes == 0 {
-            return Err(LogError::Invalid(
-                "index_interval_bytes must be at least 1".into(),
-            ));
+            return Err(LogError::Invalid("index_interval_bytes must be at least 1".into()));
         }
         if self.fetch_bytes == 0 {
             return Err(LogError::Invalid("fetch_bytes must be at least 1".into()));

@@ -111,9 +111,7 @@ impl Partition {
         // An index whose segment is gone (deleted, crash before the index was) is useless.
         for (name, path) in indexes {
             let stem = name.trim_end_matches(".index");
-            let has_log = stem
-                .parse::<i64>()
-                .is_ok_and(|b| bases.binary_search(&b).is_ok());
+            let has_log = stem.parse::<i64>().is_ok_and(|b| bases.binary_search(&b).is_ok());
             if !has_log {
                 let _ = fs::remove_file(path);
             }
@@ -137,19 +135,8 @@ impl Partition {
             }
         };
         let first_base = segments.keys().next().copied().unwrap_or(next_offset);
-        let start_offset = persisted_start
-            .unwrap_or(first_base)
-            .clamp(first_base, next_offset);
-        let partition = Self::with_state(
-            dir,
-            topic,
-            id,
-            options,
-            notifier,
-            segments,
-            next_offset,
-            start_offset,
-        );
+        let start_offset = persisted_start.unwrap_or(first_base).clamp(first_base, next_offset);
+        let partition = Self::with_state(dir, topic, id, options, notifier, segments, next_offset, start_offset);
         // Finish a deletion that was interrupted between persisting the start and unlinking.
         partition.drop_segments_below_start(&mut partition.state.lock())?;
         Ok(partition)
@@ -215,17 +202,12 @@ impl Partition {
         let first = state.next_offset;
         let mut remaining = records;
         while let Some(next) = remaining.first() {
-            if state
-                .active()?
-                .is_full_for(frame::frame_size(next), &self.options)
-            {
+            if state.active()?.is_full_for(frame::frame_size(next), &self.options) {
                 self.roll(state)?;
             }
             let offset = state.next_offset;
             let mut scratch = std::mem::take(&mut state.scratch);
-            let written = state
-                .active()?
-                .append(remaining, offset, &self.options, &mut scratch);
+            let written = state.active()?.append(remaining, offset, &self.options, &mut scratch);
             state.scratch = scratch;
             let written = written?;
             state.next_offset += written as i64;

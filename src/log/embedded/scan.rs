@@ -78,13 +78,11 @@ impl<'a> FileReader<'a> {
         if pos + size as u64 > self.len {
             return Ok(Err(FrameError::Incomplete { needed: Some(size) }));
         }
-        Ok(
-            frame::check(self.bytes(pos, size)?, 0).map(|span| FileFrame {
-                start: pos,
-                end: pos + size as u64,
-                offset: span.offset,
-            }),
-        )
+        Ok(frame::check(self.bytes(pos, size)?, 0).map(|span| FileFrame {
+            start: pos,
+            end: pos + size as u64,
+            offset: span.offset,
+        }))
     }
 }
 
@@ -225,10 +223,7 @@ mod tests {
             };
             frame::encode(&mut buf, i, &rec).unwrap();
         }
-        std::fs::File::create(path)
-            .unwrap()
-            .write_all(&buf)
-            .unwrap();
+        std::fs::File::create(path).unwrap().write_all(&buf).unwrap();
         starts
     }
 
@@ -264,9 +259,7 @@ mod tests {
         let mut reader = FileReader::new(&file, &path, bytes.len() as u64);
         let end = scan_frames(&mut reader, 0, 0, &mut rebuild(1 << 20)).unwrap();
         let ScanEnd::Bad {
-            position,
-            next_offset,
-            ..
+            position, next_offset, ..
         } = end
         else {
             panic!("expected a bad frame, got {end:?}");
@@ -283,9 +276,6 @@ mod tests {
         std::fs::write(&torn_path, &torn).unwrap();
         let file = File::open(&torn_path).unwrap();
         let mut reader = FileReader::new(&file, &torn_path, torn.len() as u64);
-        assert_eq!(
-            find_valid_frame_after(&mut reader, starts[9], 9).unwrap(),
-            None
-        );
+        assert_eq!(find_valid_frame_after(&mut reader, starts[9], 9).unwrap(), None);
     }
 }

@@ -75,12 +75,9 @@ impl Segment {
             .write(true)
             .create_new(true)
             .open(&log_path)
-            .map_err(|e| {
-                LogError::io(format!("cannot create segment {}", log_path.display()), e)
-            })?;
-        let index_file = create_index_file(&index_path).map_err(|e| {
-            LogError::io(format!("cannot create index {}", index_path.display()), e)
-        })?;
+            .map_err(|e| LogError::io(format!("cannot create segment {}", log_path.display()), e))?;
+        let index_file = create_index_file(&index_path)
+            .map_err(|e| LogError::io(format!("cannot create index {}", index_path.display()), e))?;
         Ok(Segment {
             base,
             log_path: Arc::new(log_path),
@@ -142,11 +139,7 @@ impl Segment {
     /// Opens the last segment of a partition for appending, recovering from a crash: the
     /// frames after the last intact index entry are checked, a torn tail is cut off and the
     /// index completed. Returns the segment and the next offset to append.
-    pub fn open_active(
-        dir: &Path,
-        base: i64,
-        options: &EmbeddedLogOptions,
-    ) -> LogResult<(Segment, i64)> {
+    pub fn open_active(dir: &Path, base: i64, options: &EmbeddedLogOptions) -> LogResult<(Segment, i64)> {
         let log_path = dir.join(file_name(base, "log"));
         let index_path = dir.join(file_name(base, "index"));
         let file = OpenOptions::new()
@@ -194,21 +187,11 @@ impl Segment {
                 reason,
             } => {
                 if let Some(valid) = find_valid_frame_after(&mut reader, position, next_offset)? {
-                    return Err(corrupt(
-                        &log_path,
-                        position,
-                        next_offset,
-                        &reason,
-                        Some(valid),
-                    ));
+                    return Err(corrupt(&log_path, position, next_offset, &reason, Some(valid)));
                 }
                 // Nothing valid follows: the tail of an interrupted write. Cut it off.
-                file.set_len(position).map_err(|e| {
-                    LogError::io(
-                        format!("cannot truncate torn tail of {}", log_path.display()),
-                        e,
-                    )
-                })?;
+                file.set_len(position)
+                    .map_err(|e| LogError::io(format!("cannot truncate torn tail of {}", log_path.display()), e))?;
                 (position, next_offset)
             }
         };
@@ -290,10 +273,7 @@ impl Segment {
         if let Err(e) = self.file.write_all_at(scratch, old_size) {
             // Drop whatever part landed so the file never holds a half batch we did not count.
             let _ = self.file.set_len(old_size);
-            return Err(LogError::io(
-                format!("cannot append to {}", self.log_path.display()),
-                e,
-            ));
+            return Err(LogError::io(format!("cannot append to {}", self.log_path.display()), e));
         }
         if !new_entries.is_empty()
             && let Some(index_file) = &self.index_file
@@ -336,9 +316,9 @@ impl Segment {
             .sync_data()
             .map_err(|e| LogError::io(format!("cannot fsync {}", self.log_path.display()), e))?;
         if let Some(index_file) = &self.index_file {
-            index_file.sync_data().map_err(|e| {
-                LogError::io(format!("cannot fsync {}", self.index_path.display()), e)
-            })?;
+            index_file
+                .sync_data()
+                .map_err(|e| LogError::io(format!("cannot fsync {}", self.index_path.display()), e))?;
         }
         self.dirty = false;
         Ok(())
@@ -365,11 +345,7 @@ impl Segment {
 }
 
 fn create_index_file(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
+    OpenOptions::new().write(true).create(true).truncate(true).open(path)
 }
 
 fn file_len(file: &File, path: &Path) -> LogResult<u64> {
@@ -391,20 +367,11 @@ fn load_index(path: &Path, segment_len: u64) -> LogResult<Option<Vec<IndexEntry>
     match fs::read(path) {
         Ok(bytes) => Ok(index::parse(&bytes, segment_len)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(LogError::io(
-            format!("cannot read index {}", path.display()),
-            e,
-        )),
+        Err(e) => Err(LogError::io(format!("cannot read index {}", path.display()), e)),
     }
 }
 
-fn corrupt(
-    path: &Path,
-    position: u64,
-    expected_offset: i64,
-    reason: &str,
-    valid_after: Option<u64>,
-) -> LogError {
+fn corrupt(path: &Path, position: u64, expected_offset: i64, reason: &str, valid_after: Option<u64>) -> LogError {
     let follow = valid_after
         .map(|p| format!("; valid records follow at byte {p}"))
         .unwrap_or_default();
@@ -453,11 +420,7 @@ mod tests {
         let opts = small_index();
         let mut seg = Segment::create(dir.path(), 100).unwrap();
         let mut scratch = Vec::new();
-        assert_eq!(
-            seg.append(&records(50, 0), 100, &opts, &mut scratch)
-                .unwrap(),
-            50
-        );
+        assert_eq!(seg.append(&records(50, 0), 100, &opts, &mut scratch).unwrap(), 50);
         assert!(!seg.index.is_empty());
         let written = seg.index.clone();
         let size = seg.size();
@@ -498,10 +461,6 @@ mod tests {
         assert!(n > 0 && n < 20, "wrote {n}");
         assert!(seg.size() <= 300);
         assert!(seg.is_full_for(frame::frame_size(&records(1, n)[0]), &opts));
-        assert_eq!(
-            seg.append(&records(1, n), n as i64, &opts, &mut scratch)
-                .unwrap(),
-            0
-        );
+        assert_eq!(seg.append(&records(1, n), n as i64, &opts, &mut scratch).unwrap(), 0);
     }
 }

@@ -53,12 +53,11 @@ fn read_all(log: &EmbeddedLog, topic: &str, partition: i32, from: i64) -> Vec<(i
 }
 
 fn segment_files(dir: &Path, topic: &str, partition: i32) -> Vec<PathBuf> {
-    let mut logs: Vec<PathBuf> =
-        fs::read_dir(dir.join("topics").join(topic).join(partition.to_string()))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "log"))
-            .collect();
+    let mut logs: Vec<PathBuf> = fs::read_dir(dir.join("topics").join(topic).join(partition.to_string()))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
     logs.sort();
     logs
 }
@@ -120,11 +119,7 @@ fn unknown_topic_and_partition_errors() {
         Err(LogError::UnknownPartition { .. })
     ));
     let mut consumer = log.consumer().unwrap();
-    assert!(
-        consumer
-            .assign(&[(TopicPartition::new("nope", 0), 0)])
-            .is_err()
-    );
+    assert!(consumer.assign(&[(TopicPartition::new("nope", 0), 0)]).is_err());
 }
 
 #[test]
@@ -132,9 +127,7 @@ fn topics_create_list_describe_delete() {
     let dir = TempDir::new().unwrap();
     let log = open(dir.path());
     let mut config = TopicConfig::new(3);
-    config
-        .configs
-        .insert("cleanup.policy".into(), "compact".into());
+    config.configs.insert("cleanup.policy".into(), "compact".into());
     log.create_topic("b", &config).unwrap();
     log.create_topic("a", &TopicConfig::new(1)).unwrap();
     assert!(matches!(
@@ -145,28 +138,17 @@ fn topics_create_list_describe_delete() {
         log.create_topic("zero", &TopicConfig::new(0)),
         Err(LogError::Invalid(_))
     ));
-    let names: Vec<String> = log
-        .list_topics()
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let names: Vec<String> = log.list_topics().unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(names, vec!["a", "b"]);
     let b = log.describe_topic("b").unwrap().unwrap();
     assert_eq!((b.partitions, b.replicas), (3, 1));
-    assert_eq!(
-        b.configs.get("cleanup.policy").map(String::as_str),
-        Some("compact")
-    );
+    assert_eq!(b.configs.get("cleanup.policy").map(String::as_str), Some("compact"));
     assert_eq!(log.describe_topic("c").unwrap(), None);
 
     log.append("b", 0, &records(0..3)).unwrap();
     log.delete_topic("b").unwrap();
     assert!(!dir.path().join("topics").join("b").exists());
-    assert!(matches!(
-        log.delete_topic("b"),
-        Err(LogError::UnknownTopic(_))
-    ));
+    assert!(matches!(log.delete_topic("b"), Err(LogError::UnknownTopic(_))));
     // A new topic of the same name starts empty.
     log.create_topic("b", &TopicConfig::new(1)).unwrap();
     assert_eq!(log.end_offset("b", 0).unwrap(), 0);
@@ -176,20 +158,9 @@ fn topics_create_list_describe_delete() {
 fn invalid_topic_names_are_rejected() {
     let dir = TempDir::new().unwrap();
     let log = open(dir.path());
-    for bad in [
-        "",
-        ".",
-        "..",
-        "../escape",
-        "a/b",
-        "with space",
-        &"x".repeat(250),
-    ] {
+    for bad in ["", ".", "..", "../escape", "a/b", "with space", &"x".repeat(250)] {
         assert!(
-            matches!(
-                log.create_topic(bad, &TopicConfig::new(1)),
-                Err(LogError::Invalid(_))
-            ),
+            matches!(log.create_topic(bad, &TopicConfig::new(1)), Err(LogError::Invalid(_))),
             "{bad:?} was accepted"
         );
     }
@@ -204,10 +175,8 @@ fn restart_keeps_data_topics_and_committed_offsets() {
         log.create_topic("t", &TopicConfig::new(2)).unwrap();
         log.append("t", 0, &records(0..50)).unwrap();
         log.append("t", 1, &records(0..3)).unwrap();
-        log.commit("g", &[(TopicPartition::new("t", 0), 17)])
-            .unwrap();
-        log.commit("g", &[(TopicPartition::new("t", 1), 2)])
-            .unwrap();
+        log.commit("g", &[(TopicPartition::new("t", 0), 17)]).unwrap();
+        log.commit("g", &[(TopicPartition::new("t", 1), 2)]).unwrap();
         log.flush().unwrap();
     }
     let log = EmbeddedLog::open_with(dir.path(), small_segments()).unwrap();
@@ -215,10 +184,7 @@ fn restart_keeps_data_topics_and_committed_offsets() {
     assert_eq!(log.end_offset("t", 0).unwrap(), 50);
     assert_eq!(log.end_offset("t", 1).unwrap(), 3);
     let committed = log.committed("g", "t").unwrap();
-    assert_eq!(
-        committed.into_iter().collect::<Vec<_>>(),
-        vec![(0, 17), (1, 2)]
-    );
+    assert_eq!(committed.into_iter().collect::<Vec<_>>(), vec![(0, 17), (1, 2)]);
     let read = read_all(&log, "t", 0, 0);
     assert_eq!(read.len(), 50);
     assert_eq!(read[49], (49, record(49)));
@@ -336,9 +302,7 @@ fn corruption_before_the_last_index_entry_is_reported_on_read() {
     fs::write(&segment, &bytes).unwrap();
     let log = EmbeddedLog::open_with(dir.path(), small_segments()).unwrap();
     let mut consumer = log.consumer().unwrap();
-    consumer
-        .assign(&[(TopicPartition::new("t", 0), 0)])
-        .unwrap();
+    consumer.assign(&[(TopicPartition::new("t", 0), 0)]).unwrap();
     match consumer.poll(100, Duration::ZERO) {
         Err(LogError::Corrupt { path, reason }) => {
             assert!(path.ends_with(".log"), "{path}");
@@ -355,18 +319,10 @@ fn poll_waits_and_is_woken_by_an_append() {
     log.create_topic("t", &TopicConfig::new(2)).unwrap();
     let mut consumer = log.consumer().unwrap();
     consumer
-        .assign(&[
-            (TopicPartition::new("t", 0), 0),
-            (TopicPartition::new("t", 1), 0),
-        ])
+        .assign(&[(TopicPartition::new("t", 0), 0), (TopicPartition::new("t", 1), 0)])
         .unwrap();
     let start = Instant::now();
-    assert!(
-        consumer
-            .poll(10, Duration::from_millis(50))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(consumer.poll(10, Duration::from_millis(50)).unwrap().is_empty());
     assert!(start.elapsed() >= Duration::from_millis(50));
 
     let writer = Arc::clone(&log);
@@ -379,17 +335,11 @@ fn poll_waits_and_is_woken_by_an_append() {
     let waited = start.elapsed();
     handle.join().unwrap();
     assert_eq!(got.len(), 1);
-    assert_eq!(
-        (&*got[0].topic, got[0].partition, got[0].offset),
-        ("t", 1, 0)
-    );
+    assert_eq!((&*got[0].topic, got[0].partition, got[0].offset), ("t", 1, 0));
     assert!(waited < Duration::from_secs(5), "waited {waited:?}");
     assert_eq!(
         consumer.positions(),
-        vec![
-            (TopicPartition::new("t", 0), 0),
-            (TopicPartition::new("t", 1), 1)
-        ]
+        vec![(TopicPartition::new("t", 0), 0), (TopicPartition::new("t", 1), 1)]
     );
 }
 
@@ -407,21 +357,13 @@ fn poll_is_fair_across_partitions_and_seek_moves_position() {
     let batch = consumer.poll(30, Duration::ZERO).unwrap();
     assert_eq!(batch.len(), 30);
     for p in 0..3 {
-        let of_p: Vec<i64> = batch
-            .iter()
-            .filter(|r| r.partition == p)
-            .map(|r| r.offset)
-            .collect();
+        let of_p: Vec<i64> = batch.iter().filter(|r| r.partition == p).map(|r| r.offset).collect();
         assert_eq!(of_p, (0..10).collect::<Vec<i64>>(), "partition {p}");
     }
     let tp = TopicPartition::new("t", 2);
     consumer.seek(&tp, 95).unwrap();
     let rest = consumer.poll(1000, Duration::ZERO).unwrap();
-    let of_2: Vec<i64> = rest
-        .iter()
-        .filter(|r| r.partition == 2)
-        .map(|r| r.offset)
-        .collect();
+    let of_2: Vec<i64> = rest.iter().filter(|r| r.partition == 2).map(|r| r.offset).collect();
     assert_eq!(of_2, vec![95, 96, 97, 98, 99]);
     assert_eq!(rest.len(), 90 + 90 + 5);
     assert!(consumer.seek(&TopicPartition::new("t", 9), 0).is_err());
@@ -495,8 +437,7 @@ fn concurrent_appenders_to_different_partitions() {
             let log = Arc::clone(&log);
             std::thread::spawn(move || {
                 for chunk in 0..50 {
-                    log.append("t", p, &records(chunk * 20..chunk * 20 + 20))
-                        .unwrap();
+                    log.append("t", p, &records(chunk * 20..chunk * 20 + 20)).unwrap();
                 }
             })
         })
@@ -546,8 +487,7 @@ fn fsync_policies_append_and_flush() {
         log.create_topic("t", &TopicConfig::new(1)).unwrap();
         log.append("t", 0, &records(0..30)).unwrap();
         log.delete_records_before("t", 0, 5).unwrap();
-        log.commit("g", &[(TopicPartition::new("t", 0), 3)])
-            .unwrap();
+        log.commit("g", &[(TopicPartition::new("t", 0), 3)]).unwrap();
         log.flush().unwrap();
         assert_eq!(read_all(&log, "t", 0, 0).len(), 25, "{fsync:?}");
     }
@@ -571,10 +511,7 @@ fn an_error_after_some_records_is_reported_on_the_next_poll() {
     log.append("b", 0, &records(0..3)).unwrap();
     let mut consumer = log.consumer().unwrap();
     consumer
-        .assign(&[
-            (TopicPartition::new("a", 0), 0),
-            (TopicPartition::new("b", 0), 0),
-        ])
+        .assign(&[(TopicPartition::new("a", 0), 0), (TopicPartition::new("b", 0), 0)])
         .unwrap();
     log.delete_topic("b").unwrap();
     // The records of "a" are not lost to the error of "b".
@@ -677,9 +614,7 @@ fn throughput() {
     }
     let append = start.elapsed();
     let mut consumer = log.consumer().unwrap();
-    consumer
-        .assign(&[(TopicPartition::new("t", 0), 0)])
-        .unwrap();
+    consumer.assign(&[(TopicPartition::new("t", 0), 0)]).unwrap();
     let start = Instant::now();
     let mut read = 0;
     while read < total {

@@ -76,12 +76,7 @@ pub struct PartitionContext {
 
 impl Topic {
     /// Writes a new topic into `dir` (which must not exist yet).
-    pub fn create(
-        dir: &Path,
-        name: &str,
-        config: &TopicConfig,
-        context: &PartitionContext,
-    ) -> LogResult<Topic> {
+    pub fn create(dir: &Path, name: &str, config: &TopicConfig, context: &PartitionContext) -> LogResult<Topic> {
         if !(1..=MAX_PARTITIONS).contains(&config.partitions) {
             return Err(LogError::Invalid(format!(
                 "a topic needs between 1 and {MAX_PARTITIONS} partitions, not {}",
@@ -114,21 +109,16 @@ impl Topic {
         let json = serde_json::to_vec_pretty(&meta)
             .map_err(|e| LogError::Invalid(format!("cannot encode topic metadata: {e}")))?;
         files::write_atomically(&dir.join(META_FILE), &json, true)?;
-        Ok(Topic {
-            name,
-            meta,
-            partitions,
-        })
+        Ok(Topic { name, meta, partitions })
     }
 
     /// Opens the topic stored in `dir`.
     pub fn open(dir: &Path, name: &str, context: &PartitionContext) -> LogResult<Topic> {
         let meta_path = dir.join(META_FILE);
-        let meta: TopicMeta =
-            serde_json::from_slice(&files::read(&meta_path)?).map_err(|e| LogError::Corrupt {
-                path: meta_path.display().to_string(),
-                reason: format!("invalid topic metadata: {e}"),
-            })?;
+        let meta: TopicMeta = serde_json::from_slice(&files::read(&meta_path)?).map_err(|e| LogError::Corrupt {
+            path: meta_path.display().to_string(),
+            reason: format!("invalid topic metadata: {e}"),
+        })?;
         if meta.partitions < 1 {
             return Err(LogError::Corrupt {
                 path: meta_path.display().to_string(),
@@ -153,11 +143,7 @@ impl Topic {
                 Arc::clone(&context.notifier),
             )?));
         }
-        Ok(Topic {
-            name,
-            meta,
-            partitions,
-        })
+        Ok(Topic { name, meta, partitions })
     }
 
     /// The topic as `describe_topic` reports it.
@@ -201,16 +187,7 @@ mod tests {
         for good in ["orders", "a.b_c-D9", "x", &"n".repeat(249)] {
             assert!(validate_name(good).is_ok(), "{good}");
         }
-        for bad in [
-            "",
-            ".",
-            "..",
-            "a/b",
-            "a b",
-            "naïve",
-            "../etc",
-            &"n".repeat(250),
-        ] {
+        for bad in ["", ".", "..", "a/b", "a b", "naïve", "../etc", &"n".repeat(250)] {
             let err = validate_name(bad).unwrap_err();
             assert!(matches!(err, LogError::Invalid(_)), "{bad}: {err:?}");
         }

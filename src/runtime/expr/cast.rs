@@ -15,9 +15,7 @@ pub fn cast_value(v: Value, to: &SqlType) -> Result<Value, String> {
     Ok(match (to, &v) {
         (SqlType::String, _) => Value::String(to_text(&v)),
         (SqlType::Boolean, Value::Boolean(_)) => v,
-        (SqlType::Boolean, Value::String(s)) => {
-            Value::Boolean(s.trim().eq_ignore_ascii_case("true"))
-        }
+        (SqlType::Boolean, Value::String(s)) => Value::Boolean(s.trim().eq_ignore_ascii_case("true")),
         (SqlType::Int, _) => match &v {
             Value::String(s) => Value::Int(s.trim().parse::<i32>().map_err(|_| fail(&v))?),
             Value::Double(d) => Value::Int(java_f64_to_i64(*d) as i32),
@@ -41,15 +39,9 @@ pub fn cast_value(v: Value, to: &SqlType) -> Result<Value, String> {
         (SqlType::Decimal { precision, scale }, _) => {
             let unscaled = match &v {
                 Value::String(s) => Value::parse_decimal(s, *scale).ok_or_else(|| fail(&v))?,
-                Value::Int(i) => {
-                    Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| fail(&v))?
-                }
-                Value::BigInt(i) => {
-                    Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| fail(&v))?
-                }
-                Value::Decimal(u, s) => {
-                    Value::decimal_rescale(*u, *s, *scale).ok_or_else(|| fail(&v))?
-                }
+                Value::Int(i) => Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| fail(&v))?,
+                Value::BigInt(i) => Value::decimal_rescale(*i as i128, 0, *scale).ok_or_else(|| fail(&v))?,
+                Value::Decimal(u, s) => Value::decimal_rescale(*u, *s, *scale).ok_or_else(|| fail(&v))?,
                 Value::Double(d) => {
                     if !d.is_finite() {
                         return Err(fail(&v));
@@ -59,18 +51,13 @@ pub fn cast_value(v: Value, to: &SqlType) -> Result<Value, String> {
                 other => return Err(fail(other)),
             };
             if unscaled.unsigned_abs() >= 10u128.pow(*precision as u32) {
-                return Err(format!(
-                    "Numeric field overflow: {} does not fit {to}",
-                    describe(&v)
-                ));
+                return Err(format!("Numeric field overflow: {} does not fit {to}", describe(&v)));
             }
             Value::Decimal(unscaled, *scale)
         }
         (SqlType::Bytes, Value::Bytes(_)) => v,
         (SqlType::Timestamp, Value::Timestamp(_)) => v,
-        (SqlType::Timestamp, Value::String(s)) => {
-            Value::Timestamp(parse_timestamp_text(s).ok_or_else(|| fail(&v))?)
-        }
+        (SqlType::Timestamp, Value::String(s)) => Value::Timestamp(parse_timestamp_text(s).ok_or_else(|| fail(&v))?),
         (SqlType::Timestamp, Value::Date(d)) => Value::Timestamp(*d as i64 * 86_400_000),
         (SqlType::Date, Value::Date(_)) => v,
         (SqlType::Date, Value::Timestamp(ms)) => Value::Date(ms.div_euclid(86_400_000) as i32),
@@ -81,9 +68,7 @@ pub fn cast_value(v: Value, to: &SqlType) -> Result<Value, String> {
         ),
         (SqlType::Time, Value::Time(_)) => v,
         (SqlType::Time, Value::Timestamp(ms)) => Value::Time(ms.rem_euclid(86_400_000) as i32),
-        (SqlType::Time, Value::String(s)) => {
-            Value::Time(parse_time_text(s).ok_or_else(|| fail(&v))?)
-        }
+        (SqlType::Time, Value::String(s)) => Value::Time(parse_time_text(s).ok_or_else(|| fail(&v))?),
         (SqlType::Array(item), Value::Array(items)) => Value::Array(
             items
                 .iter()
@@ -170,9 +155,7 @@ fn parse_time_text(s: &str) -> Option<i32> {
     let t = s.trim();
     for fmt in ["%H:%M:%S%.f", "%H:%M"] {
         if let Ok(time) = NaiveTime::parse_from_str(t, fmt) {
-            return Some(
-                (time.num_seconds_from_midnight() * 1000 + time.nanosecond() / 1_000_000) as i32,
-            );
+            return Some((time.num_seconds_from_midnight() * 1000 + time.nanosecond() / 1_000_000) as i32);
         }
     }
     None
@@ -184,18 +167,9 @@ mod tests {
 
     #[test]
     fn casts_follow_java_rules() {
-        assert_eq!(
-            cast_value(Value::Double(2.9), &SqlType::Int),
-            Ok(Value::Int(2))
-        );
-        assert_eq!(
-            cast_value(Value::Double(-2.9), &SqlType::BigInt),
-            Ok(Value::BigInt(-2))
-        );
-        assert_eq!(
-            cast_value(Value::Int(3), &SqlType::Double),
-            Ok(Value::Double(3.0))
-        );
+        assert_eq!(cast_value(Value::Double(2.9), &SqlType::Int), Ok(Value::Int(2)));
+        assert_eq!(cast_value(Value::Double(-2.9), &SqlType::BigInt), Ok(Value::BigInt(-2)));
+        assert_eq!(cast_value(Value::Int(3), &SqlType::Double), Ok(Value::Double(3.0)));
         assert_eq!(
             cast_value(Value::Double(1.0), &SqlType::String),
             Ok(Value::String("1.0".into()))
@@ -208,32 +182,17 @@ mod tests {
         assert_eq!(
             cast_value(
                 Value::String("1.5".into()),
-                &SqlType::Decimal {
-                    precision: 4,
-                    scale: 2
-                }
+                &SqlType::Decimal { precision: 4, scale: 2 }
             ),
             Ok(Value::Decimal(150, 2))
         );
-        assert!(
-            cast_value(
-                Value::Int(1000),
-                &SqlType::Decimal {
-                    precision: 3,
-                    scale: 1
-                }
-            )
-            .is_err()
-        );
+        assert!(cast_value(Value::Int(1000), &SqlType::Decimal { precision: 3, scale: 1 }).is_err());
         assert_eq!(
             cast_value(Value::String("1970-01-02".into()), &SqlType::Date),
             Ok(Value::Date(1))
         );
         assert_eq!(
-            cast_value(
-                Value::String("1970-01-01T00:00:01.5".into()),
-                &SqlType::Timestamp
-            ),
+            cast_value(Value::String("1970-01-01T00:00:01.5".into()), &SqlType::Timestamp),
             Ok(Value::Timestamp(1500))
         );
     }

@@ -63,9 +63,7 @@ pub fn evaluate_predicate(
     };
     Ok(match b.nulls() {
         None => b.clone(),
-        Some(_) => {
-            arrow_arith::boolean::and(&arrow_arith::boolean::is_not_null(b)?, &fill_false(b))?
-        }
+        Some(_) => arrow_arith::boolean::and(&arrow_arith::boolean::is_not_null(b)?, &fill_false(b))?,
     })
 }
 
@@ -88,18 +86,11 @@ fn is_kernel_type(ty: &SqlType) -> bool {
     )
 }
 
-fn operand(
-    expr: &PhysicalExpr,
-    columns: &[ArrayRef],
-    n: usize,
-    errors: &mut Vec<RowError>,
-) -> Result<Operand> {
+fn operand(expr: &PhysicalExpr, columns: &[ArrayRef], n: usize, errors: &mut Vec<RowError>) -> Result<Operand> {
     match expr {
         PhysicalExpr::Column { index, .. } => match columns.get(*index) {
             Some(c) => Ok(Operand::Array(c.clone())),
-            None => Err(crate::Error::internal(format!(
-                "column {index} out of range in {expr}"
-            ))),
+            None => Err(crate::Error::internal(format!("column {index} out of range in {expr}"))),
         },
         PhysicalExpr::Literal { value, ty } => Ok(Operand::Scalar(repeat_value(ty, value, 1)?)),
         PhysicalExpr::Binary {
@@ -123,12 +114,7 @@ fn operand(
             };
             Ok(Operand::Array(Arc::new(out)))
         }
-        PhysicalExpr::Binary {
-            op,
-            left,
-            right,
-            ty,
-        } if is_kernel_type(&left.ty()) && left.ty() == right.ty() => {
+        PhysicalExpr::Binary { op, left, right, ty } if is_kernel_type(&left.ty()) && left.ty() == right.ty() => {
             let mut local = Vec::new();
             let l = operand(left, columns, n, &mut local)?;
             let r = operand(right, columns, n, &mut local)?;
@@ -161,13 +147,11 @@ fn operand(
             match result {
                 Ok(a) => {
                     errors.extend(local);
-                    Ok(
-                        if matches!((&l, &r), (Operand::Scalar(_), Operand::Scalar(_))) {
-                            Operand::Scalar(a)
-                        } else {
-                            Operand::Array(a)
-                        },
-                    )
+                    Ok(if matches!((&l, &r), (Operand::Scalar(_), Operand::Scalar(_))) {
+                        Operand::Scalar(a)
+                    } else {
+                        Operand::Array(a)
+                    })
                 }
                 // A kernel failure (integer division by zero) belongs to some rows only.
                 Err(_) => row_wise(expr, columns, n, errors),
@@ -180,10 +164,7 @@ fn operand(
                 None => row_wise(expr, columns, n, errors),
             }
         }
-        PhysicalExpr::IsNull {
-            expr: inner,
-            negated,
-        } => {
+        PhysicalExpr::IsNull { expr: inner, negated } => {
             let a = evaluate(inner, columns, n, errors)?;
             let out = if *negated {
                 arrow_arith::boolean::is_not_null(&a)?
@@ -197,8 +178,7 @@ fn operand(
             pattern,
             escape: None,
             negated,
-        } if matches!(pattern.as_ref(), PhysicalExpr::Literal { value: Value::String(p), .. } if !p.contains('\\')) =>
-        {
+        } if matches!(pattern.as_ref(), PhysicalExpr::Literal { value: Value::String(p), .. } if !p.contains('\\')) => {
             let a = evaluate(inner, columns, n, errors)?;
             let p = operand(pattern, columns, n, errors)?;
             let pd = p.datum();
@@ -222,12 +202,7 @@ fn operand(
     }
 }
 
-fn row_wise(
-    expr: &PhysicalExpr,
-    columns: &[ArrayRef],
-    n: usize,
-    errors: &mut Vec<RowError>,
-) -> Result<Operand> {
+fn row_wise(expr: &PhysicalExpr, columns: &[ArrayRef], n: usize, errors: &mut Vec<RowError>) -> Result<Operand> {
     let mut values = Vec::with_capacity(n);
     let mut env = Vec::new();
     for row in 0..n {
@@ -272,12 +247,7 @@ mod tests {
     fn cols() -> Vec<ArrayRef> {
         vec![
             Arc::new(Int32Array::from(vec![Some(1), None, Some(3), Some(0)])),
-            Arc::new(StringArray::from(vec![
-                Some("home"),
-                Some("about"),
-                None,
-                Some("hot"),
-            ])),
+            Arc::new(StringArray::from(vec![Some("home"), Some("about"), None, Some("hot")])),
         ]
     }
 
@@ -294,10 +264,7 @@ mod tests {
         let mut errors = Vec::new();
         let out = evaluate(&times_two, &c, 4, &mut errors).unwrap();
         let out = out.as_any().downcast_ref::<Int32Array>().unwrap();
-        assert_eq!(
-            out.iter().collect::<Vec<_>>(),
-            vec![Some(2), None, Some(6), Some(0)]
-        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), vec![Some(2), None, Some(6), Some(0)]);
         assert!(errors.is_empty());
     }
 
@@ -313,10 +280,7 @@ mod tests {
         let mut errors = Vec::new();
         let out = evaluate(&div, &c, 4, &mut errors).unwrap();
         let out = out.as_any().downcast_ref::<Int32Array>().unwrap();
-        assert_eq!(
-            out.iter().collect::<Vec<_>>(),
-            vec![Some(6), None, Some(2), None]
-        );
+        assert_eq!(out.iter().collect::<Vec<_>>(), vec![Some(6), None, Some(2), None]);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].row, 3);
     }
@@ -326,10 +290,7 @@ mod tests {
         let c = cols();
         let like = PhysicalExpr::Like {
             expr: Box::new(PhysicalExpr::column(1, "P", SqlType::String)),
-            pattern: Box::new(PhysicalExpr::literal(
-                Value::String("ho%".into()),
-                SqlType::String,
-            )),
+            pattern: Box::new(PhysicalExpr::literal(Value::String("ho%".into()), SqlType::String)),
             escape: None,
             negated: false,
         };

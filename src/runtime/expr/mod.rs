@@ -67,12 +67,7 @@ impl BinaryOp {
     pub fn is_comparison(self) -> bool {
         matches!(
             self,
-            BinaryOp::Eq
-                | BinaryOp::NotEq
-                | BinaryOp::Lt
-                | BinaryOp::LtEq
-                | BinaryOp::Gt
-                | BinaryOp::GtEq
+            BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq
         )
     }
 
@@ -331,19 +326,13 @@ impl fmt::Display for PhysicalExpr {
                 ..
             } => write!(f, "'{}'", s.replace('\'', "''")),
             PhysicalExpr::Literal { value, .. } => write!(f, "{value}"),
-            PhysicalExpr::Binary {
-                op, left, right, ..
-            } => write!(f, "({left} {} {right})", op.symbol()),
+            PhysicalExpr::Binary { op, left, right, .. } => write!(f, "({left} {} {right})", op.symbol()),
             PhysicalExpr::Not(e) => write!(f, "(NOT {e})"),
             PhysicalExpr::Negate(e) => write!(f, "-{e}"),
             PhysicalExpr::IsNull { expr, negated } => {
                 write!(f, "({expr} IS {}NULL)", if *negated { "NOT " } else { "" })
             }
-            PhysicalExpr::IsDistinctFrom {
-                left,
-                right,
-                negated,
-            } => {
+            PhysicalExpr::IsDistinctFrom { left, right, negated } => {
                 write!(
                     f,
                     "({left} IS {}DISTINCT FROM {right})",
@@ -356,11 +345,7 @@ impl fmt::Display for PhysicalExpr {
                 escape,
                 negated,
             } => {
-                write!(
-                    f,
-                    "({expr} {}LIKE {pattern}",
-                    if *negated { "NOT " } else { "" }
-                )?;
+                write!(f, "({expr} {}LIKE {pattern}", if *negated { "NOT " } else { "" })?;
                 if let Some(c) = escape {
                     write!(f, " ESCAPE '{c}'")?;
                 }
@@ -378,19 +363,13 @@ impl fmt::Display for PhysicalExpr {
                     if *negated { "NOT " } else { "" }
                 )
             }
-            PhysicalExpr::InList {
-                expr,
-                list,
-                negated,
-            } => {
+            PhysicalExpr::InList { expr, list, negated } => {
                 write!(f, "({expr} {}IN (", if *negated { "NOT " } else { "" })?;
                 write_list(f, list)?;
                 f.write_str("))")
             }
             PhysicalExpr::Case {
-                branches,
-                else_result,
-                ..
+                branches, else_result, ..
             } => {
                 f.write_str("(CASE")?;
                 for (c, r) in branches {

@@ -18,11 +18,7 @@ pub struct RowCtx<'a> {
 }
 
 /// Evaluates `expr` for one row. `env` holds the lambda parameters in scope.
-pub fn eval_value(
-    expr: &PhysicalExpr,
-    ctx: &RowCtx<'_>,
-    env: &mut Vec<Value>,
-) -> Result<Value, String> {
+pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -> Result<Value, String> {
     Ok(match expr {
         PhysicalExpr::Column { index, .. } => match ctx.columns.get(*index) {
             Some(col) => value_at(col.as_ref(), ctx.row),
@@ -64,12 +60,7 @@ pub fn eval_value(
                 _ => Value::Null,
             }
         }
-        PhysicalExpr::Binary {
-            op,
-            left,
-            right,
-            ty,
-        } => {
+        PhysicalExpr::Binary { op, left, right, ty } => {
             let l = eval_value(left, ctx, env)?;
             let r = eval_value(right, ctx, env)?;
             binary(*op, &l, &r, ty)?
@@ -85,14 +76,8 @@ pub fn eval_value(
             Value::Decimal(u, s) => Value::Decimal(-u, s),
             _ => Value::Null,
         },
-        PhysicalExpr::IsNull { expr, negated } => {
-            Value::Boolean(eval_value(expr, ctx, env)?.is_null() != *negated)
-        }
-        PhysicalExpr::IsDistinctFrom {
-            left,
-            right,
-            negated,
-        } => {
+        PhysicalExpr::IsNull { expr, negated } => Value::Boolean(eval_value(expr, ctx, env)?.is_null() != *negated),
+        PhysicalExpr::IsDistinctFrom { left, right, negated } => {
             let l = eval_value(left, ctx, env)?;
             let r = eval_value(right, ctx, env)?;
             let same = match (&l, &r) {
@@ -108,9 +93,7 @@ pub fn eval_value(
             escape,
             negated,
         } => match (eval_value(expr, ctx, env)?, eval_value(pattern, ctx, env)?) {
-            (Value::String(s), Value::String(p)) => {
-                Value::Boolean(like_match(&s, &p, *escape) != *negated)
-            }
+            (Value::String(s), Value::String(p)) => Value::Boolean(like_match(&s, &p, *escape) != *negated),
             _ => Value::Null,
         },
         PhysicalExpr::Between {
@@ -123,17 +106,11 @@ pub fn eval_value(
             let lo = eval_value(low, ctx, env)?;
             let hi = eval_value(high, ctx, env)?;
             match (v.sql_cmp(&lo), v.sql_cmp(&hi)) {
-                (Some(a), Some(b)) => {
-                    Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *negated)
-                }
+                (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *negated),
                 _ => Value::Null,
             }
         }
-        PhysicalExpr::InList {
-            expr,
-            list,
-            negated,
-        } => {
+        PhysicalExpr::InList { expr, list, negated } => {
             let v = eval_value(expr, ctx, env)?;
             if v.is_null() {
                 return Ok(Value::Null);
@@ -154,9 +131,7 @@ pub fn eval_value(
             }
         }
         PhysicalExpr::Case {
-            branches,
-            else_result,
-            ..
+            branches, else_result, ..
         } => {
             for (cond, result) in branches {
                 if eval_value(cond, ctx, env)? == Value::Boolean(true) {
@@ -329,12 +304,8 @@ pub(super) fn binary(op: BinaryOp, l: &Value, r: &Value, ty: &SqlType) -> Result
         return Ok(Value::Boolean(b));
     }
     match (l, r) {
-        (Value::String(a), Value::String(b)) if op == BinaryOp::Add => {
-            Ok(Value::String(format!("{a}{b}")))
-        }
-        (Value::Int(a), Value::Int(b)) => {
-            int_op(op, *a as i64, *b as i64).map(|v| Value::Int(v as i32))
-        }
+        (Value::String(a), Value::String(b)) if op == BinaryOp::Add => Ok(Value::String(format!("{a}{b}"))),
+        (Value::Int(a), Value::Int(b)) => int_op(op, *a as i64, *b as i64).map(|v| Value::Int(v as i32)),
         (Value::BigInt(a), Value::BigInt(b)) => int_op(op, *a, *b).map(Value::BigInt),
         (Value::Double(a), Value::Double(b)) => Ok(Value::Double(match op {
             BinaryOp::Add => a + b,
@@ -361,14 +332,7 @@ fn int_op(op: BinaryOp, a: i64, b: i64) -> Result<i64, String> {
     })
 }
 
-fn decimal_op(
-    op: BinaryOp,
-    a: i128,
-    sa: i8,
-    b: i128,
-    sb: i8,
-    ty: &SqlType,
-) -> Result<Value, String> {
+fn decimal_op(op: BinaryOp, a: i128, sa: i8, b: i128, sb: i8, ty: &SqlType) -> Result<Value, String> {
     let SqlType::Decimal { precision, scale } = ty else {
         return Err(format!("decimal arithmetic planned as {ty}"));
     };
@@ -484,29 +448,16 @@ mod tests {
     fn integer_division_by_zero_is_a_row_error() {
         assert!(binary(BinaryOp::Div, &Value::Int(1), &Value::Int(0), &SqlType::Int).is_err());
         assert_eq!(
-            binary(
-                BinaryOp::Add,
-                &Value::Int(i32::MAX),
-                &Value::Int(1),
-                &SqlType::Int
-            ),
+            binary(BinaryOp::Add, &Value::Int(i32::MAX), &Value::Int(1), &SqlType::Int),
             Ok(Value::Int(i32::MIN))
         );
     }
 
     #[test]
     fn decimal_arithmetic_keeps_scale() {
-        let ty = SqlType::Decimal {
-            precision: 5,
-            scale: 2,
-        };
+        let ty = SqlType::Decimal { precision: 5, scale: 2 };
         assert_eq!(
-            binary(
-                BinaryOp::Add,
-                &Value::Decimal(110, 2),
-                &Value::Decimal(5, 1),
-                &ty
-            ),
+            binary(BinaryOp::Add, &Value::Decimal(110, 2), &Value::Decimal(5, 1), &ty),
             Ok(Value::Decimal(160, 2))
         );
         let div_ty = SqlType::Decimal {
@@ -514,12 +465,7 @@ mod tests {
             scale: 6,
         };
         assert_eq!(
-            binary(
-                BinaryOp::Div,
-                &Value::Decimal(100, 2),
-                &Value::Decimal(300, 2),
-                &div_ty
-            ),
+            binary(BinaryOp::Div, &Value::Decimal(100, 2), &Value::Decimal(300, 2), &div_ty),
             Ok(Value::Decimal(333333, 6))
         );
     }

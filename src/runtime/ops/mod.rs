@@ -15,25 +15,14 @@ use crate::runtime::processing_log::{ProcessingErrorKind, ProcessingLogEntry};
 use crate::runtime::processor::ProcessorContext;
 
 /// Writes expression failures of `batch` rows to the processing log.
-pub(crate) fn log_row_errors(
-    ctx: &mut ProcessorContext,
-    batch: &Batch,
-    what: &str,
-    errors: Vec<RowError>,
-) {
+pub(crate) fn log_row_errors(ctx: &mut ProcessorContext, batch: &Batch, what: &str, errors: Vec<RowError>) {
     for e in errors {
         ctx.log_error(ProcessingLogEntry {
             kind: ProcessingErrorKind::RecordProcessing,
             message: format!("Error computing expression {what}: {}", e.message),
             topic: String::new(),
-            partition: batch
-                .partitions()
-                .filter(|p| e.row < p.len())
-                .map(|p| p.value(e.row)),
-            offset: batch
-                .offsets()
-                .filter(|o| e.row < o.len())
-                .map(|o| o.value(e.row)),
+            partition: batch.partitions().filter(|p| e.row < p.len()).map(|p| p.value(e.row)),
+            offset: batch.offsets().filter(|o| e.row < o.len()).map(|o| o.value(e.row)),
             target: None,
         });
     }

@@ -14,10 +14,7 @@ pub struct TopicSink {
 impl TopicSink {
     /// A sink writing to `spec.topic`.
     pub fn new(spec: SinkSpec) -> Self {
-        TopicSink {
-            spec,
-            round_robin: 0,
-        }
+        TopicSink { spec, round_robin: 0 }
     }
 }
 
