@@ -228,8 +228,8 @@ impl Harness {
             .ok_or_else(|| fail(b, format!("no stream or table over topic '{topic}'")))?;
         let mut round_robin = 0u32;
         for line in &b.body {
-            let (ts, partition, key_text, value_text) =
-                parse_record_line(line).map_err(|e| fail(b, e))?;
+            let (ts, partition, headers, key_text, value_text) =
+                parse_input_line(line).map_err(|e| fail(b, e))?;
             let key = encode_side(
                 &key_text,
                 source.key_format.kind,
@@ -255,7 +255,7 @@ impl Harness {
                 key: key.map(Bytes::from),
                 value: value.map(Bytes::from),
                 timestamp: ts,
-                headers: Vec::new(),
+                headers,
             };
             self.log
                 .append(&source.topic, p, &[record])
@@ -337,7 +337,23 @@ impl Harness {
                 Err(e) => check_error(b, matcher.trim(), &e),
             };
         }
-        let rowsort = arg.contains("rowsort");
+        let rowsort = arg.split_whitespace().any(|w| w == "rowsort");
+        let cols: Option<Vec<usize>> = match arg
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("cols:"))
+        {
+            Some(list) => Some(
+                list.split(',')
+                    .map(|c| c.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| fail(b, format!("cols: {e}")))?,
+            ),
+            None => None,
+        };
+        let filter = match arg.split_once("filter:") {
+            Some((_, re)) => Some(regex::Regex::new(re.trim()).map_err(|e| fail(b, e))?),
+            None => None,
+        };
         let mut results = self.execute(sql).map_err(|e| fail(b, e))?;
         let rows: Vec<Vec<Value>> = match results.pop() {
             Some(StatementResult::Rows(r)) => r.rows,
@@ -361,7 +377,15 @@ impl Harness {
         };
         let mut got: Vec<String> = rows
             .iter()
-            .map(|r| r.iter().map(cell).collect::<Vec<_>>().join(" "))
+            .map(|r| match &cols {
+                Some(cols) => cols
+                    .iter()
+                    .map(|&i| r.get(i).map(cell).unwrap_or_else(|| "<none>".into()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                None => r.iter().map(cell).collect::<Vec<_>>().join(" "),
+            })
+            .filter(|line| filter.as_ref().is_none_or(|re| re.is_match(line)))
             .collect();
         let mut want = b.expected.clone().unwrap_or_default();
         if rowsort {
@@ -427,6 +451,34 @@ fn parse_record_line(line: &str) -> Result<(i64, Option<i32>, String, String), S
     }
     let (key, value) = split_json_token(rest)?;
     Ok((ts, partition, key, value.trim().to_string()))
+}
+
+/// An input line: `@<ts> [p<partition>] [headers=<JSON object>] <key> <value>`; header
+/// values are JSON strings (written as UTF-8 bytes) or null.
+#[allow(clippy::type_complexity)]
+fn parse_input_line(
+    line: &str,
+) -> Result<(i64, Option<i32>, Vec<(String, Option<Bytes>)>, String, String), String> {
+    let Some((before, after)) = line.split_once(" headers=") else {
+        let (ts, partition, key, value) = parse_record_line(line)?;
+        return Ok((ts, partition, Vec::new(), key, value));
+    };
+    let (obj, rest) = split_json_token(after)?;
+    let (ts, partition, key, value) = parse_record_line(&format!("{before} {rest}"))?;
+    let serde_json::Value::Object(m) =
+        serde_json::from_str::<serde_json::Value>(&obj).map_err(|e| e.to_string())?
+    else {
+        return Err("headers= takes a JSON object".into());
+    };
+    let headers = m
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::Null => Ok((k, None)),
+            serde_json::Value::String(s) => Ok((k, Some(Bytes::from(s.into_bytes())))),
+            other => Err(format!("header {k}: value {other} is not a string or null")),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok((ts, partition, headers, key, value))
 }
 
 /// Splits the first JSON token off `s`.
