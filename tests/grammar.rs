@@ -15,7 +15,13 @@ use runnel::types::Value;
 
 fn main() {
     let args = Arguments::from_args();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammar-tests");
+    // Cargo runs test binaries from the package root; prefer that over the compile-time path so
+    // that a binary shared between worktrees (one CARGO_TARGET_DIR) runs this tree's files.
+    let root = std::env::current_dir()
+        .ok()
+        .map(|d| d.join("grammar-tests"))
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("grammar-tests"));
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
