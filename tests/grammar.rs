@@ -344,18 +344,16 @@ impl Harness {
             };
         }
         let rowsort = arg.split_whitespace().any(|w| w == "rowsort");
-        let cols: Option<Vec<usize>> = match arg
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("cols:"))
-        {
-            Some(list) => Some(
-                list.split(',')
-                    .map(|c| c.trim().parse::<usize>())
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| fail(b, format!("cols: {e}")))?,
-            ),
-            None => None,
-        };
+        let cols: Option<Vec<usize>> =
+            match arg.split_whitespace().find_map(|w| w.strip_prefix("cols:")) {
+                Some(list) => Some(
+                    list.split(',')
+                        .map(|c| c.trim().parse::<usize>())
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| fail(b, format!("cols: {e}")))?,
+                ),
+                None => None,
+            };
         let filter = match arg.split_once("filter:") {
             Some((_, re)) => Some(regex::Regex::new(re.trim()).map_err(|e| fail(b, e))?),
             None => None,
@@ -464,7 +462,16 @@ fn parse_record_line(line: &str) -> Result<(i64, Option<i32>, String, String), S
 #[allow(clippy::type_complexity)]
 fn parse_input_line(
     line: &str,
-) -> Result<(i64, Option<i32>, Vec<(String, Option<Bytes>)>, String, String), String> {
+) -> Result<
+    (
+        i64,
+        Option<i32>,
+        Vec<(String, Option<Bytes>)>,
+        String,
+        String,
+    ),
+    String,
+> {
     let Some((before, after)) = line.split_once(" headers=") else {
         let (ts, partition, key, value) = parse_record_line(line)?;
         return Ok((ts, partition, Vec::new(), key, value));
