@@ -28,11 +28,7 @@ fn main() {
     let trials = files
         .into_iter()
         .map(|path| {
-            let name = path
-                .strip_prefix(&root)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
+            let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
             Trial::test(name, move || run_file(&path))
         })
         .collect();
@@ -122,13 +118,9 @@ fn fail(block: &Block, msg: impl std::fmt::Display) -> Failed {
 fn run_file(path: &Path) -> Result<(), Failed> {
     let text = std::fs::read_to_string(path).map_err(|e| Failed::from(e.to_string()))?;
     let dir = tempfile::tempdir().map_err(|e| Failed::from(e.to_string()))?;
-    let log: Arc<dyn Log> =
-        EmbeddedLog::open(dir.path()).map_err(|e| Failed::from(e.to_string()))?;
+    let log: Arc<dyn Log> = EmbeddedLog::open(dir.path()).map_err(|e| Failed::from(e.to_string()))?;
     let mut config = Config::new();
-    for (k, v) in [
-        ("commit.interval.ms", "50"),
-        ("auto.offset.reset", "earliest"),
-    ] {
+    for (k, v) in [("commit.interval.ms", "50"), ("auto.offset.reset", "earliest")] {
         config.set(k, v).map_err(|e| Failed::from(e.to_string()))?;
     }
     let engine = Engine::open(log.clone(), config).map_err(|e| Failed::from(e.to_string()))?;
@@ -168,21 +160,13 @@ impl Harness {
                 }
             }
             "set" => {
-                let (k, v) = arg
-                    .split_once('=')
-                    .ok_or_else(|| fail(b, "set needs key=value"))?;
-                self.session
-                    .overrides
-                    .set(k.trim(), v.trim())
-                    .map_err(|e| fail(b, e))?;
+                let (k, v) = arg.split_once('=').ok_or_else(|| fail(b, "set needs key=value"))?;
+                self.session.overrides.set(k.trim(), v.trim()).map_err(|e| fail(b, e))?;
             }
             "input" => self.input(b, arg)?,
             "flush" => {
                 if !self.engine.wait_until_idle(Duration::from_secs(30)) {
-                    return Err(fail(
-                        b,
-                        "queries did not catch up with their inputs within 30 s",
-                    ));
+                    return Err(fail(b, "queries did not catch up with their inputs within 30 s"));
                 }
             }
             "output" => self.output(b, arg)?,
@@ -200,17 +184,11 @@ impl Harness {
                 }
             }
             "explain" => {
-                let got = match self
-                    .execute(&format!("EXPLAIN {sql}"))
-                    .map_err(|e| fail(b, e))?
-                    .pop()
-                {
-                    Some(StatementResult::Rows(r)) => {
-                        match r.rows.first().and_then(|row| row.get(3)) {
-                            Some(Value::String(s)) => s.clone(),
-                            _ => String::new(),
-                        }
-                    }
+                let got = match self.execute(&format!("EXPLAIN {sql}")).map_err(|e| fail(b, e))?.pop() {
+                    Some(StatementResult::Rows(r)) => match r.rows.first().and_then(|row| row.get(3)) {
+                        Some(Value::String(s)) => s.clone(),
+                        _ => String::new(),
+                    },
                     _ => String::new(),
                 };
                 let want = b.expected.clone().unwrap_or_default().join("\n");
@@ -234,8 +212,7 @@ impl Harness {
             .ok_or_else(|| fail(b, format!("no stream or table over topic '{topic}'")))?;
         let mut round_robin = 0u32;
         for line in &b.body {
-            let (ts, partition, headers, key_text, value_text) =
-                parse_input_line(line).map_err(|e| fail(b, e))?;
+            let (ts, partition, headers, key_text, value_text) = parse_input_line(line).map_err(|e| fail(b, e))?;
             let key = encode_side(
                 &key_text,
                 source.key_format.kind,
@@ -254,28 +231,21 @@ impl Harness {
                 )
                 .map_err(|e| fail(b, format!("{line}: value: {e}")))?
             };
-            let p = partition.unwrap_or_else(|| {
-                default_partition(key.as_deref(), source.partitions, &mut round_robin)
-            });
+            let p = partition.unwrap_or_else(|| default_partition(key.as_deref(), source.partitions, &mut round_robin));
             let record = Record {
                 key: key.map(Bytes::from),
                 value: value.map(Bytes::from),
                 timestamp: ts,
                 headers,
             };
-            self.log
-                .append(&source.topic, p, &[record])
-                .map_err(|e| fail(b, e))?;
+            self.log.append(&source.topic, p, &[record]).map_err(|e| fail(b, e))?;
         }
         Ok(())
     }
 
     fn output(&mut self, b: &Block, arg: &str) -> Result<(), Failed> {
         let mut parts = arg.split_whitespace();
-        let topic = parts
-            .next()
-            .ok_or_else(|| fail(b, "output needs a topic"))?
-            .to_string();
+        let topic = parts.next().ok_or_else(|| fail(b, "output needs a topic"))?.to_string();
         let rowsort = parts.any(|p| p == "rowsort");
         if !self.engine.wait_until_idle(Duration::from_secs(30)) {
             return Err(fail(b, "queries did not catch up within 30 s"));
@@ -310,18 +280,10 @@ impl Harness {
                         break;
                     }
                     pos = r.offset + 1;
-                    let key = render_side(
-                        &r.record.key,
-                        source.as_ref().map(|s| (&s.key_format, s.key_columns())),
-                    );
+                    let key = render_side(&r.record.key, source.as_ref().map(|s| (&s.key_format, s.key_columns())));
                     let value = match &r.record.value {
                         None => "-".to_string(),
-                        v => render_side(
-                            v,
-                            source
-                                .as_ref()
-                                .map(|s| (&s.value_format, s.value_columns())),
-                        ),
+                        v => render_side(v, source.as_ref().map(|s| (&s.value_format, s.value_columns()))),
                     };
                     got.push(format!("@{} {key} {value}", r.record.timestamp));
                 }
@@ -344,16 +306,15 @@ impl Harness {
             };
         }
         let rowsort = arg.split_whitespace().any(|w| w == "rowsort");
-        let cols: Option<Vec<usize>> =
-            match arg.split_whitespace().find_map(|w| w.strip_prefix("cols:")) {
-                Some(list) => Some(
-                    list.split(',')
-                        .map(|c| c.trim().parse::<usize>())
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| fail(b, format!("cols: {e}")))?,
-                ),
-                None => None,
-            };
+        let cols: Option<Vec<usize>> = match arg.split_whitespace().find_map(|w| w.strip_prefix("cols:")) {
+            Some(list) => Some(
+                list.split(',')
+                    .map(|c| c.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| fail(b, format!("cols: {e}")))?,
+            ),
+            None => None,
+        };
         let filter = match arg.split_once("filter:") {
             Some((_, re)) => Some(regex::Regex::new(re.trim()).map_err(|e| fail(b, e))?),
             None => None,
@@ -419,9 +380,7 @@ fn check_error(b: &Block, matcher: &str, e: &runnel::Error) -> Result<(), Failed
     let ok = if let Some(s) = matcher.strip_prefix("contains:") {
         msg.contains(s.trim())
     } else if let Some(r) = matcher.strip_prefix("regex:") {
-        regex::Regex::new(r.trim())
-            .map_err(|e| fail(b, e))?
-            .is_match(&msg)
+        regex::Regex::new(r.trim()).map_err(|e| fail(b, e))?.is_match(&msg)
     } else if let Some(expected) = &b.expected {
         msg == expected.join("\n")
     } else {
@@ -440,9 +399,7 @@ fn parse_record_line(line: &str) -> Result<(i64, Option<i32>, String, String), S
         .trim()
         .strip_prefix('@')
         .ok_or("a record line starts with @<timestamp>")?;
-    let (ts, rest) = rest
-        .split_once(char::is_whitespace)
-        .ok_or("missing key and value")?;
+    let (ts, rest) = rest.split_once(char::is_whitespace).ok_or("missing key and value")?;
     let ts: i64 = ts.parse().map_err(|_| format!("bad timestamp '{ts}'"))?;
     let mut rest = rest.trim_start();
     let mut partition = None;
@@ -460,26 +417,14 @@ fn parse_record_line(line: &str) -> Result<(i64, Option<i32>, String, String), S
 /// An input line: `@<ts> [p<partition>] [headers=<JSON object>] <key> <value>`; header
 /// values are JSON strings (written as UTF-8 bytes) or null.
 #[allow(clippy::type_complexity)]
-fn parse_input_line(
-    line: &str,
-) -> Result<
-    (
-        i64,
-        Option<i32>,
-        Vec<(String, Option<Bytes>)>,
-        String,
-        String,
-    ),
-    String,
-> {
+fn parse_input_line(line: &str) -> Result<(i64, Option<i32>, Vec<(String, Option<Bytes>)>, String, String), String> {
     let Some((before, after)) = line.split_once(" headers=") else {
         let (ts, partition, key, value) = parse_record_line(line)?;
         return Ok((ts, partition, Vec::new(), key, value));
     };
     let (obj, rest) = split_json_token(after)?;
     let (ts, partition, key, value) = parse_record_line(&format!("{before} {rest}"))?;
-    let serde_json::Value::Object(m) =
-        serde_json::from_str::<serde_json::Value>(&obj).map_err(|e| e.to_string())?
+    let serde_json::Value::Object(m) = serde_json::from_str::<serde_json::Value>(&obj).map_err(|e| e.to_string())?
     else {
         return Err("headers= takes a JSON object".into());
     };
@@ -521,10 +466,7 @@ fn encode_side(
     match (kind, &json) {
         (FormatKind::Json, _) => Ok(Some(text.as_bytes().to_vec())),
         (_, serde_json::Value::String(s))
-            if kind != FormatKind::Kafka
-                || columns
-                    .first()
-                    .is_none_or(|c| c.1 == runnel::types::SqlType::String) =>
+            if kind != FormatKind::Kafka || columns.first().is_none_or(|c| c.1 == runnel::types::SqlType::String) =>
         {
             Ok(Some(s.as_bytes().to_vec()))
         }
@@ -537,9 +479,7 @@ fn encode_side(
                 (j, [(_, t)]) => vec![json_to_value(j, t)],
                 _ => return Err(format!("cannot encode {text} for columns {columns:?}")),
             };
-            format
-                .encode_row(columns, &values)
-                .map_err(|e| e.to_string())
+            format.encode_row(columns, &values).map_err(|e| e.to_string())
         }
     }
 }
@@ -548,16 +488,9 @@ fn json_to_value(j: &serde_json::Value, ty: &runnel::types::SqlType) -> Value {
     use runnel::types::SqlType;
     match (j, ty) {
         (serde_json::Value::Null, _) => Value::Null,
-        (serde_json::Value::Number(n), SqlType::Int) => n
-            .as_i64()
-            .map(|v| Value::Int(v as i32))
-            .unwrap_or(Value::Null),
-        (serde_json::Value::Number(n), SqlType::BigInt) => {
-            n.as_i64().map(Value::BigInt).unwrap_or(Value::Null)
-        }
-        (serde_json::Value::Number(n), SqlType::Double) => {
-            n.as_f64().map(Value::Double).unwrap_or(Value::Null)
-        }
+        (serde_json::Value::Number(n), SqlType::Int) => n.as_i64().map(|v| Value::Int(v as i32)).unwrap_or(Value::Null),
+        (serde_json::Value::Number(n), SqlType::BigInt) => n.as_i64().map(Value::BigInt).unwrap_or(Value::Null),
+        (serde_json::Value::Number(n), SqlType::Double) => n.as_f64().map(Value::Double).unwrap_or(Value::Null),
         (serde_json::Value::Bool(b), SqlType::Boolean) => Value::Boolean(*b),
         (serde_json::Value::String(s), _) => Value::String(s.clone()),
         (other, _) => Value::String(other.to_string()),
@@ -568,43 +501,35 @@ fn json_to_value(j: &serde_json::Value, ty: &runnel::types::SqlType) -> Value {
 /// others decoded to JSON by the source's columns.
 fn render_side(
     bytes: &Option<Bytes>,
-    source: Option<(
-        &runnel::format::Format,
-        Vec<(String, runnel::types::SqlType)>,
-    )>,
+    source: Option<(&runnel::format::Format, Vec<(String, runnel::types::SqlType)>)>,
 ) -> String {
     let Some(b) = bytes else { return "null".into() };
     match source {
-        Some((format, columns)) if format.kind != FormatKind::Json => {
-            match format.decode_row(&columns, Some(b)) {
-                Ok(values) if values.len() == 1 => values[0].to_json().to_string(),
-                Ok(values) => serde_json::Value::Object(
-                    columns
-                        .iter()
-                        .map(|(n, _)| n.clone())
-                        .zip(values.iter().map(Value::to_json))
-                        .collect(),
-                )
-                .to_string(),
-                Err(_) => {
-                    serde_json::Value::String(String::from_utf8_lossy(b).into_owned()).to_string()
-                }
-            }
-        }
+        Some((format, columns)) if format.kind != FormatKind::Json => match format.decode_row(&columns, Some(b)) {
+            Ok(values) if values.len() == 1 => values[0].to_json().to_string(),
+            Ok(values) => serde_json::Value::Object(
+                columns
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .zip(values.iter().map(Value::to_json))
+                    .collect(),
+            )
+            .to_string(),
+            Err(_) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()).to_string(),
+        },
         _ => String::from_utf8_lossy(b).into_owned(),
     }
 }
 
 fn compare_records(b: &Block, got: &[String], want: &[String]) -> Result<(), Failed> {
     let same = got.len() == want.len()
-        && got.iter().zip(want).all(
-            |(g, w)| match (parse_record_line(g), parse_record_line(w)) {
-                (Ok((gt, _, gk, gv)), Ok((wt, _, wk, wv))) => {
-                    gt == wt && json_eq(&gk, &wk) && json_eq(&gv, &wv)
-                }
+        && got
+            .iter()
+            .zip(want)
+            .all(|(g, w)| match (parse_record_line(g), parse_record_line(w)) {
+                (Ok((gt, _, gk, gv)), Ok((wt, _, wk, wv))) => gt == wt && json_eq(&gk, &wk) && json_eq(&gv, &wv),
                 _ => g.trim() == w.trim(),
-            },
-        );
+            });
     if same {
         Ok(())
     } else {

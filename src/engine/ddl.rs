@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::Engine;
 use super::result::StatementResult;
 use crate::error::{Error, Result};
-use crate::format::{Format, FormatKind};
+use crate::format::Format;
 use crate::log::{LogError, TopicConfig};
 use crate::plan::catalog::{SourceDesc, TimestampColumn};
 use crate::plan::query::is_reserved_column;
@@ -82,9 +82,10 @@ pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> R
     let key = with.string("KEY_FORMAT")?;
     let value = with.string("VALUE_FORMAT")?;
     if format.is_some() && (key.is_some() || value.is_some()) {
-        return Err(Error::plan(
-            "Cannot supply both 'FORMAT' and 'KEY_FORMAT' or 'VALUE_FORMAT' properties; use FORMAT alone, or the other two",
-        ));
+        let other = if value.is_some() { "VALUE_FORMAT" } else { "KEY_FORMAT" };
+        return Err(Error::plan(format!(
+            "Cannot supply both '{other}' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."
+        )));
     }
     let (key_name, value_name) = match format {
         Some(f) => (Some(f.clone()), Some(f)),
@@ -97,7 +98,12 @@ pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> R
     };
     let mut value_format = match (value_name, inherit) {
         (Some(v), _) => Format::from_name(&v)?,
-        (None, Some((_, v))) => v.clone(),
+        (None, Some((_, v))) => {
+            // A sink inherits its source's format, not its WRAP_SINGLE_VALUE setting.
+            let mut f = v.clone();
+            f.wrap_single_value = None;
+            f
+        }
         (None, None) => {
             return Err(Error::plan(
                 "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
@@ -109,11 +115,6 @@ pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> R
         ("KEY_DELIMITER", &mut key_format),
     ] {
         if let Some(d) = with.string(prop)? {
-            if fmt.kind != FormatKind::Delimited {
-                return Err(Error::plan(format!(
-                    "{prop} can only be used with the DELIMITED format"
-                )));
-            }
             *fmt = fmt.clone().with_delimiter(&d)?;
         }
     }
@@ -129,7 +130,6 @@ pub(crate) fn ensure_topic(
     topic: &str,
     partitions: Option<i64>,
     replicas: Option<i64>,
-    kind: &str,
 ) -> Result<i32> {
     match engine.log.describe_topic(topic)? {
         Some(d) => {
@@ -146,7 +146,7 @@ pub(crate) fn ensure_topic(
         None => {
             let Some(p) = partitions else {
                 return Err(Error::plan(format!(
-                    "Topic '{topic}' does not exist. If you want to create a new topic for the {kind} please re-run the statement providing the required 'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS')."
+                    "Topic '{topic}' does not exist. If you want to create a new topic for the stream/table please re-run the statement providing the required 'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS')."
                 )));
             };
             if !(1..=100_000).contains(&p) {
@@ -195,9 +195,9 @@ pub(crate) fn timestamp_column(with: &With<'_>, schema: &Schema) -> Result<Optio
                 c.ty
             )));
         }
-        (other, _) => {
+        _ => {
             return Err(Error::plan(format!(
-                "Timestamp column, {column}, should be LONG(INT64), TIMESTAMP, or a String with a TIMESTAMP_FORMAT specified, not {other}"
+                "Timestamp column, `{column}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified."
             )));
         }
     }
@@ -214,7 +214,15 @@ fn columns_to_schema(kind: SourceKind, columns: &[ColumnDef]) -> Result<Schema> 
             )));
         }
         if out.iter().any(|o| o.name == name) {
-            return Err(Error::plan(format!("Duplicate column names: {name}")));
+            return Err(Error::plan(format!(
+                "Duplicate {} columns found in schema: `{name}` {}",
+                if matches!(c.constraint, ColumnConstraint::Key | ColumnConstraint::PrimaryKey) {
+                    "key"
+                } else {
+                    "value"
+                },
+                c.data_type
+            )));
         }
         let col_kind = match (&c.constraint, kind) {
             (ColumnConstraint::None, _) => ColumnKind::Value,
@@ -309,6 +317,12 @@ pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &Cr
         ));
     };
     let schema = columns_to_schema(c.kind, &c.columns)?;
+    let key_format_named = with
+        .string("KEY_FORMAT")?
+        .is_some_and(|f| !f.eq_ignore_ascii_case("NONE"));
+    if c.kind == SourceKind::Stream && key_format_named && schema.key_columns().next().is_none() {
+        return Err(Error::plan("Key format specified for stream without key columns."));
+    }
     let (key_format, value_format) = formats(&with, None)?;
     let pairs = |kind: ColumnKind| -> Vec<(String, SqlType)> {
         schema
@@ -321,7 +335,7 @@ pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &Cr
     key_format.validate(&pairs(ColumnKind::Key), true)?;
     value_format.validate(&pairs(ColumnKind::Value), false)?;
     let timestamp = timestamp_column(&with, &schema)?;
-    let partitions = ensure_topic(engine, &topic, with.int("PARTITIONS")?, with.int("REPLICAS")?, word)?;
+    let partitions = ensure_topic(engine, &topic, with.int("PARTITIONS")?, with.int("REPLICAS")?)?;
     engine.record_command(&stmt.text)?;
     let desc = SourceDesc {
         name: name.clone(),
@@ -379,27 +393,28 @@ pub(super) fn drop_source(
             desc.name
         )));
     }
-    let readers: Vec<String> = state
+    // Since ksqlDB 0.13: the sources built from this one must be dropped first; the queries
+    // writing this one are terminated with it.
+    let dependents: Vec<String> = state
         .queries
         .values()
-        .filter(|q| q.sources.contains(&desc.name))
-        .map(|q| q.id.clone())
+        .filter(|q| q.sources.contains(&desc.name) && q.sink.as_deref() != Some(&desc.name))
+        .filter_map(|q| q.sink.clone())
         .collect();
+    if !dependents.is_empty() {
+        return Err(Error::plan(format!(
+            "Cannot drop {}.\nThe following streams and/or tables read from this source: [{}].\nYou need to drop them before dropping {}.",
+            desc.name,
+            dependents.join(", "),
+            desc.name
+        )));
+    }
     let writers: Vec<String> = state
         .queries
         .values()
         .filter(|q| q.sink.as_deref() == Some(&desc.name))
         .map(|q| q.id.clone())
         .collect();
-    if !readers.is_empty() || !writers.is_empty() {
-        return Err(Error::plan(format!(
-            "Cannot drop {}.\nThe following queries read from this source: [{}].\nThe following queries write into this source: [{}].\nYou need to terminate them before dropping {}.",
-            desc.name,
-            readers.join(", "),
-            writers.join(", "),
-            desc.name
-        )));
-    }
     if delete_topic && desc.is_source {
         return Err(Error::plan(format!(
             "Cannot delete the topic of {}: it was created with CREATE SOURCE and is read-only",
@@ -408,7 +423,16 @@ pub(super) fn drop_source(
     }
     engine.record_command(&stmt.text)?;
     state.catalog.remove_source(&desc.name);
+    let stopped: Vec<super::PersistentQuery> = writers.iter().filter_map(|id| state.queries.remove(id)).collect();
     drop(state);
+    for q in stopped {
+        if let Some(r) = q.running {
+            r.stop();
+        }
+        if !engine.is_replaying() {
+            engine.log.delete_group(&super::queries::group_of(engine, &q.id))?;
+        }
+    }
     if delete_topic && !engine.is_replaying() {
         match engine.log.delete_topic(&desc.topic) {
             Ok(()) | Err(LogError::UnknownTopic(_)) => {}

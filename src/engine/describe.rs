@@ -199,13 +199,19 @@ fn describe_source(engine: &Engine, d: &SourceDesc, extended: bool) -> RowSet {
         .iter()
         .map(|c| {
             let marker = match (&c.kind, d.kind) {
-                (ColumnKind::Key, SourceKind::Stream) => "  (key)".to_string(),
-                (ColumnKind::Key, SourceKind::Table) => "  (primary key)".to_string(),
-                (ColumnKind::Header(None), _) => "  (headers)".to_string(),
-                (ColumnKind::Header(Some(k)), _) => format!("  (header('{k}'))"),
+                (ColumnKind::Key, SourceKind::Stream) => "(key)".to_string(),
+                (ColumnKind::Key, SourceKind::Table) => "(primary key)".to_string(),
+                (ColumnKind::Header(None), _) => "(headers)".to_string(),
+                (ColumnKind::Header(Some(k)), _) => format!("(header('{k}'))"),
                 (ColumnKind::Value, _) => String::new(),
             };
-            vec![s(&c.name), s(format!("{}{marker}", describe_type(&c.ty)))]
+            let ty = describe_type(&c.ty);
+            let text = if marker.is_empty() {
+                ty
+            } else {
+                format!("{ty:<16} {marker}")
+            };
+            vec![s(&c.name), s(text)]
         })
         .collect();
     rows.insert(0, vec![s("ROWTIME"), s("BIGINT           (system)")]);
@@ -339,11 +345,35 @@ pub(super) fn explain(engine: &Arc<Engine>, target: &ExplainTarget, _config: &Co
             (q.id.clone(), q.sql.clone(), q.logical_plan.clone(), q.topology.clone())
         }
         ExplainTarget::Statement(stmt) => {
-            let (query, purpose, sink) = match stmt.as_ref() {
-                Statement::Query(q) => (q.as_ref(), QueryPurpose::Transient, String::new()),
-                Statement::CreateAsSelect(c) => (c.query.as_ref(), QueryPurpose::Persistent, c.name.value.clone()),
+            // The sink topic a persistent query would write (None for a transient query).
+            let (query, purpose, sink, sink_topic) = match stmt.as_ref() {
+                Statement::Query(q) => (q.as_ref(), QueryPurpose::Transient, String::new(), None),
+                Statement::CreateAsSelect(c) => {
+                    let topic = match c.properties.get("KAFKA_TOPIC").map(|p| &p.value) {
+                        Some(Value::String(t)) => t.clone(),
+                        _ => c.name.value.clone(),
+                    };
+                    (
+                        c.query.as_ref(),
+                        QueryPurpose::Persistent,
+                        c.name.value.clone(),
+                        Some(topic),
+                    )
+                }
                 Statement::InsertInto { target, query, .. } => {
-                    (query.as_ref(), QueryPurpose::Persistent, target.value.clone())
+                    let topic = engine
+                        .state
+                        .lock()
+                        .catalog
+                        .source(&target.value)
+                        .map(|d| d.topic.clone());
+                    let topic = topic.unwrap_or_else(|| target.value.clone());
+                    (
+                        query.as_ref(),
+                        QueryPurpose::Persistent,
+                        target.value.clone(),
+                        Some(topic),
+                    )
                 }
                 other => {
                     return Err(Error::plan(format!(
@@ -356,8 +386,19 @@ pub(super) fn explain(engine: &Arc<Engine>, target: &ExplainTarget, _config: &Co
                 let state = engine.state.lock();
                 plan_query(query, &state.catalog, &engine.functions, purpose, &sink)?
             };
-            let (tx, _rx) = std::sync::mpsc::sync_channel(1);
-            let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
+            let topology = match sink_topic {
+                Some(topic) => {
+                    let mut desc = (*plan.source).clone();
+                    desc.name = sink.clone();
+                    desc.topic = topic;
+                    desc.schema = crate::types::Schema::new(plan.output_columns().to_vec());
+                    build_topology(&plan.root, SinkTarget::Topic(Arc::new(desc)), false)?
+                }
+                None => {
+                    let (tx, _rx) = std::sync::mpsc::sync_channel(1);
+                    build_topology(&plan.root, SinkTarget::Channel(tx), false)?
+                }
+            };
             (
                 "(not started)".to_string(),
                 stmt.to_string(),

@@ -36,7 +36,7 @@ pub(super) fn insert_values(
     let desc = engine.state.lock().catalog.source(&target.value).cloned();
     let Some(desc) = desc else {
         return Err(Error::plan(format!(
-            "Cannot insert values into an unknown stream/table: {}",
+            "Cannot insert values into an unknown stream/table: `{}`",
             target.value
         )));
     };
@@ -84,6 +84,9 @@ pub(super) fn insert_values(
                 }
             });
             continue;
+        }
+        if name == crate::types::ROWPARTITION || name == crate::types::ROWOFFSET {
+            return Err(Error::plan(format!("Inserting into column `{name}` is not allowed.")));
         }
         let Some((_, col)) = desc.schema.find(name) else {
             return Err(Error::plan(format!(

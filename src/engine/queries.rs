@@ -135,6 +135,14 @@ pub(super) fn create_as_select(
         }
         _ => {}
     }
+    if c.query.limit.is_some() {
+        let what = if c.kind == SourceKind::Stream {
+            "CREATE STREAM AS SELECT"
+        } else {
+            "CREATE TABLE AS SELECT"
+        };
+        return Err(Error::plan(format!("{what} statements don't support LIMIT clause.")));
+    }
     if c.query.emit == Some(Emit::Final) {
         return Err(Error::plan("EMIT FINAL is only supported for windowed aggregations."));
     }
@@ -190,11 +198,6 @@ pub(super) fn create_as_select(
             partitions
         },
         with.int("REPLICAS")?,
-        if c.kind == SourceKind::Stream {
-            "stream"
-        } else {
-            "table"
-        },
     )?;
     let offset = engine.command_offset()?;
     let prefix = if c.kind == SourceKind::Stream { "CSAS" } else { "CTAS" };
@@ -244,6 +247,9 @@ pub(super) fn insert_into(
 ) -> Result<StatementResult> {
     let with = With(properties);
     with.check_known(&["QUERY_ID"])?;
+    if query.limit.is_some() {
+        return Err(Error::plan("INSERT INTO statements don't support LIMIT clause."));
+    }
     let (plan, sink) = {
         let state = engine.state.lock();
         let Some(sink) = state.catalog.source(&target.value).cloned() else {
@@ -347,6 +353,13 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
                 return Err(Error::plan(
                     "ORDER BY and OFFSET are only allowed in pull queries on materialized tables",
                 ));
+            }
+            let source = &plan.source;
+            if source.kind == SourceKind::Table && !source.is_source && source.written_by.is_none() {
+                return Err(Error::plan(format!(
+                    "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.",
+                    source.name
+                )));
             }
             let rows = pull_scan(engine, &plan, &id, config)?;
             Ok(StatementResult::Rows(RowSet {

@@ -217,7 +217,7 @@ impl<'a> Binder<'a> {
                     if x.ty() != SqlType::String && !is_null_literal(x) {
                         return Err(err_at(
                             node,
-                            format!("LIKE needs STRING operands, but {x} is {}", x.ty()),
+                            format!("Like condition must be between strings: {x} is {}", x.ty()),
                         ));
                     }
                 }
@@ -651,7 +651,7 @@ impl<'a> Binder<'a> {
             if AGGREGATE_FUNCTIONS.contains(&name.as_str()) {
                 return Err(err_at(
                     node,
-                    format!("Use of aggregate function {name} requires a GROUP BY clause."),
+                    format!("The statement does not support aggregate function [{node}] without a GROUP BY clause."),
                 ));
             }
             return Err(err_at(

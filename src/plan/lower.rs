@@ -67,13 +67,14 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool) -> Result<KStr
                         format: t.format.clone(),
                     })
             });
-            b.stream(SourceSpec {
+            let source = b.stream(SourceSpec {
                 topic: source.topic.clone(),
                 key_format: source.key_format.clone(),
                 value_format: source.value_format.clone(),
                 schema: schema.clone(),
                 timestamp,
-            })
+            })?;
+            source.transform_values(b)
         }
         LogicalPlan::Filter { input, predicate } => {
             let s = lower(input, b, table)?;

@@ -96,7 +96,7 @@ pub fn plan_query(
         };
         if predicate.ty() != SqlType::Boolean {
             return Err(Error::plan(format!(
-                "Type error in WHERE expression: should evaluate to boolean but is {predicate} ({}) instead.",
+                "Type error in WHERE expression: Should evaluate to boolean but is {predicate} ({}) instead.",
                 predicate.ty()
             )));
         }
@@ -143,6 +143,12 @@ pub fn plan_query(
             SelectItem::Expr { expr, alias } => {
                 let bound = binder.bind(expr)?;
                 let name = match alias {
+                    Some(a) if purpose == QueryPurpose::Persistent && is_reserved_column(&a.value) => {
+                        return Err(Error::plan(format!(
+                            "`{}` is a reserved column name. You cannot use it as an alias for a column.",
+                            a.value
+                        )));
+                    }
                     Some(a) => a.value.clone(),
                     None => default_name(expr, &mut generated),
                 };
@@ -245,6 +251,14 @@ pub fn plan_query(
         }
     }
     check_duplicates(&out_cols)?;
+    if purpose == QueryPurpose::Persistent
+        && let Some(c) = out_cols.iter().find(|c| is_reserved_column(&c.name))
+    {
+        return Err(Error::plan(format!(
+            "Reserved column name in select: `{}`. Please remove or alias the column.",
+            c.name
+        )));
+    }
     if purpose == QueryPurpose::Persistent && out_cols.iter().all(|c| c.kind == ColumnKind::Key) && !out_cols.is_empty()
     {
         return Err(Error::plan(format!(

@@ -31,6 +31,17 @@ fn list(items: &[Expr], f: &mut Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
+/// An identifier in canonical form: unquoted names upper-cased (as the catalog stores
+/// them), quoted ones back-quoted when they would not read back as themselves.
+fn write_ident(ident: &sqlparser::ast::Ident, f: &mut Formatter<'_>) -> fmt::Result {
+    if ident.quote_style.is_some() {
+        f.write_str(&super::display::quote_ident(&ident.value, true))
+    } else {
+        // It was read unquoted, so it reads back unquoted, keyword or not.
+        f.write_str(&ident.value.to_uppercase())
+    }
+}
+
 fn not(negated: bool) -> &'static str {
     if negated { "NOT " } else { "" }
 }
@@ -68,8 +79,26 @@ fn write_expr(e: &Expr, f: &mut Formatter<'_>) -> fmt::Result {
             list(items, f)?;
             f.write_char(')')
         }
+        Expr::Identifier(ident) => write_ident(ident, f),
+        Expr::CompoundIdentifier(parts) => {
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    f.write_char('.')?;
+                }
+                write_ident(p, f)?;
+            }
+            Ok(())
+        }
         Expr::Function(func) => {
-            write!(f, "{}", func.name)?;
+            for (i, part) in func.name.0.iter().enumerate() {
+                if i > 0 {
+                    f.write_char('.')?;
+                }
+                match part.as_ident() {
+                    Some(ident) => write_ident(ident, f)?,
+                    None => write!(f, "{part}")?,
+                }
+            }
             match &func.args {
                 FunctionArguments::List(args) => {
                     f.write_char('(')?;
@@ -203,14 +232,14 @@ fn write_expr(e: &Expr, f: &mut Formatter<'_>) -> fmt::Result {
         }
         Expr::Lambda(l) => {
             match &l.params {
-                OneOrManyWithParens::One(p) => write!(f, "{}", p.name)?,
+                OneOrManyWithParens::One(p) => write_ident(&p.name, f)?,
                 OneOrManyWithParens::Many(ps) => {
                     f.write_char('(')?;
                     for (i, p) in ps.iter().enumerate() {
                         if i > 0 {
                             f.write_str(", ")?;
                         }
-                        write!(f, "{}", p.name)?;
+                        write_ident(&p.name, f)?;
                     }
                     f.write_char(')')?;
                 }

@@ -301,7 +301,10 @@ pub(crate) fn write_type(t: &SqlType, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                out.push_str(&super::display::quote_ident(name, false));
+                // Field names are always back-quoted, as ksqlDB prints them.
+                out.push('`');
+                out.push_str(&name.replace('`', "``"));
+                out.push('`');
                 out.push(' ');
                 write_type(ft, out);
             }

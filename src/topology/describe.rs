@@ -55,7 +55,9 @@ impl Topology {
                         let _ = writeln!(out, "    Sink: {} (topic: {})", node.name, spec.topic);
                     }
                     NodeKind::ChannelSink(_) => {
-                        let _ = writeln!(out, "    Sink: {} (extractor class: transient query)", node.name);
+                        // A transient query's rows leave through a terminal processor.
+                        let _ = writeln!(out, "    Processor: {} (stores: [])", node.name);
+                        let _ = writeln!(out, "      --> none");
                     }
                 }
                 if !matches!(node.kind, NodeKind::Sink(_) | NodeKind::ChannelSink(_)) {

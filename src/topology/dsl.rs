@@ -70,6 +70,14 @@ impl KStream {
         self.process(b, "KTABLE-FILTER", name, supplier, self.schema.clone())
     }
 
+    /// Passes batches on unchanged: the `KSTREAM-TRANSFORMVALUES` step ksqlDB puts after
+    /// each source (where it adds the pseudo columns, which Runnel's sources already carry),
+    /// kept so topologies describe the same way.
+    pub fn transform_values(&self, b: &mut StreamsBuilder) -> Result<KStream> {
+        let supplier: ProcessorSupplier = Arc::new(|| Box::new(crate::runtime::ops::PassThrough));
+        self.process(b, "KSTREAM-TRANSFORMVALUES", None, supplier, self.schema.clone())
+    }
+
     /// Computes new columns; `schema` describes them.
     pub fn map_values(
         &self,
@@ -91,10 +99,9 @@ impl KStream {
         supplier: ProcessorSupplier,
         schema: BatchSchema,
     ) -> Result<KStream> {
-        let name = match name {
-            Some(n) => n.to_string(),
-            None => b.next_name(prefix),
-        };
+        // Named nodes take a number too, as Kafka Streams' counter does.
+        let generated = b.next_name(prefix);
+        let name = name.map(str::to_string).unwrap_or(generated);
         b.inner.add_processor(&name, supplier, &[&self.node])?;
         Ok(KStream { node: name, schema })
     }
@@ -112,7 +119,7 @@ impl KStream {
         b: &mut StreamsBuilder,
         sender: std::sync::mpsc::SyncSender<crate::runtime::batch::Batch>,
     ) -> Result<()> {
-        let name = b.next_name("KSTREAM-FOREACH");
+        let name = b.next_name("KSTREAM-PROCESSOR");
         b.inner.add_channel_sink(&name, sender, &[&self.node])?;
         Ok(())
     }

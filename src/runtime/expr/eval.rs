@@ -67,6 +67,14 @@ pub fn evaluate_predicate(
     })
 }
 
+/// ksqlDB compares NULL with anything as false: a comparison result has no nulls.
+fn nulls_as_false(b: BooleanArray) -> BooleanArray {
+    match b.nulls() {
+        None => b,
+        Some(nulls) => BooleanArray::new(b.values() & nulls.inner(), None),
+    }
+}
+
 fn fill_false(b: &BooleanArray) -> BooleanArray {
     BooleanArray::new(b.values().clone(), None)
 }
@@ -130,7 +138,7 @@ fn operand(expr: &PhysicalExpr, columns: &[ArrayRef], n: usize, errors: &mut Vec
                     BinaryOp::Gt => cmp::gt(ld, rd),
                     _ => cmp::gt_eq(ld, rd),
                 }
-                .map(|b| Arc::new(b) as ArrayRef)
+                .map(|b| Arc::new(nulls_as_false(b)) as ArrayRef)
             } else if matches!(ty, SqlType::Int | SqlType::BigInt | SqlType::Double) {
                 use arrow_arith::numeric;
                 let (ld, rd) = (ld.as_ref(), rd.as_ref());

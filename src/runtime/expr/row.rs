@@ -107,28 +107,23 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             let hi = eval_value(high, ctx, env)?;
             match (v.sql_cmp(&lo), v.sql_cmp(&hi)) {
                 (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *negated),
-                _ => Value::Null,
+                // NULL anywhere: false, whether negated or not (ksqlDB).
+                _ => Value::Boolean(false),
             }
         }
         PhysicalExpr::InList { expr, list, negated } => {
             let v = eval_value(expr, ctx, env)?;
+            // ksqlDB: a NULL operand is in no list and out of none; NULL items never match.
             if v.is_null() {
-                return Ok(Value::Null);
+                return Ok(Value::Boolean(false));
             }
-            let mut saw_null = false;
             for item in list {
                 let c = eval_value(item, ctx, env)?;
-                if c.is_null() {
-                    saw_null = true;
-                } else if v.sql_cmp(&c) == Some(Ordering::Equal) || v == c {
+                if !c.is_null() && (v.sql_cmp(&c) == Some(Ordering::Equal) || v == c) {
                     return Ok(Value::Boolean(!*negated));
                 }
             }
-            if saw_null {
-                Value::Null
-            } else {
-                Value::Boolean(*negated)
-            }
+            Value::Boolean(*negated)
         }
         PhysicalExpr::Case {
             branches, else_result, ..
@@ -283,7 +278,12 @@ fn subscript(container: Value, idx: &Value) -> Value {
 /// Applies an arithmetic or comparison operator to two values of the planned types.
 pub(super) fn binary(op: BinaryOp, l: &Value, r: &Value, ty: &SqlType) -> Result<Value, String> {
     if l.is_null() || r.is_null() {
-        return Ok(Value::Null);
+        // ksqlDB compares NULL with anything as false, not as SQL's unknown.
+        return Ok(if op.is_comparison() {
+            Value::Boolean(false)
+        } else {
+            Value::Null
+        });
     }
     if op.is_comparison() {
         let ord = match l.sql_cmp(r) {

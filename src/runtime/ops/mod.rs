@@ -9,6 +9,16 @@ pub use filter::Filter;
 pub use project::Project;
 pub use sink::{ChannelSink, TopicSink};
 
+/// Forwards every batch unchanged.
+pub struct PassThrough;
+
+impl crate::runtime::processor::Processor for PassThrough {
+    fn process(&mut self, batch: Batch, ctx: &mut ProcessorContext) -> crate::error::Result<()> {
+        ctx.forward(batch);
+        Ok(())
+    }
+}
+
 use crate::runtime::batch::Batch;
 use crate::runtime::expr::RowError;
 use crate::runtime::processing_log::{ProcessingErrorKind, ProcessingLogEntry};
