@@ -18,6 +18,7 @@
 //! the processing log); the state passed in should then be kept.
 
 mod basic;
+mod offset;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -126,6 +127,7 @@ impl AggregateConfig {
 pub(crate) fn all(cfg: &AggregateConfig) -> Vec<Arc<dyn AggregateFunction>> {
     let mut out: Vec<Arc<dyn AggregateFunction>> = Vec::new();
     out.extend(basic::all());
+    out.extend(offset::all());
     out
 }
 
