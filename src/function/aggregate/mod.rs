@@ -18,6 +18,7 @@
 //! the processing log); the state passed in should then be kept.
 
 mod basic;
+mod collect;
 mod offset;
 
 use std::sync::Arc;
@@ -127,6 +128,7 @@ impl AggregateConfig {
 pub(crate) fn all(cfg: &AggregateConfig) -> Vec<Arc<dyn AggregateFunction>> {
     let mut out: Vec<Arc<dyn AggregateFunction>> = Vec::new();
     out.extend(basic::all());
+    out.extend(collect::all(cfg));
     out.extend(offset::all());
     out
 }
