@@ -344,6 +344,80 @@ mod tests {
     }
 
     #[test]
+    fn every_ksqldb_aggregate_function_is_registered() {
+        let reg = FunctionRegistry::new();
+        let names: Vec<&str> = reg.list_aggregates().iter().map(|d| d.name).collect();
+        assert_eq!(
+            names,
+            [
+                "ATTR",
+                "AVG",
+                "COLLECT_LIST",
+                "COLLECT_SET",
+                "CORRELATION",
+                "COUNT",
+                "COUNT_DISTINCT",
+                "EARLIEST_BY_OFFSET",
+                "HISTOGRAM",
+                "LATEST_BY_OFFSET",
+                "MAX",
+                "MIN",
+                "STDDEV_SAMP",
+                "STDDEV_SAMPLE",
+                "SUM",
+                "SUM_LIST",
+                "TOPK",
+                "TOPKDISTINCT",
+            ]
+        );
+        for d in reg.list_aggregates() {
+            assert_eq!(d.category, "AGGREGATE");
+            assert!(!d.signatures.is_empty(), "{} has no signature", d.name);
+            assert!(!d.description.is_empty(), "{} has no description", d.name);
+            assert!(reg.scalar(d.name).is_none(), "{} is also a scalar", d.name);
+        }
+        assert!(reg.aggregate("latest_by_offset").is_some());
+        assert!(reg.is_aggregate("Count"));
+        assert!(!reg.is_aggregate("UCASE"));
+        assert!(reg.aggregate("UCASE").is_none());
+        // Stream-only functions cannot undo; the table-capable ones can, as in ksqlDB.
+        let undo = |name: &str, t: SqlType, params: &[Value]| {
+            reg.aggregate(name)
+                .and_then(|f| f.bind(&[Some(t)], params).ok())
+                .map(|b| b.imp.supports_undo())
+        };
+        for name in [
+            "COUNT",
+            "SUM",
+            "AVG",
+            "COLLECT_LIST",
+            "ATTR",
+            "STDDEV_SAMP",
+            "STDDEV_SAMPLE",
+        ] {
+            assert_eq!(undo(name, SqlType::Int, &[]), Some(true), "{name}");
+        }
+        assert_eq!(undo("HISTOGRAM", SqlType::String, &[]), Some(true));
+        for name in [
+            "MIN",
+            "MAX",
+            "COLLECT_SET",
+            "COUNT_DISTINCT",
+            "LATEST_BY_OFFSET",
+        ] {
+            assert_eq!(undo(name, SqlType::Int, &[]), Some(false), "{name}");
+        }
+        assert_eq!(undo("EARLIEST_BY_OFFSET", SqlType::Int, &[]), Some(false));
+        for name in ["TOPK", "TOPKDISTINCT"] {
+            assert_eq!(
+                undo(name, SqlType::Int, &[Value::Int(2)]),
+                Some(false),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn wrong_arguments_name_the_alternatives() {
         let reg = FunctionRegistry::new();
         let ucase = reg.scalar("UCASE").unwrap();

@@ -20,6 +20,7 @@
 mod basic;
 mod collect;
 mod offset;
+mod stats;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -130,6 +131,7 @@ pub(crate) fn all(cfg: &AggregateConfig) -> Vec<Arc<dyn AggregateFunction>> {
     out.extend(basic::all());
     out.extend(collect::all(cfg));
     out.extend(offset::all());
+    out.extend(stats::all());
     out
 }
 
