@@ -10,7 +10,11 @@
 //!
 //! Interval units (`TIMESTAMPADD(SECONDS, 3, ts)`) are passed as STRING values holding the
 //! unit's name (`'SECONDS'`, `'DAY'`, ...).
+//!
+//! Aggregate functions (COUNT, SUM, LATEST_BY_OFFSET, ...) live in [`aggregate`]: see
+//! [`FunctionRegistry::aggregate`].
 
+pub mod aggregate;
 mod scalar;
 mod sig;
 
@@ -18,6 +22,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::types::{SqlType, Value};
+
+pub use aggregate::{AggregateConfig, AggregateFunction, AggregateImpl, BoundAggregate};
 
 /// A lambda as the evaluator hands it to a higher-order function: takes the lambda's
 /// parameters, returns its body's value.
@@ -29,7 +35,7 @@ pub struct FunctionDoc {
     /// Upper-case function name.
     pub name: &'static str,
     /// STRING, MATHEMATICAL, DATE / TIME, JSON, ARRAY, MAP, URL, CONDITIONAL, CONVERSIONS,
-    /// REGULAR EXPRESSION, LAMBDA or OTHER.
+    /// REGULAR EXPRESSION, LAMBDA or OTHER; AGGREGATE for aggregate functions.
     pub category: &'static str,
     /// One-paragraph overview.
     pub description: &'static str,
@@ -75,6 +81,7 @@ pub trait ScalarFunction: Send + Sync {
 /// Every built-in function, by upper-case name.
 pub struct FunctionRegistry {
     scalars: BTreeMap<String, Arc<dyn ScalarFunction>>,
+    aggregates: BTreeMap<String, Arc<dyn AggregateFunction>>,
 }
 
 impl Default for FunctionRegistry {
@@ -84,13 +91,26 @@ impl Default for FunctionRegistry {
 }
 
 impl FunctionRegistry {
-    /// A registry with every built-in registered.
+    /// A registry with every built-in registered, aggregates with their default settings.
     pub fn new() -> Self {
+        Self::with_aggregate_config(&AggregateConfig::default())
+    }
+
+    /// A registry with every built-in registered, aggregates configured by `cfg` (the
+    /// `ksql.functions.collect_list.limit` and `ksql.functions.collect_set.limit` properties).
+    pub fn with_aggregate_config(cfg: &AggregateConfig) -> Self {
         let mut scalars: BTreeMap<String, Arc<dyn ScalarFunction>> = BTreeMap::new();
         for f in scalar::all() {
             scalars.insert(f.doc().name.to_ascii_uppercase(), Arc::new(f));
         }
-        FunctionRegistry { scalars }
+        let aggregates = aggregate::all(cfg)
+            .into_iter()
+            .map(|f| (f.doc().name.to_ascii_uppercase(), f))
+            .collect();
+        FunctionRegistry {
+            scalars,
+            aggregates,
+        }
     }
 
     /// The scalar function called `name` (case-insensitive).
@@ -98,9 +118,25 @@ impl FunctionRegistry {
         self.scalars.get(&name.to_ascii_uppercase()).cloned()
     }
 
-    /// Every function's doc, sorted by name, for SHOW FUNCTIONS.
+    /// Every scalar function's doc, sorted by name, for SHOW FUNCTIONS.
     pub fn list(&self) -> Vec<&FunctionDoc> {
         self.scalars.values().map(|f| f.doc()).collect()
+    }
+
+    /// The aggregate function called `name` (case-insensitive).
+    pub fn aggregate(&self, name: &str) -> Option<Arc<dyn AggregateFunction>> {
+        self.aggregates.get(&name.to_ascii_uppercase()).cloned()
+    }
+
+    /// Whether `name` is an aggregate function (case-insensitive).
+    pub fn is_aggregate(&self, name: &str) -> bool {
+        self.aggregates.contains_key(&name.to_ascii_uppercase())
+    }
+
+    /// Every aggregate function's doc, sorted by name, for SHOW FUNCTIONS (category
+    /// `AGGREGATE`).
+    pub fn list_aggregates(&self) -> Vec<&FunctionDoc> {
+        self.aggregates.values().map(|f| f.doc()).collect()
     }
 }
 
@@ -289,6 +325,80 @@ mod tests {
     fn every_declared_pattern_parses() {
         for f in scalar::all() {
             assert!(f.patterns_ok(), "{} has a malformed signature", f.doc().name);
+        }
+    }
+
+    #[test]
+    fn every_ksqldb_aggregate_function_is_registered() {
+        let reg = FunctionRegistry::new();
+        let names: Vec<&str> = reg.list_aggregates().iter().map(|d| d.name).collect();
+        assert_eq!(
+            names,
+            [
+                "ATTR",
+                "AVG",
+                "COLLECT_LIST",
+                "COLLECT_SET",
+                "CORRELATION",
+                "COUNT",
+                "COUNT_DISTINCT",
+                "EARLIEST_BY_OFFSET",
+                "HISTOGRAM",
+                "LATEST_BY_OFFSET",
+                "MAX",
+                "MIN",
+                "STDDEV_SAMP",
+                "STDDEV_SAMPLE",
+                "SUM",
+                "SUM_LIST",
+                "TOPK",
+                "TOPKDISTINCT",
+            ]
+        );
+        for d in reg.list_aggregates() {
+            assert_eq!(d.category, "AGGREGATE");
+            assert!(!d.signatures.is_empty(), "{} has no signature", d.name);
+            assert!(!d.description.is_empty(), "{} has no description", d.name);
+            assert!(reg.scalar(d.name).is_none(), "{} is also a scalar", d.name);
+        }
+        assert!(reg.aggregate("latest_by_offset").is_some());
+        assert!(reg.is_aggregate("Count"));
+        assert!(!reg.is_aggregate("UCASE"));
+        assert!(reg.aggregate("UCASE").is_none());
+        // Stream-only functions cannot undo; the table-capable ones can, as in ksqlDB.
+        let undo = |name: &str, t: SqlType, params: &[Value]| {
+            reg.aggregate(name)
+                .and_then(|f| f.bind(&[Some(t)], params).ok())
+                .map(|b| b.imp.supports_undo())
+        };
+        for name in [
+            "COUNT",
+            "SUM",
+            "AVG",
+            "COLLECT_LIST",
+            "ATTR",
+            "STDDEV_SAMP",
+            "STDDEV_SAMPLE",
+        ] {
+            assert_eq!(undo(name, SqlType::Int, &[]), Some(true), "{name}");
+        }
+        assert_eq!(undo("HISTOGRAM", SqlType::String, &[]), Some(true));
+        for name in [
+            "MIN",
+            "MAX",
+            "COLLECT_SET",
+            "COUNT_DISTINCT",
+            "LATEST_BY_OFFSET",
+        ] {
+            assert_eq!(undo(name, SqlType::Int, &[]), Some(false), "{name}");
+        }
+        assert_eq!(undo("EARLIEST_BY_OFFSET", SqlType::Int, &[]), Some(false));
+        for name in ["TOPK", "TOPKDISTINCT"] {
+            assert_eq!(
+                undo(name, SqlType::Int, &[Value::Int(2)]),
+                Some(false),
+                "{name}"
+            );
         }
     }
 
