@@ -167,12 +167,20 @@ pub(super) fn show(engine: &Arc<Engine>, what: ShowKind, extended: bool, session
             RowSet::new(vec!["Property", "Scope", "Value"], rows)
         }
         ShowKind::Functions => {
-            let rows = engine
+            let mut rows: Vec<Vec<Value>> = engine
                 .functions
                 .list()
                 .into_iter()
                 .map(|d| vec![s(d.name), s("SCALAR"), s(d.category)])
+                .chain(
+                    engine
+                        .functions
+                        .list_aggregates()
+                        .into_iter()
+                        .map(|d| vec![s(d.name), s("AGGREGATE"), s(d.category)]),
+                )
                 .collect();
+            rows.sort_by(|a, b| a[0].sql_cmp(&b[0]).unwrap_or(std::cmp::Ordering::Equal));
             RowSet::new(vec!["Function Name", "Type", "Category"], rows)
         }
         ShowKind::Variables => {
@@ -299,13 +307,18 @@ pub(super) fn describe(engine: &Arc<Engine>, target: &DescribeTarget, extended: 
             )))
         }
         DescribeTarget::Function(name) => {
-            let Some(f) = engine.functions.scalar(&name.value) else {
-                return Err(Error::plan(format!(
-                    "Can't find any functions with the name '{}'",
-                    name.value
-                )));
+            let scalar = engine.functions.scalar(&name.value);
+            let aggregate = engine.functions.aggregate(&name.value);
+            let (doc, kind) = match (&scalar, &aggregate) {
+                (Some(f), _) => (f.doc(), "SCALAR"),
+                (None, Some(a)) => (a.doc(), "AGGREGATE"),
+                (None, None) => {
+                    return Err(Error::plan(format!(
+                        "Can't find any functions with the name '{}'",
+                        name.value
+                    )));
+                }
             };
-            let doc = f.doc();
             let rows = doc
                 .signatures
                 .iter()
@@ -325,7 +338,7 @@ pub(super) fn describe(engine: &Arc<Engine>, target: &DescribeTarget, extended: 
                 .collect();
             let mut set = RowSet::new(vec!["Variation", "Returns", "Description"], rows);
             set.title = Some(format!(
-                "Name        : {}\nOverview    : {}\nType        : SCALAR\nCategory    : {}",
+                "Name        : {}\nOverview    : {}\nType        : {kind}\nCategory    : {}",
                 doc.name, doc.description, doc.category
             ));
             Ok(StatementResult::Rows(set))

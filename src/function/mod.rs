@@ -107,10 +107,7 @@ impl FunctionRegistry {
             .into_iter()
             .map(|f| (f.doc().name.to_ascii_uppercase(), f))
             .collect();
-        FunctionRegistry {
-            scalars,
-            aggregates,
-        }
+        FunctionRegistry { scalars, aggregates }
     }
 
     /// The scalar function called `name` (case-insensitive).
@@ -383,22 +380,12 @@ mod tests {
             assert_eq!(undo(name, SqlType::Int, &[]), Some(true), "{name}");
         }
         assert_eq!(undo("HISTOGRAM", SqlType::String, &[]), Some(true));
-        for name in [
-            "MIN",
-            "MAX",
-            "COLLECT_SET",
-            "COUNT_DISTINCT",
-            "LATEST_BY_OFFSET",
-        ] {
+        for name in ["MIN", "MAX", "COLLECT_SET", "COUNT_DISTINCT", "LATEST_BY_OFFSET"] {
             assert_eq!(undo(name, SqlType::Int, &[]), Some(false), "{name}");
         }
         assert_eq!(undo("EARLIEST_BY_OFFSET", SqlType::Int, &[]), Some(false));
         for name in ["TOPK", "TOPKDISTINCT"] {
-            assert_eq!(
-                undo(name, SqlType::Int, &[Value::Int(2)]),
-                Some(false),
-                "{name}"
-            );
+            assert_eq!(undo(name, SqlType::Int, &[Value::Int(2)]), Some(false), "{name}");
         }
     }
 

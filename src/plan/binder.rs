@@ -32,29 +32,6 @@ pub struct Scope {
     pub columns: Vec<ScopeColumn>,
 }
 
-/// Names that are aggregate functions in ksqlDB; using one outside `GROUP BY` is an error.
-pub const AGGREGATE_FUNCTIONS: &[&str] = &[
-    "COUNT",
-    "COUNT_DISTINCT",
-    "SUM",
-    "AVG",
-    "MIN",
-    "MAX",
-    "LATEST_BY_OFFSET",
-    "EARLIEST_BY_OFFSET",
-    "COLLECT_LIST",
-    "COLLECT_SET",
-    "TOPK",
-    "TOPKDISTINCT",
-    "HISTOGRAM",
-    "STDDEV_SAMP",
-    "STDDEV_POP",
-    "VAR_SAMP",
-    "VAR_POP",
-    "CORRELATION",
-    "ATTR",
-];
-
 /// Functions whose first argument is a time unit keyword (`TIMESTAMPADD(SECONDS, 5, ts)`).
 const TIME_UNIT_FUNCTIONS: &[&str] = &[
     "TIMESTAMPADD",
@@ -648,7 +625,7 @@ impl<'a> Binder<'a> {
             _ => {}
         }
         let Some(func) = self.functions.scalar(&name) else {
-            if AGGREGATE_FUNCTIONS.contains(&name.as_str()) {
+            if self.functions.is_aggregate(&name) {
                 return Err(err_at(
                     node,
                     format!("The statement does not support aggregate function [{node}] without a GROUP BY clause."),

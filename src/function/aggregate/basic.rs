@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use crate::types::{SqlType, Value};
 
-use super::{
-    AggregateFunction, AggregateImpl, arg, bound, declare, field, no_match, no_params, struct_type,
-};
+use super::{AggregateFunction, AggregateImpl, arg, bound, declare, field, no_match, no_params, struct_type};
 
 pub(super) fn all() -> Vec<Arc<dyn AggregateFunction>> {
     vec![
@@ -76,20 +74,12 @@ impl Num {
             Num::Int => {
                 let a = int_of(acc);
                 let b = i32::try_from(v.as_i64().ok_or_else(bad)?).map_err(|_| bad())?;
-                Value::Int(if negate {
-                    a.wrapping_sub(b)
-                } else {
-                    a.wrapping_add(b)
-                })
+                Value::Int(if negate { a.wrapping_sub(b) } else { a.wrapping_add(b) })
             }
             Num::BigInt => {
                 let a = acc.as_i64().unwrap_or(0);
                 let b = v.as_i64().ok_or_else(bad)?;
-                Value::BigInt(if negate {
-                    a.wrapping_sub(b)
-                } else {
-                    a.wrapping_add(b)
-                })
+                Value::BigInt(if negate { a.wrapping_sub(b) } else { a.wrapping_add(b) })
             }
             Num::Double => {
                 let a = acc.as_f64().unwrap_or(0.0);
@@ -99,11 +89,7 @@ impl Num {
             Num::Decimal { precision, scale } => {
                 let a = decimal_at(acc, scale).unwrap_or(0);
                 let b = decimal_at(v, scale).ok_or_else(bad)?;
-                let sum = if negate {
-                    a.checked_sub(b)
-                } else {
-                    a.checked_add(b)
-                };
+                let sum = if negate { a.checked_sub(b) } else { a.checked_add(b) };
                 let digits = (precision as i32 - scale as i32).max(0) as u32;
                 let limit = 10i128.checked_pow(precision as u32);
                 match (sum, limit) {
@@ -113,10 +99,7 @@ impl Num {
                             "Numeric field overflow: A field with precision {precision} and \
                              scale {scale} must round to an absolute value less than 10^{digits}. \
                              Got {}",
-                            sum.map_or_else(
-                                || "a larger value".to_string(),
-                                |s| Value::decimal_to_string(s, scale)
-                            )
+                            sum.map_or_else(|| "a larger value".to_string(), |s| Value::decimal_to_string(s, scale))
                         ));
                     }
                 }
@@ -171,9 +154,7 @@ impl AggregateImpl for Count {
         true
     }
     fn merge(&self, a: Value, b: Value) -> Result<Value, String> {
-        Ok(Value::BigInt(
-            a.as_i64().unwrap_or(0) + b.as_i64().unwrap_or(0),
-        ))
+        Ok(Value::BigInt(a.as_i64().unwrap_or(0) + b.as_i64().unwrap_or(0)))
     }
     fn result(&self, state: &Value) -> Value {
         Value::BigInt(state.as_i64().unwrap_or(0))
@@ -194,9 +175,7 @@ fn count() -> Arc<dyn AggregateFunction> {
                 "COUNT",
                 SqlType::BigInt,
                 SqlType::BigInt,
-                Count {
-                    star: args.is_empty(),
-                },
+                Count { star: args.is_empty() },
             ))
         }),
     )
@@ -302,12 +281,7 @@ fn count_distinct() -> Arc<dyn AggregateFunction> {
             if args.len() != 1 || !params.is_empty() {
                 return Err(no_match("COUNT_DISTINCT", &["ANY"], args, params));
             }
-            Ok(bound(
-                "COUNT_DISTINCT",
-                SqlType::BigInt,
-                SqlType::Bytes,
-                CountDistinct,
-            ))
+            Ok(bound("COUNT_DISTINCT", SqlType::BigInt, SqlType::Bytes, CountDistinct))
         }),
     )
 }
@@ -385,12 +359,7 @@ fn sum() -> Arc<dyn AggregateFunction> {
                 _ => None,
             }
             .ok_or_else(|| no_match("SUM", &SIGS, args, params))?;
-            Ok(bound(
-                "SUM",
-                num.sql_type(),
-                num.sql_type(),
-                Sum { num, list: false },
-            ))
+            Ok(bound("SUM", num.sql_type(), num.sql_type(), Sum { num, list: false }))
         }),
     )
 }
@@ -433,10 +402,7 @@ struct Avg {
 
 impl Avg {
     fn state(&self, sum: Value, count: i64) -> Value {
-        Value::Struct(vec![
-            ("SUM".into(), sum),
-            ("COUNT".into(), Value::BigInt(count)),
-        ])
+        Value::Struct(vec![("SUM".into(), sum), ("COUNT".into(), Value::BigInt(count))])
     }
 
     fn parts(&self, state: &Value) -> (Value, i64) {
@@ -573,15 +539,7 @@ impl AggregateImpl for MinMax {
 }
 
 fn min_max(name: &'static str, wins: Ordering) -> Arc<dyn AggregateFunction> {
-    const SIGS: [&str; 7] = [
-        "INT",
-        "BIGINT",
-        "DOUBLE",
-        "DECIMAL",
-        "DATE",
-        "TIME",
-        "TIMESTAMP",
-    ];
+    const SIGS: [&str; 7] = ["INT", "BIGINT", "DOUBLE", "DECIMAL", "DATE", "TIME", "TIMESTAMP"];
     let description = if wins == Ordering::Less {
         "Returns the minimum value of the column in the group; NULLs are ignored."
     } else {
@@ -602,10 +560,7 @@ fn min_max(name: &'static str, wins: Ordering) -> Arc<dyn AggregateFunction> {
         &sigs,
         no_params,
         Box::new(move |args, params| match (args, params) {
-            ([Some(t)], [])
-                if t.is_numeric()
-                    || matches!(t, SqlType::Date | SqlType::Time | SqlType::Timestamp) =>
-            {
+            ([Some(t)], []) if t.is_numeric() || matches!(t, SqlType::Date | SqlType::Time | SqlType::Timestamp) => {
                 Ok(bound(name, t.clone(), t.clone(), MinMax { wins }))
             }
             _ => Err(no_match(name, &SIGS, args, params)),
@@ -626,10 +581,7 @@ mod tests {
     fn count_star_and_column() {
         let star = bind("COUNT", &[], &[]).unwrap();
         assert_eq!(star.return_type, SqlType::BigInt);
-        assert_eq!(
-            run(&star, &[vec![], vec![]]),
-            vec![Value::BigInt(1), Value::BigInt(2)]
-        );
+        assert_eq!(run(&star, &[vec![], vec![]]), vec![Value::BigInt(1), Value::BigInt(2)]);
         let c = bind("count", &[Some(SqlType::String)], &[]).unwrap();
         assert_eq!(
             run(&c, &col(&[s("a"), Value::Null, s("b")])),
@@ -671,10 +623,7 @@ mod tests {
         // ksqlDB's count-distinct case: one, two, one, two, (other group), NULL -> 1,2,2,2,2.
         let c = bind("COUNT_DISTINCT", &[Some(SqlType::String)], &[]).unwrap();
         assert!(!c.imp.supports_undo());
-        let out = run(
-            &c,
-            &col(&[s("one"), s("two"), s("one"), s("two"), Value::Null]),
-        );
+        let out = run(&c, &col(&[s("one"), s("two"), s("one"), s("two"), Value::Null]));
         let want: Vec<Value> = [1, 2, 2, 2, 2].into_iter().map(Value::BigInt).collect();
         assert_eq!(out, want);
         assert_eq!(c.imp.result(&c.imp.initial()), Value::BigInt(0));
@@ -699,10 +648,7 @@ mod tests {
         let b = bind("SUM", &[Some(SqlType::Int)], &[]).unwrap();
         assert_eq!(b.return_type, SqlType::Int);
         assert_eq!(b.state_type, SqlType::Int);
-        assert_eq!(
-            run(&b, &col(&[i(2), Value::Null, i(3)])),
-            vec![i(2), i(2), i(5)]
-        );
+        assert_eq!(run(&b, &col(&[i(2), Value::Null, i(3)])), vec![i(2), i(2), i(5)]);
         // Java int arithmetic wraps.
         assert_eq!(run(&b, &col(&[i(i32::MAX), i(1)]))[1], i(i32::MIN));
         let d = bind("SUM", &[Some(SqlType::Double)], &[]).unwrap();
@@ -714,16 +660,10 @@ mod tests {
 
     #[test]
     fn sum_decimal_keeps_scale_and_reports_overflow() {
-        let t = SqlType::Decimal {
-            precision: 4,
-            scale: 2,
-        };
+        let t = SqlType::Decimal { precision: 4, scale: 2 };
         let b = bind("SUM", &[Some(t.clone())], &[]).unwrap();
         assert_eq!(b.return_type, t);
-        let out = run(
-            &b,
-            &col(&[Value::Decimal(125, 2), Value::Decimal(5, 1), Value::Null]),
-        );
+        let out = run(&b, &col(&[Value::Decimal(125, 2), Value::Decimal(5, 1), Value::Null]));
         assert_eq!(out[1], Value::Decimal(175, 2));
         assert_eq!(out[2], Value::Decimal(175, 2));
         let err = b
@@ -742,10 +682,7 @@ mod tests {
         let st = b.imp.add(b.imp.initial(), &[Value::BigInt(5)]).unwrap();
         let st = b.imp.undo(st, &[Value::BigInt(5)]).unwrap();
         assert_eq!(b.imp.result(&st), Value::BigInt(0));
-        assert_eq!(
-            b.imp.merge(Value::BigInt(2), Value::BigInt(4)),
-            Ok(Value::BigInt(6))
-        );
+        assert_eq!(b.imp.merge(Value::BigInt(2), Value::BigInt(4)), Ok(Value::BigInt(6)));
     }
 
     #[test]
@@ -763,12 +700,7 @@ mod tests {
     #[test]
     fn sum_list_sums_elements() {
         // ksqlDB's "sum list of longs": [1,1], [2,2], [100,100], [100,100,null].
-        let b = bind(
-            "SUM_LIST",
-            &[Some(SqlType::Array(Box::new(SqlType::BigInt)))],
-            &[],
-        )
-        .unwrap();
+        let b = bind("SUM_LIST", &[Some(SqlType::Array(Box::new(SqlType::BigInt)))], &[]).unwrap();
         let arr = |v: &[Value]| Value::Array(v.to_vec());
         let l = |n: i64| Value::BigInt(n);
         let out = run(
@@ -810,11 +742,7 @@ mod tests {
         let d = bind("AVG", &[Some(SqlType::Double)], &[]).unwrap();
         let out = run(
             &d,
-            &col(&[
-                Value::Double(2.3),
-                Value::Double(-200000.6),
-                Value::Double(0.0),
-            ]),
+            &col(&[Value::Double(2.3), Value::Double(-200000.6), Value::Double(0.0)]),
         );
         assert_eq!(out[1], Value::Double(-99999.15000000001));
         assert_eq!(out[2], Value::Double(-66666.1));
@@ -840,15 +768,7 @@ mod tests {
 
     #[test]
     fn avg_of_decimals_is_a_double_average() {
-        let b = bind(
-            "AVG",
-            &[Some(SqlType::Decimal {
-                precision: 4,
-                scale: 2,
-            })],
-            &[],
-        )
-        .unwrap();
+        let b = bind("AVG", &[Some(SqlType::Decimal { precision: 4, scale: 2 })], &[]).unwrap();
         let out = run(&b, &col(&[Value::Decimal(150, 2), Value::Decimal(250, 2)]));
         assert_eq!(out[1], Value::Double(2.0));
         assert!(bind("AVG", &[Some(SqlType::String)], &[]).is_err());
@@ -877,14 +797,8 @@ mod tests {
             ]
         );
         assert_eq!(run(&max, &rows)[4], Value::BigInt(6));
-        assert_eq!(
-            max.imp.merge(Value::BigInt(3), Value::Null),
-            Ok(Value::BigInt(3))
-        );
-        assert_eq!(
-            min.imp.merge(Value::BigInt(3), Value::BigInt(1)),
-            Ok(Value::BigInt(1))
-        );
+        assert_eq!(max.imp.merge(Value::BigInt(3), Value::Null), Ok(Value::BigInt(3)));
+        assert_eq!(min.imp.merge(Value::BigInt(3), Value::BigInt(1)), Ok(Value::BigInt(1)));
     }
 
     #[test]
@@ -895,10 +809,7 @@ mod tests {
             SqlType::Date,
             SqlType::Time,
             SqlType::Timestamp,
-            SqlType::Decimal {
-                precision: 3,
-                scale: 1,
-            },
+            SqlType::Decimal { precision: 3, scale: 1 },
         ] {
             assert_eq!(bind("MAX", &[Some(t.clone())], &[]).unwrap().return_type, t);
         }
@@ -907,15 +818,7 @@ mod tests {
             err.starts_with("Function 'MIN' does not accept parameters (STRING)"),
             "{err}"
         );
-        let dec = bind(
-            "MAX",
-            &[Some(SqlType::Decimal {
-                precision: 3,
-                scale: 1,
-            })],
-            &[],
-        )
-        .unwrap();
+        let dec = bind("MAX", &[Some(SqlType::Decimal { precision: 3, scale: 1 })], &[]).unwrap();
         let out = run(&dec, &col(&[Value::Decimal(15, 1), Value::Decimal(-99, 1)]));
         assert_eq!(out[1], Value::Decimal(15, 1));
         let d = bind("MAX", &[Some(SqlType::Double)], &[]).unwrap();

@@ -7,8 +7,8 @@ use crate::types::{SqlType, Value};
 
 use super::basic::java_cmp;
 use super::{
-    AggregateConfig, AggregateFunction, AggregateImpl, arg, bound, declare, field, int_param,
-    items, last_is_param, no_match, no_params, params_after_first, struct_type,
+    AggregateConfig, AggregateFunction, AggregateImpl, arg, bound, declare, field, int_param, items, last_is_param,
+    no_match, no_params, params_after_first, struct_type,
 };
 
 pub(super) fn all(cfg: &AggregateConfig) -> Vec<Arc<dyn AggregateFunction>> {
@@ -287,12 +287,7 @@ fn attr() -> Arc<dyn AggregateFunction> {
         Box::new(|args, params| match (args, params) {
             ([Some(t)], []) => {
                 let entry = struct_type(&[("VALUE", t.clone()), ("COUNT", SqlType::Int)]);
-                Ok(bound(
-                    "ATTR",
-                    t.clone(),
-                    SqlType::Array(Box::new(entry)),
-                    Attr,
-                ))
+                Ok(bound("ATTR", t.clone(), SqlType::Array(Box::new(entry)), Attr))
             }
             _ => Err(no_match("ATTR", &["T"], args, params)),
         }),
@@ -311,11 +306,7 @@ struct TopK {
 
 impl TopK {
     fn key<'a>(&self, v: &'a Value) -> &'a Value {
-        if self.with_struct {
-            field(v, "sort_col")
-        } else {
-            v
-        }
+        if self.with_struct { field(v, "sort_col") } else { v }
     }
 
     fn cmp(&self, a: &Value, b: &Value) -> Ordering {
@@ -441,18 +432,13 @@ fn topk() -> Arc<dyn AggregateFunction> {
             (&[("col1", "BIGINT"), ("k", "INT")], "ARRAY<BIGINT>"),
             (&[("col1", "DOUBLE"), ("k", "INT")], "ARRAY<DOUBLE>"),
             (&[("col1", "VARCHAR"), ("k", "INT")], "ARRAY<VARCHAR>"),
-            (
-                &[("col1", "T"), ("otherCols", "ANY"), ("k", "INT")],
-                "ARRAY<STRUCT>",
-            ),
+            (&[("col1", "T"), ("otherCols", "ANY"), ("k", "INT")], "ARRAY<STRUCT>"),
         ],
         last_is_param,
         Box::new(|args, params| {
             let mismatch = || no_match("TOPK", &SIGS, args, params);
             let sort = match args.first() {
-                Some(Some(
-                    t @ (SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::String),
-                )) => t.clone(),
+                Some(Some(t @ (SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::String))) => t.clone(),
                 _ => return Err(mismatch()),
             };
             if params.len() != 1 || !matches!(params[0], Value::Int(_) | Value::BigInt(_)) {
@@ -485,13 +471,7 @@ fn topk() -> Arc<dyn AggregateFunction> {
 }
 
 fn topk_distinct() -> Arc<dyn AggregateFunction> {
-    const SIGS: [&str; 5] = [
-        "INT, INT",
-        "BIGINT, INT",
-        "DOUBLE, INT",
-        "VARCHAR, INT",
-        "DECIMAL, INT",
-    ];
+    const SIGS: [&str; 5] = ["INT, INT", "BIGINT, INT", "DOUBLE, INT", "VARCHAR, INT", "DECIMAL, INT"];
     declare(
         "TOPKDISTINCT",
         "Returns the K greatest distinct values of the column in the group, greatest first; \
@@ -586,10 +566,7 @@ mod tests {
             .unwrap();
         let out = run(&list, &col(&[Value::Int(0), Value::Int(100)]));
         assert_eq!(out, vec![arr(&[Value::Int(0)]), arr(&[Value::Int(0)])]);
-        let merged = list
-            .imp
-            .merge(arr(&[Value::Int(1)]), arr(&[Value::Int(2)]))
-            .unwrap();
+        let merged = list.imp.merge(arr(&[Value::Int(1)]), arr(&[Value::Int(2)])).unwrap();
         assert_eq!(merged, arr(&[Value::Int(1)]));
         let set = reg
             .aggregate("COLLECT_SET")
@@ -604,9 +581,7 @@ mod tests {
                 .collect_list_limit,
             None
         );
-        assert!(
-            AggregateConfig::from_properties([("ksql.functions.collect_set.limit", "x")]).is_err()
-        );
+        assert!(AggregateConfig::from_properties([("ksql.functions.collect_set.limit", "x")]).is_err());
     }
 
     #[test]
@@ -616,10 +591,7 @@ mod tests {
         let d = Value::Double;
         let out = run(&b, &col(&[d(500.9), d(300.8), N, d(300.8), N]));
         assert_eq!(out[4], arr(&[d(500.9), d(300.8), N]));
-        let merged = b
-            .imp
-            .merge(arr(&[d(1.0), d(2.0)]), arr(&[d(2.0), d(3.0)]))
-            .unwrap();
+        let merged = b.imp.merge(arr(&[d(1.0), d(2.0)]), arr(&[d(2.0), d(3.0)])).unwrap();
         assert_eq!(merged, arr(&[d(1.0), d(2.0), d(3.0)]));
     }
 
@@ -629,10 +601,7 @@ mod tests {
         let b = bind("HISTOGRAM", &[Some(SqlType::String)], &[]).unwrap();
         assert!(b.imp.supports_undo());
         let east = run(&b, &col(&[s("alice"), s("bob")]));
-        assert_eq!(
-            east[1],
-            Value::Map(vec![(s("alice"), l(1)), (s("bob"), l(1))])
-        );
+        assert_eq!(east[1], Value::Map(vec![(s("alice"), l(1)), (s("bob"), l(1))]));
         let st = b.imp.undo(east[1].clone(), &[s("bob")]).unwrap();
         assert_eq!(b.imp.result(&st), Value::Map(vec![(s("alice"), l(1))]));
         let st = b.imp.add(st, &[s("alice")]).unwrap();
@@ -696,10 +665,7 @@ mod tests {
         assert_eq!(out[2], arr(&[l(2147483648), l(100), l(99)]));
         assert_eq!(out[4], out[2]);
         assert_eq!(out[5], arr(&[l(2147483648), l(100), l(100)]));
-        let merged = b
-            .imp
-            .merge(arr(&[l(9), l(5), l(1)]), arr(&[l(8), l(5)]))
-            .unwrap();
+        let merged = b.imp.merge(arr(&[l(9), l(5), l(1)]), arr(&[l(8), l(5)])).unwrap();
         assert_eq!(merged, arr(&[l(9), l(8), l(5)]));
         assert!(!b.imp.supports_undo());
     }
@@ -707,17 +673,10 @@ mod tests {
     #[test]
     fn topk_with_extra_columns() {
         // ksqlDB's "topk integer struct".
-        let b = bind(
-            "TOPK",
-            &[Some(SqlType::Int), Some(SqlType::String)],
-            &[Value::Int(3)],
-        )
-        .unwrap();
+        let b = bind("TOPK", &[Some(SqlType::Int), Some(SqlType::String)], &[Value::Int(3)]).unwrap();
         let elem = struct_type(&[("sort_col", SqlType::Int), ("col0", SqlType::String)]);
         assert_eq!(b.return_type, SqlType::Array(Box::new(elem)));
-        let e = |v: i32, n: Value| {
-            Value::Struct(vec![("sort_col".into(), Value::Int(v)), ("col0".into(), n)])
-        };
+        let e = |v: i32, n: Value| Value::Struct(vec![("sort_col".into(), Value::Int(v)), ("col0".into(), n)]);
         let rows = vec![
             vec![Value::Int(0), s("zero")],
             vec![Value::Int(100), s("one")],
@@ -756,15 +715,9 @@ mod tests {
         assert_eq!(out[4], arr(&[l(2147483648), l(100), l(99)]));
         let st = b.imp.add(arr(&[l(5), l(3)]), &[l(3)]).unwrap();
         assert_eq!(st, arr(&[l(5), l(3)]));
-        let merged = b
-            .imp
-            .merge(arr(&[l(9), l(5), l(1)]), arr(&[l(9), l(5)]))
-            .unwrap();
+        let merged = b.imp.merge(arr(&[l(9), l(5), l(1)]), arr(&[l(9), l(5)])).unwrap();
         assert_eq!(merged, arr(&[l(9), l(5), l(1)]));
-        let dec = SqlType::Decimal {
-            precision: 4,
-            scale: 2,
-        };
+        let dec = SqlType::Decimal { precision: 4, scale: 2 };
         assert!(bind("TOPKDISTINCT", &[Some(dec)], &[Value::Int(2)]).is_ok());
         assert!(bind("TOPKDISTINCT", &[Some(SqlType::Date)], &[Value::Int(2)]).is_err());
     }

@@ -103,9 +103,7 @@ impl AggregateConfig {
     pub const COLLECT_SET_LIMIT: &'static str = "ksql.functions.collect_set.limit";
 
     /// Reads the settings from property names and values; unknown names are ignored.
-    pub fn from_properties<'a>(
-        props: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Self, String> {
+    pub fn from_properties<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, String> {
         let mut cfg = AggregateConfig::default();
         for (name, value) in props {
             let slot = if name.eq_ignore_ascii_case(Self::COLLECT_LIST_LIMIT) {
@@ -136,8 +134,7 @@ pub(crate) fn all(cfg: &AggregateConfig) -> Vec<Arc<dyn AggregateFunction>> {
 }
 
 /// Binds a declared aggregate: column types and literal parameters to a [`BoundAggregate`].
-pub(crate) type BindFn =
-    Box<dyn Fn(&[Option<SqlType>], &[Value]) -> Result<BoundAggregate, String> + Send + Sync>;
+pub(crate) type BindFn = Box<dyn Fn(&[Option<SqlType>], &[Value]) -> Result<BoundAggregate, String> + Send + Sync>;
 
 /// A built-in aggregate: docs, binder and how many arguments are columns.
 pub(crate) struct Declared {
@@ -206,12 +203,7 @@ pub(crate) fn declare(
 
 /// The error for arguments no overload accepts, naming the alternatives as the scalar binder
 /// does: `Function 'SUM' does not accept parameters (STRING). Valid alternatives are: ...`.
-pub(crate) fn no_match(
-    name: &str,
-    signatures: &[&str],
-    args: &[Option<SqlType>],
-    params: &[Value],
-) -> String {
+pub(crate) fn no_match(name: &str, signatures: &[&str], args: &[Option<SqlType>], params: &[Value]) -> String {
     let given: Vec<String> = args
         .iter()
         .cloned()
@@ -243,21 +235,13 @@ pub(crate) fn bound(
 
 /// A STRUCT type from field names and types.
 pub(crate) fn struct_type(fields: &[(&str, SqlType)]) -> SqlType {
-    SqlType::Struct(
-        fields
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.clone()))
-            .collect(),
-    )
+    SqlType::Struct(fields.iter().map(|(n, t)| (n.to_string(), t.clone())).collect())
 }
 
 /// A field of a STRUCT state, or NULL when absent.
 pub(crate) fn field<'a>(state: &'a Value, name: &str) -> &'a Value {
     match state {
-        Value::Struct(fields) => fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(&Value::Null, |(_, v)| v),
+        Value::Struct(fields) => fields.iter().find(|(n, _)| n == name).map_or(&Value::Null, |(_, v)| v),
         _ => &Value::Null,
     }
 }
@@ -305,15 +289,9 @@ pub(crate) mod testing {
     use super::*;
 
     /// Binds `name` from the registry.
-    pub(crate) fn bind(
-        name: &str,
-        args: &[Option<SqlType>],
-        params: &[Value],
-    ) -> Result<BoundAggregate, String> {
+    pub(crate) fn bind(name: &str, args: &[Option<SqlType>], params: &[Value]) -> Result<BoundAggregate, String> {
         let reg = crate::function::FunctionRegistry::new();
-        let f = reg
-            .aggregate(name)
-            .ok_or_else(|| format!("no aggregate {name}"))?;
+        let f = reg.aggregate(name).ok_or_else(|| format!("no aggregate {name}"))?;
         f.bind(args, params)
     }
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::types::{SqlType, Value};
 
 use super::{
-    AggregateFunction, AggregateImpl, arg, bound, declare, field, int_param, items, next_seq,
-    no_match, params_after_first, struct_type,
+    AggregateFunction, AggregateImpl, arg, bound, declare, field, int_param, items, next_seq, no_match,
+    params_after_first, struct_type,
 };
 
 pub(super) fn all() -> Vec<Arc<dyn AggregateFunction>> {
@@ -25,10 +25,7 @@ enum Which {
 }
 
 fn entry(seq: i64, val: Value) -> Value {
-    Value::Struct(vec![
-        ("SEQ".into(), Value::BigInt(seq)),
-        ("VAL".into(), val),
-    ])
+    Value::Struct(vec![("SEQ".into(), Value::BigInt(seq)), ("VAL".into(), val)])
 }
 
 fn seq_of(e: &Value) -> i64 {
@@ -172,9 +169,7 @@ impl AggregateImpl for Many {
     }
     fn result(&self, state: &Value) -> Value {
         match state {
-            Value::Array(list) => {
-                Value::Array(list.iter().map(|e| field(e, "VAL").clone()).collect())
-            }
+            Value::Array(list) => Value::Array(list.iter().map(|e| field(e, "VAL").clone()).collect()),
             _ => Value::Array(Vec::new()),
         }
     }
@@ -201,10 +196,7 @@ fn by_offset(which: Which) -> Arc<dyn AggregateFunction> {
             (&[("col1", "T")], "T"),
             (&[("col1", "T"), ("ignoreNulls", "BOOLEAN")], "T"),
             (&[("col1", "T"), ("n", "INT")], "ARRAY<T>"),
-            (
-                &[("col1", "T"), ("n", "INT"), ("ignoreNulls", "BOOLEAN")],
-                "ARRAY<T>",
-            ),
+            (&[("col1", "T"), ("n", "INT"), ("ignoreNulls", "BOOLEAN")], "ARRAY<T>"),
         ],
         params_after_first,
         Box::new(move |args, params| {
@@ -217,22 +209,12 @@ fn by_offset(which: Which) -> Arc<dyn AggregateFunction> {
                 [] => (None, true),
                 [Value::Boolean(b)] => (None, *b),
                 [Value::Int(_) | Value::BigInt(_)] => (int_param(params, 0, "n")?, true),
-                [Value::Int(_) | Value::BigInt(_), Value::Boolean(b)] => {
-                    (int_param(params, 0, "n")?, *b)
-                }
+                [Value::Int(_) | Value::BigInt(_), Value::Boolean(b)] => (int_param(params, 0, "n")?, *b),
                 _ => return Err(mismatch()),
             };
             let entry_type = struct_type(&[("SEQ", SqlType::BigInt), ("VAL", t.clone())]);
             match n {
-                None => Ok(bound(
-                    name,
-                    t,
-                    entry_type,
-                    Single {
-                        which,
-                        ignore_nulls,
-                    },
-                )),
+                None => Ok(bound(name, t, entry_type, Single { which, ignore_nulls })),
                 Some(n) if n >= 1 => Ok(bound(
                     name,
                     SqlType::Array(Box::new(t)),
@@ -278,12 +260,7 @@ mod tests {
         assert!(!b.imp.supports_undo());
         assert_eq!(run(&b, &col(&[i(12), N, i(13)])), vec![i(12), i(12), i(13)]);
         assert_eq!(b.imp.result(&b.imp.initial()), N);
-        let keep = bind(
-            "LATEST_BY_OFFSET",
-            &[Some(SqlType::Int)],
-            &[Value::Boolean(false)],
-        )
-        .unwrap();
+        let keep = bind("LATEST_BY_OFFSET", &[Some(SqlType::Int)], &[Value::Boolean(false)]).unwrap();
         assert_eq!(run(&keep, &col(&[i(12), N, i(13)])), vec![i(12), N, i(13)]);
     }
 
@@ -293,12 +270,7 @@ mod tests {
         assert_eq!(b.return_type, SqlType::Array(Box::new(SqlType::Int)));
         assert_eq!(
             run(&b, &col(&[i(12), N, i(13), i(14)])),
-            vec![
-                arr(&[i(12)]),
-                arr(&[i(12)]),
-                arr(&[i(12), i(13)]),
-                arr(&[i(13), i(14)])
-            ]
+            vec![arr(&[i(12)]), arr(&[i(12)]), arr(&[i(12), i(13)]), arr(&[i(13), i(14)])]
         );
         let keep = bind(
             "LATEST_BY_OFFSET",
@@ -322,23 +294,13 @@ mod tests {
         let st = b.imp.add(merged, &[N]).unwrap();
         assert_eq!(b.imp.result(&st), i(1));
         // "with nulls not ignored when merging": the fresh state is newer, so NULL wins.
-        let keep = bind(
-            "LATEST_BY_OFFSET",
-            &[Some(SqlType::Int)],
-            &[Value::Boolean(false)],
-        )
-        .unwrap();
+        let keep = bind("LATEST_BY_OFFSET", &[Some(SqlType::Int)], &[Value::Boolean(false)]).unwrap();
         let a = keep.imp.add(keep.imp.initial(), &[i(1)]).unwrap();
         let merged = keep.imp.merge(keep.imp.initial(), a).unwrap();
         let st = keep.imp.add(merged, &[N]).unwrap();
         assert_eq!(keep.imp.result(&st), N);
         // "with nulls ignored - N": [1] merged with [] then 2 added.
-        let n = bind(
-            "LATEST_BY_OFFSET",
-            &[Some(SqlType::Int)],
-            &[i(2), Value::Boolean(true)],
-        )
-        .unwrap();
+        let n = bind("LATEST_BY_OFFSET", &[Some(SqlType::Int)], &[i(2), Value::Boolean(true)]).unwrap();
         let a = n.imp.add(n.imp.initial(), &[i(1)]).unwrap();
         let c = n.imp.add(n.imp.initial(), &[N]).unwrap();
         let merged = n.imp.merge(n.imp.initial(), a).unwrap();
@@ -349,36 +311,22 @@ mod tests {
         let x = n.imp.add(n.imp.initial(), &[i(1)]).unwrap();
         let y = n.imp.add(n.imp.initial(), &[i(2)]).unwrap();
         let x = n.imp.add(x, &[i(3)]).unwrap();
-        assert_eq!(
-            n.imp.result(&n.imp.merge(x, y).unwrap()),
-            arr(&[i(2), i(3)])
-        );
+        assert_eq!(n.imp.result(&n.imp.merge(x, y).unwrap()), arr(&[i(2), i(3)]));
     }
 
     #[test]
     fn earliest_single() {
         let b = bind("EARLIEST_BY_OFFSET", &[Some(SqlType::String)], &[]).unwrap();
         assert_eq!(run(&b, &col(&[N, s("a"), s("b")])), vec![N, s("a"), s("a")]);
-        let keep = bind(
-            "EARLIEST_BY_OFFSET",
-            &[Some(SqlType::Int)],
-            &[Value::Boolean(false)],
-        )
-        .unwrap();
+        let keep = bind("EARLIEST_BY_OFFSET", &[Some(SqlType::Int)], &[Value::Boolean(false)]).unwrap();
         // "null first - single - not ignoring nulls": the NULL sticks.
         assert_eq!(run(&keep, &col(&[N, i(13)])), vec![N, N]);
         assert_eq!(run(&keep, &col(&[i(12), N, i(13)])), vec![i(12); 3]);
         // Merging: the earlier entry wins; an empty state loses.
         let a = b.imp.add(b.imp.initial(), &[s("first")]).unwrap();
         let c = b.imp.add(b.imp.initial(), &[s("second")]).unwrap();
-        assert_eq!(
-            b.imp.result(&b.imp.merge(c.clone(), a.clone()).unwrap()),
-            s("first")
-        );
-        assert_eq!(
-            b.imp.result(&b.imp.merge(b.imp.initial(), c).unwrap()),
-            s("second")
-        );
+        assert_eq!(b.imp.result(&b.imp.merge(c.clone(), a.clone()).unwrap()), s("first"));
+        assert_eq!(b.imp.result(&b.imp.merge(b.imp.initial(), c).unwrap()), s("second"));
     }
 
     #[test]
@@ -425,9 +373,7 @@ mod tests {
         );
         let err = bind("LATEST_BY_OFFSET", &[Some(SqlType::Int)], &[s("x")]).unwrap_err();
         assert!(
-            err.starts_with(
-                "Function 'LATEST_BY_OFFSET' does not accept parameters (INTEGER, STRING)"
-            ),
+            err.starts_with("Function 'LATEST_BY_OFFSET' does not accept parameters (INTEGER, STRING)"),
             "{err}"
         );
         assert!(bind("LATEST_BY_OFFSET", &[None], &[]).is_err());

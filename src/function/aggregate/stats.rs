@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use crate::types::{SqlType, Value};
 
-use super::{
-    AggregateFunction, AggregateImpl, arg, bound, declare, field, no_match, no_params, struct_type,
-};
+use super::{AggregateFunction, AggregateImpl, arg, bound, declare, field, no_match, no_params, struct_type};
 
 pub(super) fn all() -> Vec<Arc<dyn AggregateFunction>> {
     vec![stddev(true), stddev(false), correlation()]
@@ -94,11 +92,7 @@ impl StdDev {
             Kind::Int => {
                 let v = v.as_i64().unwrap_or(0) as i32;
                 let s = p.isum as i32;
-                let r = if sign > 0 {
-                    s.wrapping_add(v)
-                } else {
-                    s.wrapping_sub(v)
-                };
+                let r = if sign > 0 { s.wrapping_add(v) } else { s.wrapping_sub(v) };
                 (r as i64, r as f64)
             }
             Kind::BigInt => {
@@ -121,12 +115,9 @@ impl StdDev {
     fn mean_gap(&self, a: &Parts, b: &Parts) -> f64 {
         match self.kind {
             Kind::Int | Kind::BigInt if self.samp => {
-                (a.isum.checked_div(a.count).unwrap_or(0)
-                    - b.isum.checked_div(b.count).unwrap_or(0)) as f64
+                (a.isum.checked_div(a.count).unwrap_or(0) - b.isum.checked_div(b.count).unwrap_or(0)) as f64
             }
-            Kind::Int | Kind::BigInt => {
-                a.isum as f64 / a.count as f64 - b.isum as f64 / b.count as f64
-            }
+            Kind::Int | Kind::BigInt => a.isum as f64 / a.count as f64 - b.isum as f64 / b.count as f64,
             Kind::Double => a.fsum / a.count as f64 - b.fsum / b.count as f64,
         }
     }
@@ -325,15 +316,9 @@ fn correlation() -> Arc<dyn AggregateFunction> {
         no_params,
         Box::new(|args, params| match (args, params) {
             ([Some(x), Some(y)], []) if x.is_numeric() && y.is_numeric() => {
-                let mut fields: Vec<(&str, SqlType)> =
-                    CORR_FIELDS.iter().map(|n| (*n, SqlType::Double)).collect();
+                let mut fields: Vec<(&str, SqlType)> = CORR_FIELDS.iter().map(|n| (*n, SqlType::Double)).collect();
                 fields.push(("COUNT", SqlType::BigInt));
-                Ok(bound(
-                    "CORRELATION",
-                    SqlType::Double,
-                    struct_type(&fields),
-                    Correlation,
-                ))
+                Ok(bound("CORRELATION", SqlType::Double, struct_type(&fields), Correlation))
             }
             _ => Err(no_match("CORRELATION", &["DOUBLE, DOUBLE"], args, params)),
         }),
@@ -354,10 +339,7 @@ mod tests {
         // ksqlDB's "stddev_samp double map": 10, 12, 13, 14, 16.
         let b = bind("STDDEV_SAMP", &[Some(SqlType::Double)], &[]).unwrap();
         assert_eq!(b.return_type, SqlType::Double);
-        let out = run(
-            &b,
-            &col(&[d(10.0), d(12.0), d(13.0), d(14.0), d(16.0), Value::Null]),
-        );
+        let out = run(&b, &col(&[d(10.0), d(12.0), d(13.0), d(14.0), d(16.0), Value::Null]));
         assert_eq!(
             out,
             vec![
@@ -402,9 +384,7 @@ mod tests {
                 for n in [2, 4, 4, 4, 5, 5, 7] {
                     seven = b.imp.add(seven, &[v(n)]).unwrap();
                 }
-                let (Value::Double(x), Value::Double(y)) =
-                    (b.imp.result(&undone), b.imp.result(&seven))
-                else {
+                let (Value::Double(x), Value::Double(y)) = (b.imp.result(&undone), b.imp.result(&seven)) else {
                     panic!()
                 };
                 assert!((x - y).abs() < 1e-9, "{name} {t} undo: {x} vs {y}");
@@ -422,9 +402,7 @@ mod tests {
                     whole = b.imp.add(whole, &[v(n)]).unwrap();
                 }
                 let merged = b.imp.merge(h1, h2).unwrap();
-                let (Value::Double(x), Value::Double(y)) =
-                    (b.imp.result(&merged), b.imp.result(&whole))
-                else {
+                let (Value::Double(x), Value::Double(y)) = (b.imp.result(&merged), b.imp.result(&whole)) else {
                     panic!()
                 };
                 assert!((x - y).abs() < 1e-9, "{name} {t} merge: {x} vs {y}");
@@ -436,12 +414,7 @@ mod tests {
     #[test]
     fn correlation_matches_ksqldb() {
         // ksqlDB's "correlation double" for alice, then bob's NULL y.
-        let b = bind(
-            "CORRELATION",
-            &[Some(SqlType::Double), Some(SqlType::Double)],
-            &[],
-        )
-        .unwrap();
+        let b = bind("CORRELATION", &[Some(SqlType::Double), Some(SqlType::Double)], &[]).unwrap();
         let out = run(
             &b,
             &[
@@ -455,30 +428,17 @@ mod tests {
         assert_eq!(out[1], d(1.0));
         assert_eq!(out[2], d(0.7580764521133173));
         assert_eq!(out[3], out[2]);
-        let ints = bind(
-            "CORRELATION",
-            &[Some(SqlType::Int), Some(SqlType::BigInt)],
-            &[],
-        )
-        .unwrap();
+        let ints = bind("CORRELATION", &[Some(SqlType::Int), Some(SqlType::BigInt)], &[]).unwrap();
         let i = Value::Int;
         let l = Value::BigInt;
-        let out = run(
-            &ints,
-            &[vec![i(1), l(8)], vec![i(-1), l(-2)], vec![i(-4), l(-1)]],
-        );
+        let out = run(&ints, &[vec![i(1), l(8)], vec![i(-1), l(-2)], vec![i(-4), l(-1)]]);
         assert_eq!(out[2], d(0.7455284088780169));
     }
 
     #[test]
     fn correlation_undo_on_a_table() {
         // ksqlDB's "correlation udaf with table".
-        let b = bind(
-            "CORRELATION",
-            &[Some(SqlType::Double), Some(SqlType::Double)],
-            &[],
-        )
-        .unwrap();
+        let b = bind("CORRELATION", &[Some(SqlType::Double), Some(SqlType::Double)], &[]).unwrap();
         let st = b.imp.add(b.imp.initial(), &[d(1.5), d(8.0)]).unwrap();
         let st = b.imp.add(st, &[d(-3.5), d(-2.0)]).unwrap();
         assert_eq!(b.imp.result(&st), d(1.0));
