@@ -405,11 +405,11 @@ pub(super) fn explain(engine: &Arc<Engine>, target: &ExplainTarget, _config: &Co
                     desc.name = sink.clone();
                     desc.topic = topic;
                     desc.schema = crate::types::Schema::new(plan.output_columns().to_vec());
-                    build_topology(&plan.root, SinkTarget::Topic(Arc::new(desc)), false)?
+                    build_topology(&plan.root, SinkTarget::Topic(Arc::new(desc)), false, "explain")?
                 }
                 None => {
                     let (tx, _rx) = std::sync::mpsc::sync_channel(1);
-                    build_topology(&plan.root, SinkTarget::Channel(tx), false)?
+                    build_topology(&plan.root, SinkTarget::Channel(tx), false, "explain")?
                 }
             };
             (

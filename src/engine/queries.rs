@@ -54,6 +54,21 @@ pub(crate) fn group_of(engine: &Engine, query_id: &str) -> String {
     format!("_runnel-{}query_{query_id}", engine.service_id())
 }
 
+/// Creates the internal topics a topology needs (they may exist already from an earlier run);
+/// returns their names.
+fn create_internal_topics(engine: &Engine, topology: &crate::topology::Topology) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for (topic, partitions) in topology.internal_topics() {
+        let mut config = crate::log::TopicConfig::new(*partitions);
+        config.configs.insert("cleanup.policy".into(), "delete".into());
+        match engine.log.create_topic(topic, &config) {
+            Ok(()) | Err(crate::log::LogError::TopicExists(_)) => names.push(topic.clone()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(names)
+}
+
 /// Registers a persistent query and, unless replaying, starts it.
 #[allow(clippy::too_many_arguments)]
 fn register_query(
@@ -65,14 +80,21 @@ fn register_query(
     config: &Config,
     table_semantics: bool,
 ) -> Result<()> {
-    let topology = build_topology(&plan.root, SinkTarget::Topic(sink.clone()), table_semantics)?;
+    let app_id = group_of(engine, &id);
+    let topology = build_topology(&plan.root, SinkTarget::Topic(sink.clone()), table_semantics, &app_id)?;
     let describe = topology.describe();
     drop(topology);
     let root = plan.root.clone();
-    let qc = query_config(engine, config, &id, Some(group_of(engine, &id)))?;
+    let qc = query_config(engine, config, &id, Some(app_id.clone()))?;
     let sink_for_start = sink.clone();
     let starter: super::QueryStarter = Arc::new(move |engine: &Engine| {
-        let topology = build_topology(&root, SinkTarget::Topic(sink_for_start.clone()), table_semantics)?;
+        let topology = build_topology(
+            &root,
+            SinkTarget::Topic(sink_for_start.clone()),
+            table_semantics,
+            &app_id,
+        )?;
+        create_internal_topics(engine, &topology)?;
         RunningQuery::start(
             topology.to_graphs(),
             engine.log.clone(),
@@ -335,18 +357,23 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
         Some(Emit::Final) => Err(Error::plan("EMIT FINAL is only supported for windowed aggregations.")),
         Some(Emit::Changes) => {
             let (tx, rx) = sync_channel::<Batch>(64);
-            let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
+            let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false, &id)?;
+            let internal = create_internal_topics(engine, &topology)?;
             let graph = topology.to_graphs();
             drop(topology);
             let qc = query_config(engine, config, &id, None)?;
             let running = RunningQuery::start(graph, engine.log.clone(), qc, engine.timestamp_parser())?;
-            Ok(StatementResult::Stream(PushQuery::new(
-                id,
-                columns,
-                rx,
-                QueryHandle::Query(running),
-                plan.limit,
-            )))
+            let mut push = PushQuery::new(id, columns, rx, QueryHandle::Query(running), plan.limit);
+            if !internal.is_empty() {
+                // A transient query's internal topics go away with it.
+                let log = engine.log.clone();
+                push.on_stop(Box::new(move || {
+                    for t in internal {
+                        let _ = log.delete_topic(&t);
+                    }
+                }));
+            }
+            Ok(StatementResult::Stream(push))
         }
         None => {
             if query.offset.is_some() || !query.order_by.is_empty() {
@@ -384,7 +411,13 @@ fn pull_scan(engine: &Arc<Engine>, plan: &QueryPlan, id: &str, config: &Config) 
         engine.wait_for_query(writer, wait)?;
     }
     let (tx, rx) = sync_channel::<Batch>(1024);
-    let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false)?;
+    if matches!(plan.root, crate::plan::logical::LogicalPlan::Project { ref input, .. } if matches!(**input, crate::plan::logical::LogicalPlan::Aggregate { .. } | crate::plan::logical::LogicalPlan::Filter { .. }) && has_aggregate(&plan.root))
+    {
+        return Err(Error::plan(
+            "Pull queries don't support GROUP BY clauses. Use a push query (EMIT CHANGES), or query the table a CREATE TABLE AS SELECT materializes.",
+        ));
+    }
+    let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false, id)?;
     let graph = Arc::new(topology.to_graph());
     drop(topology);
     let mut rows: Vec<Vec<Value>> = Vec::new();
@@ -410,6 +443,7 @@ fn pull_scan(engine: &Arc<Engine>, plan: &QueryPlan, id: &str, config: &Config) 
             graph.clone(),
             engine.log.clone(),
             engine.timestamp_parser(),
+            None,
         )?;
         let mut consumer = engine.log.consumer()?;
         let tp = TopicPartition::new(source.topic.clone(), partition);
@@ -456,6 +490,15 @@ fn pull_scan(engine: &Arc<Engine>, plan: &QueryPlan, id: &str, config: &Config) 
         rows.truncate(l);
     }
     Ok(rows)
+}
+
+fn has_aggregate(plan: &crate::plan::logical::LogicalPlan) -> bool {
+    use crate::plan::logical::LogicalPlan;
+    match plan {
+        LogicalPlan::Aggregate { .. } => true,
+        LogicalPlan::Source { .. } => false,
+        LogicalPlan::Filter { input, .. } | LogicalPlan::Project { input, .. } => has_aggregate(input),
+    }
 }
 
 fn find_ids(engine: &Engine, target: &TerminateTarget) -> Result<Vec<String>> {

@@ -107,6 +107,7 @@ pub struct PushQuery {
     limit: Option<u64>,
     emitted: u64,
     data_columns: usize,
+    on_stop: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl PushQuery {
@@ -126,6 +127,7 @@ impl PushQuery {
             limit,
             emitted: 0,
             data_columns,
+            on_stop: None,
         }
     }
 
@@ -171,13 +173,23 @@ impl PushQuery {
     }
 
     fn finish(&mut self) -> PushPoll {
-        PushPoll::Done(self.query.take().and_then(|q| q.stop()))
+        let error = self.query.take().and_then(|q| q.stop());
+        self.stop();
+        PushPoll::Done(error)
+    }
+
+    /// Runs `f` once the query has stopped (dropping its internal topics, say).
+    pub fn on_stop(&mut self, f: Box<dyn FnOnce() + Send>) {
+        self.on_stop = Some(f);
     }
 
     /// Stops the query.
     pub fn stop(&mut self) {
         if let Some(q) = self.query.take() {
             q.stop();
+        }
+        if let Some(f) = self.on_stop.take() {
+            f();
         }
     }
 

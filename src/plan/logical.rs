@@ -27,6 +27,22 @@ pub enum LogicalPlan {
         /// The predicate.
         predicate: PhysicalExpr,
     },
+    /// `GROUP BY`: one state per key in a store; emits the updated row of each key.
+    Aggregate {
+        /// Input: grouping keys then aggregate arguments.
+        input: Box<LogicalPlan>,
+        /// How many leading input columns are the grouping key.
+        key_count: usize,
+        /// The aggregate calls.
+        aggregates: Vec<AggregateCall>,
+        /// Output: keys then one column per aggregate.
+        schema: BatchSchema,
+        /// Whether the input goes through a repartition topic first (the grouping key is not
+        /// the source's key).
+        repartition: bool,
+        /// Whether the input is a table's changelog (updates retract the old row first).
+        on_table: bool,
+    },
     /// `SELECT` list (and the new key of `PARTITION BY`).
     Project {
         /// Input.
@@ -40,11 +56,24 @@ pub enum LogicalPlan {
     },
 }
 
+/// One aggregate function call of a `GROUP BY` query.
+#[derive(Debug, Clone)]
+pub struct AggregateCall {
+    /// The call as written (canonical SQL), for EXPLAIN.
+    pub text: String,
+    /// The function bound to its argument types.
+    pub bound: std::sync::Arc<crate::function::BoundAggregate>,
+    /// Indexes of its column arguments in the aggregation's input.
+    pub args: Vec<usize>,
+}
+
 impl LogicalPlan {
     /// The schema of the batches this node produces.
     pub fn schema(&self) -> &BatchSchema {
         match self {
-            LogicalPlan::Source { schema, .. } | LogicalPlan::Project { schema, .. } => schema,
+            LogicalPlan::Source { schema, .. }
+            | LogicalPlan::Project { schema, .. }
+            | LogicalPlan::Aggregate { schema, .. } => schema,
             LogicalPlan::Filter { input, .. } => input.schema(),
         }
     }
@@ -73,6 +102,27 @@ impl LogicalPlan {
             }
             LogicalPlan::Filter { input, predicate } => {
                 writeln!(f, "{pad} > [ FILTER ] | Predicate: {predicate}")?;
+                input.fmt_indented(f, depth + 1)
+            }
+            LogicalPlan::Aggregate {
+                input,
+                aggregates,
+                schema,
+                repartition,
+                ..
+            } => {
+                let calls: Vec<&str> = aggregates.iter().map(|a| a.text.as_str()).collect();
+                writeln!(
+                    f,
+                    "{pad} > [ AGGREGATE ] | Schema: {} | Aggregates: {}{}",
+                    cols(schema),
+                    calls.join(", "),
+                    if *repartition {
+                        " | Repartitioned by the grouping key"
+                    } else {
+                        ""
+                    }
+                )?;
                 input.fmt_indented(f, depth + 1)
             }
             LogicalPlan::Project {

@@ -4,10 +4,70 @@
 use super::catalog::SourceDesc;
 use super::logical::LogicalPlan;
 use crate::error::Result;
+use crate::format::Format;
+use crate::runtime::ops::{Aggregate, AggregateSpec};
 use crate::runtime::sink::SinkSpec;
 use crate::runtime::source::{SourceSpec, TimestampSpec};
 use crate::topology::{KStream, StreamsBuilder};
-use crate::types::ColumnKind;
+use crate::types::{ColumnKind, SqlType};
+
+use std::sync::Arc;
+
+/// Whether `plan` is an aggregation, or a HAVING filter right over one.
+fn after_aggregate(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate { .. } => true,
+        LogicalPlan::Filter { input, .. } => matches!(input.as_ref(), LogicalPlan::Aggregate { .. }),
+        _ => false,
+    }
+}
+
+/// The partitions of the source a plan reads.
+fn plan_partitions(plan: &LogicalPlan) -> i32 {
+    match plan {
+        LogicalPlan::Source { source, .. } => source.partitions,
+        LogicalPlan::Filter { input, .. }
+        | LogicalPlan::Project { input, .. }
+        | LogicalPlan::Aggregate { input, .. } => plan_partitions(input),
+    }
+}
+
+/// Routes a stream through an internal topic keyed by its key columns, so that every row of
+/// one key reaches the same task (SEMANTICS §3.3). Internal topics use JSON keys and values,
+/// which carry every SQL type.
+fn repartition_by_key(s: &KStream, b: &mut StreamsBuilder, app_id: &str, partitions: i32) -> Result<KStream> {
+    let topic = format!("{app_id}-Aggregate-GroupBy-repartition");
+    let json = Format::from_name("JSON")?;
+    let cols = |kind: ColumnKind| -> Vec<(usize, String, SqlType)> {
+        s.schema
+            .data_columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == kind)
+            .map(|(i, c)| (i, c.name.clone(), c.ty.clone()))
+            .collect()
+    };
+    let spec = SinkSpec {
+        topic: topic.clone(),
+        partitions,
+        key_format: json.clone().for_key(),
+        value_format: json.clone(),
+        key_columns: cols(ColumnKind::Key),
+        value_columns: cols(ColumnKind::Value),
+    };
+    s.to_named(b, spec, "Aggregate-GroupBy-repartition-sink")?;
+    b.add_internal_topic(&topic, partitions);
+    b.stream_named(
+        SourceSpec {
+            topic,
+            key_format: json.clone().for_key(),
+            value_format: json,
+            schema: s.schema.clone(),
+            timestamp: None,
+        },
+        "Aggregate-GroupBy-repartition-source",
+    )
+}
 
 /// Where a query's output goes.
 pub enum SinkTarget {
@@ -20,13 +80,16 @@ pub enum SinkTarget {
 /// Builds the topology of a planned query.
 /// `table_semantics` makes filters turn non-matching rows into tombstones, as a table's
 /// changelog needs.
+/// `app_id` prefixes the query's internal topics (repartition topics); the topology lists
+/// them, with their partition counts, in [`crate::topology::Topology::internal_topics`].
 pub fn build_topology(
     root: &LogicalPlan,
     sink: SinkTarget,
     table_semantics: bool,
+    app_id: &str,
 ) -> Result<crate::topology::Topology> {
     let mut b = StreamsBuilder::new();
-    let stream = lower(root, &mut b, table_semantics)?;
+    let stream = lower(root, &mut b, table_semantics, app_id)?;
     match sink {
         SinkTarget::Topic(desc) => {
             let cols = |kind: ColumnKind| -> Vec<(usize, String, crate::types::SqlType)> {
@@ -54,7 +117,7 @@ pub fn build_topology(
     Ok(b.build())
 }
 
-fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool) -> Result<KStream> {
+fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) -> Result<KStream> {
     match plan {
         LogicalPlan::Source { source, schema, .. } => {
             let timestamp = source.timestamp.as_ref().and_then(|t| {
@@ -76,19 +139,73 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool) -> Result<KStr
             })?;
             source.transform_values(b)
         }
+        LogicalPlan::Aggregate {
+            input,
+            key_count,
+            aggregates,
+            schema,
+            repartition,
+            ..
+        } => {
+            let mut s = match input.as_ref() {
+                LogicalPlan::Project {
+                    input: pre_input,
+                    exprs,
+                    schema,
+                    ..
+                } => {
+                    let s = lower(pre_input, b, false, app_id)?;
+                    s.map_values(b, exprs.clone(), schema.clone(), Some("Aggregate-Prepare"))?
+                }
+                other => lower(other, b, false, app_id)?,
+            };
+            if *repartition {
+                s = repartition_by_key(&s, b, app_id, plan_partitions(input))?;
+            }
+            let specs: Vec<AggregateSpec> = aggregates
+                .iter()
+                .map(|a| AggregateSpec {
+                    imp: a.bound.imp.clone(),
+                    args: a.args.clone(),
+                })
+                .collect();
+            let output_types: Vec<SqlType> = schema.data_columns().iter().map(|c| c.ty.clone()).collect();
+            let store = "Aggregate-Aggregate-Materialize".to_string();
+            let key_count = *key_count;
+            let store_for_supplier = store.clone();
+            let supplier: crate::runtime::processor::ProcessorSupplier = Arc::new(move || {
+                Box::new(Aggregate::new(
+                    store_for_supplier.clone(),
+                    key_count,
+                    specs.clone(),
+                    output_types.clone(),
+                ))
+            });
+            s.process_stateful(b, "KSTREAM-AGGREGATE", supplier, vec![store], schema.clone())
+        }
         LogicalPlan::Filter { input, predicate } => {
-            let s = lower(input, b, table)?;
-            if table {
-                s.filter_table(b, predicate.clone(), Some("WhereFilter"))
+            let s = lower(input, b, table, app_id)?;
+            let name = if after_aggregate(input) {
+                "Aggregate-HavingFilter"
             } else {
-                s.filter(b, predicate.clone(), Some("WhereFilter"))
+                "WhereFilter"
+            };
+            if table {
+                s.filter_table(b, predicate.clone(), Some(name))
+            } else {
+                s.filter(b, predicate.clone(), Some(name))
             }
         }
         LogicalPlan::Project {
             input, exprs, schema, ..
         } => {
-            let s = lower(input, b, table)?;
-            s.map_values(b, exprs.clone(), schema.clone(), Some("Project"))
+            let s = lower(input, b, table, app_id)?;
+            let name = if after_aggregate(input) {
+                "Aggregate-Project"
+            } else {
+                "Project"
+            };
+            s.map_values(b, exprs.clone(), schema.clone(), Some(name))
         }
     }
 }

@@ -69,11 +69,14 @@ pub fn plan_query(
             source_name.value
         )));
     };
-    if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
+    if query.window.is_some() {
         return Err(Error::plan(format!(
-            "the query on {} uses WINDOW, GROUP BY or HAVING: aggregations are planned by the aggregation planner, which this build does not include",
+            "the query on {} uses WINDOW: windowed aggregation is not available in this build; GROUP BY without WINDOW is",
             source.name
         )));
+    }
+    if query.having.is_some() && query.group_by.is_empty() {
+        return Err(Error::plan("HAVING requires GROUP BY"));
     }
     let alias = alias.value.clone();
     let source_schema = source_batch_schema(&source);
@@ -104,6 +107,10 @@ pub fn plan_query(
             input: Box::new(root),
             predicate,
         };
+    }
+
+    if !query.group_by.is_empty() {
+        return super::aggregate::plan_aggregate(query, source, root, &scope, catalog, functions, purpose, sink_name);
     }
 
     // The select list, in order: (name, expression, is a plain source column, is star).

@@ -60,6 +60,9 @@ pub struct Batch {
     pub len: usize,
     /// Rows whose value is null (a tombstone), when any are.
     pub tombstones: Option<BooleanArray>,
+    /// Rows that retract a table row's old value (a table changelog going into an
+    /// aggregation), when any are.
+    pub retractions: Option<BooleanArray>,
 }
 
 impl Batch {
@@ -75,6 +78,7 @@ impl Batch {
             columns,
             len,
             tombstones: None,
+            retractions: None,
         })
     }
 
@@ -107,21 +111,29 @@ impl Batch {
             .map(|c| arrow_select::filter::filter(c.as_ref(), mask))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let len = columns.first().map(|c| c.len()).unwrap_or(0);
-        let tombstones = match &self.tombstones {
-            Some(t) => Some(
-                arrow_select::filter::filter(t, mask)?
-                    .as_any()
-                    .downcast_ref::<BooleanArray>()
-                    .cloned()
-                    .unwrap_or_else(|| BooleanArray::from(vec![false; len])),
-            ),
-            None => None,
+        let keep = |flags: &Option<BooleanArray>| -> Result<Option<BooleanArray>> {
+            Ok(match flags {
+                Some(t) => Some(
+                    arrow_select::filter::filter(t, mask)?
+                        .as_any()
+                        .downcast_ref::<BooleanArray>()
+                        .cloned()
+                        .unwrap_or_else(|| BooleanArray::from(vec![false; len])),
+                ),
+                None => None,
+            })
         };
         Ok(Batch {
             columns,
             len,
-            tombstones,
+            tombstones: keep(&self.tombstones)?,
+            retractions: keep(&self.retractions)?,
         })
+    }
+
+    /// Whether row `i` retracts a table row's old value.
+    pub fn is_retraction(&self, i: usize) -> bool {
+        self.retractions.as_ref().is_some_and(|t| t.value(i))
     }
 
     /// Whether row `i` is a tombstone.

@@ -25,6 +25,8 @@ pub struct GraphNode {
     pub supplier: ProcessorSupplier,
     /// Indexes of the nodes it forwards to.
     pub children: Vec<usize>,
+    /// The state stores it uses (each task gets its own instance).
+    pub stores: Vec<String>,
 }
 
 /// Sources and processors of one sub-topology, ready to run.
@@ -37,6 +39,11 @@ pub struct ProcessorGraph {
 }
 
 impl ProcessorGraph {
+    /// Every state store of the graph.
+    pub fn stores(&self) -> Vec<String> {
+        self.nodes.iter().flat_map(|n| n.stores.iter().cloned()).collect()
+    }
+
     /// The topics read.
     pub fn source_topics(&self) -> Vec<String> {
         self.sources.iter().map(|s| s.spec.topic.clone()).collect()

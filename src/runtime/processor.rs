@@ -38,6 +38,8 @@ pub struct ProcessorContext {
     pub stream_time: i64,
     /// The log the task reads and writes (sinks append to it).
     pub log: Option<std::sync::Arc<dyn crate::log::Log>>,
+    /// The task's state stores by name.
+    pub stores: std::collections::BTreeMap<String, crate::state::SharedStore>,
     forwarded: Vec<Batch>,
     processing_log: Vec<ProcessingLogEntry>,
 }
@@ -50,9 +52,18 @@ impl ProcessorContext {
             query_id: query_id.into(),
             stream_time: i64::MIN,
             log: None,
+            stores: std::collections::BTreeMap::new(),
             forwarded: Vec::new(),
             processing_log: Vec::new(),
         }
+    }
+
+    /// The state store `name` declared by this processor.
+    pub fn store(&self, name: &str) -> crate::error::Result<crate::state::SharedStore> {
+        self.stores
+            .get(name)
+            .cloned()
+            .ok_or_else(|| crate::Error::internal(format!("task {} has no state store {name}", self.task_id)))
     }
 
     /// Sends a batch to every child of the current processor.

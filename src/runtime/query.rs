@@ -93,6 +93,17 @@ impl RunningQuery {
                 }
             };
             tasks.extend((0..partitions).map(|p| (sub, p)));
+            // Changelog topics: compacted, one partition per task of the sub-topology.
+            if let Some(app) = &config.group {
+                for store in graph.stores() {
+                    let mut topic_config = crate::log::TopicConfig::new(partitions);
+                    topic_config.configs.insert("cleanup.policy".into(), "compact".into());
+                    match log.create_topic(&crate::state::changelog::changelog_topic(app, &store), &topic_config) {
+                        Ok(()) | Err(crate::log::LogError::TopicExists(_)) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
         }
         if tasks.is_empty() {
             return Err(Error::internal(format!("query {} has no source", config.query_id)));
@@ -218,7 +229,15 @@ impl Worker {
                 };
                 positions.push((TopicPartition::new(topic, partition), offset));
             }
-            let task = Task::new(&config.query_id, sub, partition, graph.clone(), log.clone(), parse_ts)?;
+            let task = Task::new(
+                &config.query_id,
+                sub,
+                partition,
+                graph.clone(),
+                log.clone(),
+                parse_ts,
+                config.group.as_deref(),
+            )?;
             tasks.insert((sub, partition), task);
         }
         let mut consumer = log.consumer()?;
@@ -325,6 +344,11 @@ impl Worker {
             entries.extend(t.flush()?);
         }
         write_entries(self.log.as_ref(), &self.query_id, &entries);
+        // State before offsets: a crash in between replays input into state that already
+        // holds it (at least once), never the reverse.
+        for t in self.tasks.values_mut() {
+            t.commit_stores()?;
+        }
         if let Some(group) = &self.group {
             self.log.commit(group, &self.consumer.positions())?;
         }

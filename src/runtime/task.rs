@@ -10,6 +10,9 @@ use crate::runtime::graph::ProcessorGraph;
 use crate::runtime::processing_log::ProcessingLogEntry;
 use crate::runtime::processor::{Processor, ProcessorContext};
 use crate::runtime::source::TimestampParser;
+use crate::state::SharedStore;
+use crate::state::changelog::{ChangeLoggingStore, changelog_topic};
+use crate::state::memory::MemoryStore;
 
 /// One partition's processors.
 pub struct Task {
@@ -21,6 +24,7 @@ pub struct Task {
     processors: Vec<Box<dyn Processor>>,
     ctx: ProcessorContext,
     parse_ts: Option<TimestampParser>,
+    changelogged: Vec<Arc<ChangeLoggingStore>>,
 }
 
 impl Task {
@@ -32,9 +36,26 @@ impl Task {
         graph: Arc<ProcessorGraph>,
         log: Arc<dyn Log>,
         parse_ts: Option<TimestampParser>,
+        application_id: Option<&str>,
     ) -> Result<Self> {
         let id = format!("{subtopology}_{partition}");
         let mut ctx = ProcessorContext::new(query_id, id.clone());
+        // Each store is rebuilt from its changelog before the task processes anything; a
+        // query without an application id (a transient one) keeps its state in memory only.
+        let mut changelogged = Vec::new();
+        for name in graph.stores() {
+            let memory: SharedStore = Arc::new(MemoryStore::new(name.clone()));
+            let store: SharedStore = match application_id {
+                Some(app) => {
+                    let logged = Arc::new(ChangeLoggingStore::new(memory, changelog_topic(app, &name), partition));
+                    logged.restore(log.as_ref(), 0)?;
+                    changelogged.push(logged.clone());
+                    logged
+                }
+                None => memory,
+            };
+            ctx.stores.insert(name, store);
+        }
         ctx.log = Some(log);
         let mut processors: Vec<Box<dyn Processor>> = graph.nodes.iter().map(|n| (n.supplier)()).collect();
         for p in &mut processors {
@@ -47,6 +68,7 @@ impl Task {
             processors,
             ctx,
             parse_ts,
+            changelogged,
         })
     }
 
@@ -107,6 +129,20 @@ impl Task {
             }
         }
         Ok(self.ctx.take_processing_log())
+    }
+
+    /// Writes the stores' changes since the last commit to their changelogs.
+    pub fn commit_stores(&mut self) -> Result<()> {
+        let Some(log) = self.ctx.log.clone() else { return Ok(()) };
+        for store in &self.changelogged {
+            store.commit(log.as_ref(), self.ctx.stream_time.max(0))?;
+        }
+        Ok(())
+    }
+
+    /// The task's state stores.
+    pub fn stores(&self) -> &std::collections::BTreeMap<String, SharedStore> {
+        &self.ctx.stores
     }
 
     /// Closes the processors.

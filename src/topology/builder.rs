@@ -102,6 +102,20 @@ impl TopologyBuilder {
         )
     }
 
+    /// Adds a processor that uses the state stores `stores`.
+    pub fn add_stateful_processor(
+        &mut self,
+        name: &str,
+        supplier: ProcessorSupplier,
+        stores: Vec<String>,
+        parents: &[&str],
+    ) -> Result<usize> {
+        if parents.is_empty() {
+            return Err(Error::plan(format!("processor '{name}' needs at least one parent")));
+        }
+        self.add(name, NodeKind::Processor { supplier, stores }, parents)
+    }
+
     /// Adds a sink writing to `spec.topic`.
     pub fn add_sink(&mut self, name: &str, spec: SinkSpec, parents: &[&str]) -> Result<usize> {
         self.add(name, NodeKind::Sink(spec), parents)
@@ -114,7 +128,10 @@ impl TopologyBuilder {
 
     /// The finished topology.
     pub fn build(self) -> Topology {
-        Topology { nodes: self.nodes }
+        Topology {
+            nodes: self.nodes,
+            internal_topics: Vec::new(),
+        }
     }
 }
 
@@ -122,6 +139,7 @@ impl TopologyBuilder {
 #[derive(Clone)]
 pub struct Topology {
     pub(crate) nodes: Vec<TopologyNode>,
+    pub(crate) internal_topics: Vec<(String, i32)>,
 }
 
 impl Topology {
@@ -135,6 +153,12 @@ impl Topology {
         (0..self.nodes.len())
             .filter(|c| self.nodes[*c].parents.contains(&i))
             .collect()
+    }
+
+    /// Internal topics (repartition topics) with their partition counts: they must exist
+    /// before the topology runs.
+    pub fn internal_topics(&self) -> &[(String, i32)] {
+        &self.internal_topics
     }
 
     /// Topics read.
@@ -217,15 +241,26 @@ impl Topology {
                 }
             };
             graph_index[i] = nodes.len();
+            let stores = match &n.kind {
+                NodeKind::Processor { stores, .. } => stores.clone(),
+                _ => Vec::new(),
+            };
             nodes.push(GraphNode {
                 name: n.name.clone(),
                 supplier,
                 children: Vec::new(),
+                stores,
             });
         }
         let mut sources = Vec::new();
-        for (i, n) in self.nodes.iter().enumerate() {
-            let children: Vec<usize> = self.children(i).into_iter().map(|c| graph_index[c]).collect();
+        for &i in members {
+            let n = &self.nodes[i];
+            let children: Vec<usize> = self
+                .children(i)
+                .into_iter()
+                .filter(|c| graph_index[*c] != usize::MAX)
+                .map(|c| graph_index[c])
+                .collect();
             match &n.kind {
                 NodeKind::Source(spec) => sources.push(GraphSource {
                     spec: spec.clone(),

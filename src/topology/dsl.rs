@@ -15,6 +15,7 @@ use super::builder::{Topology, TopologyBuilder};
 pub struct StreamsBuilder {
     inner: TopologyBuilder,
     counter: usize,
+    internal_topics: Vec<(String, i32)>,
 }
 
 /// A stream in the DSL: the node that produces it and the schema of its batches.
@@ -46,6 +47,22 @@ impl StreamsBuilder {
         Ok(KStream { node: name, schema })
     }
 
+    /// A stream read from `spec.topic` through a source node called `name`.
+    pub fn stream_named(&mut self, spec: SourceSpec, name: &str) -> Result<KStream> {
+        self.counter += 1;
+        let schema = spec.schema.clone();
+        self.inner.add_source(name, spec)?;
+        Ok(KStream {
+            node: name.to_string(),
+            schema,
+        })
+    }
+
+    /// Records a topic the topology needs created before it runs (repartition topics).
+    pub fn add_internal_topic(&mut self, topic: &str, partitions: i32) {
+        self.internal_topics.push((topic.to_string(), partitions));
+    }
+
     /// The underlying Processor-API builder, for nodes the DSL has no verb for.
     pub fn processor_api(&mut self) -> &mut TopologyBuilder {
         &mut self.inner
@@ -53,7 +70,9 @@ impl StreamsBuilder {
 
     /// The built topology.
     pub fn build(self) -> Topology {
-        self.inner.build()
+        let mut t = self.inner.build();
+        t.internal_topics = self.internal_topics;
+        t
     }
 }
 
@@ -104,6 +123,27 @@ impl KStream {
         let name = name.map(str::to_string).unwrap_or(generated);
         b.inner.add_processor(&name, supplier, &[&self.node])?;
         Ok(KStream { node: name, schema })
+    }
+
+    /// Runs a processor that uses state stores.
+    pub fn process_stateful(
+        &self,
+        b: &mut StreamsBuilder,
+        prefix: &str,
+        supplier: ProcessorSupplier,
+        stores: Vec<String>,
+        schema: BatchSchema,
+    ) -> Result<KStream> {
+        let name = b.next_name(prefix);
+        b.inner.add_stateful_processor(&name, supplier, stores, &[&self.node])?;
+        Ok(KStream { node: name, schema })
+    }
+
+    /// Writes the stream to a topic through a sink called `name`.
+    pub fn to_named(&self, b: &mut StreamsBuilder, spec: SinkSpec, name: &str) -> Result<()> {
+        b.counter += 1;
+        b.inner.add_sink(name, spec, &[&self.node])?;
+        Ok(())
     }
 
     /// Writes the stream to a topic.

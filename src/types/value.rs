@@ -4,9 +4,10 @@ use std::fmt;
 use super::SqlType;
 
 /// One SQL value. `Null` is typeless: its type comes from the column or expression it sits in.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// SQL NULL.
+    #[default]
     Null,
     /// BOOLEAN
     Boolean(bool),

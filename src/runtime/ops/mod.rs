@@ -1,10 +1,12 @@
 //! Built-in stateless operators. Stateful ones (aggregations, windows, joins) live beside
 //! them, one file each.
 
+mod aggregate;
 mod filter;
 mod project;
 mod sink;
 
+pub use aggregate::{Aggregate, AggregateSpec};
 pub use filter::Filter;
 pub use project::Project;
 pub use sink::{ChannelSink, TopicSink};

@@ -27,6 +27,7 @@ impl Processor for Project {
         columns.extend(batch.pseudo_columns());
         let mut out = Batch::new(columns, batch.len)?;
         out.tombstones = batch.tombstones;
+        out.retractions = batch.retractions;
         ctx.forward(out);
         Ok(())
     }

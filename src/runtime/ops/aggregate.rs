@@ -1,0 +1,143 @@
+use std::sync::Arc;
+
+use arrow_array::ArrayRef;
+
+use crate::error::{Error, Result};
+use crate::function::AggregateImpl;
+use crate::runtime::batch::{Batch, pseudo_arrays};
+use crate::runtime::processor::{Processor, ProcessorContext};
+use crate::state::SharedStore;
+use crate::state::codec::{decode_row, encode_row};
+use crate::types::arrow::{build_array, value_at};
+use crate::types::{SqlType, Value};
+
+/// One aggregate function of the operator, with the input columns it reads.
+#[derive(Clone)]
+pub struct AggregateSpec {
+    /// The accumulator.
+    pub imp: Arc<dyn AggregateImpl>,
+    /// Input column indexes of its arguments.
+    pub args: Vec<usize>,
+}
+
+/// `GROUP BY`: folds each input row into the state of its key (the leading `key_count`
+/// columns) in a state store, and emits the key's new aggregate row. The output timestamp is
+/// the largest timestamp folded into the key (SEMANTICS §1.4). Rows whose key has a NULL are
+/// dropped, as are stream tombstones; on a table's changelog, retractions undo.
+pub struct Aggregate {
+    store_name: String,
+    key_count: usize,
+    specs: Vec<AggregateSpec>,
+    output_types: Vec<SqlType>,
+    store: Option<SharedStore>,
+}
+
+impl Aggregate {
+    /// An aggregation keeping its state in store `store_name`; `output_types` are the key
+    /// types followed by each aggregate's result type.
+    pub fn new(store_name: String, key_count: usize, specs: Vec<AggregateSpec>, output_types: Vec<SqlType>) -> Self {
+        Aggregate {
+            store_name,
+            key_count,
+            specs,
+            output_types,
+            store: None,
+        }
+    }
+}
+
+impl Processor for Aggregate {
+    fn init(&mut self, ctx: &mut ProcessorContext) -> Result<()> {
+        self.store = Some(ctx.store(&self.store_name)?);
+        Ok(())
+    }
+
+    fn process(&mut self, batch: Batch, ctx: &mut ProcessorContext) -> Result<()> {
+        let Some(store) = self.store.clone() else {
+            return Err(Error::internal("aggregate used before init"));
+        };
+        let (Some(rowtimes), Some(partitions), Some(offsets)) = (batch.rowtimes(), batch.partitions(), batch.offsets())
+        else {
+            return Err(Error::internal("aggregate input has no pseudo columns"));
+        };
+        let mut out_rows: Vec<Vec<Value>> = Vec::with_capacity(batch.len);
+        let mut out_ts = Vec::with_capacity(batch.len);
+        let mut out_offsets = Vec::with_capacity(batch.len);
+        let mut out_partition = 0;
+        for row in 0..batch.len {
+            if batch.is_tombstone(row) && !batch.is_retraction(row) {
+                continue;
+            }
+            let key: Vec<Value> = batch.columns[..self.key_count]
+                .iter()
+                .map(|c| value_at(c.as_ref(), row))
+                .collect();
+            if key.iter().any(Value::is_null) {
+                continue;
+            }
+            let key_bytes = encode_row(&key);
+            // Stored: [max timestamp, state of each aggregate].
+            let mut stored = match store.get(&key_bytes)? {
+                Some(bytes) => decode_row(&bytes)
+                    .map_err(|e| Error::new(crate::ErrorKind::State, format!("corrupt aggregate state: {e}")))?,
+                None => std::iter::once(Value::BigInt(i64::MIN))
+                    .chain(self.specs.iter().map(|s| s.imp.initial()))
+                    .collect(),
+            };
+            if stored.len() != self.specs.len() + 1 {
+                return Err(Error::new(
+                    crate::ErrorKind::State,
+                    "aggregate state has the wrong number of fields",
+                ));
+            }
+            let retract = batch.is_retraction(row);
+            for (i, spec) in self.specs.iter().enumerate() {
+                let args: Vec<Value> = spec
+                    .args
+                    .iter()
+                    .map(|c| value_at(batch.columns[*c].as_ref(), row))
+                    .collect();
+                let state = std::mem::replace(&mut stored[i + 1], Value::Null);
+                let result = if retract {
+                    spec.imp.undo(state.clone(), &args)
+                } else {
+                    spec.imp.add(state.clone(), &args)
+                };
+                stored[i + 1] = match result {
+                    Ok(s) => s,
+                    Err(message) => {
+                        super::log_row_errors(
+                            ctx,
+                            &batch,
+                            "aggregate",
+                            vec![crate::runtime::expr::RowError { row, message }],
+                        );
+                        state
+                    }
+                };
+            }
+            let ts = rowtimes.value(row);
+            let max_ts = stored[0].as_i64().unwrap_or(i64::MIN).max(ts);
+            stored[0] = Value::BigInt(max_ts);
+            store.put(&key_bytes, Some(&encode_row(&stored)))?;
+            let mut out = key;
+            out.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
+            out_rows.push(out);
+            out_ts.push(max_ts);
+            out_offsets.push(offsets.value(row));
+            out_partition = partitions.value(row);
+        }
+        if out_rows.is_empty() {
+            return Ok(());
+        }
+        let n = out_rows.len();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.output_types.len() + 3);
+        for (c, ty) in self.output_types.iter().enumerate() {
+            let values: Vec<Value> = out_rows.iter_mut().map(|r| std::mem::take(&mut r[c])).collect();
+            columns.push(build_array(ty, &values)?);
+        }
+        columns.extend(pseudo_arrays(out_ts, out_partition, out_offsets));
+        ctx.forward(Batch::new(columns, n)?);
+        Ok(())
+    }
+}
