@@ -5,13 +5,36 @@ use super::catalog::SourceDesc;
 use super::logical::LogicalPlan;
 use crate::error::Result;
 use crate::format::Format;
-use crate::runtime::ops::{Aggregate, AggregateSpec};
+use crate::runtime::ops::{Aggregate, AggregateSpec, TableChanges};
 use crate::runtime::sink::SinkSpec;
 use crate::runtime::source::{SourceSpec, TimestampSpec};
 use crate::topology::{KStream, StreamsBuilder};
 use crate::types::{ColumnKind, SqlType};
 
 use std::sync::Arc;
+
+/// Lowers the input of a table aggregation: the table's source turned into changes (old row
+/// retracted, new row added) by a processor that materializes it, then `WHERE`, which applies
+/// to old and new rows alike.
+fn lower_table_changes(plan: &LogicalPlan, b: &mut StreamsBuilder, app_id: &str) -> Result<KStream> {
+    match plan {
+        LogicalPlan::Source { .. } => {
+            let s = lower(plan, b, false, app_id)?;
+            let key_count = s.schema.data_columns().iter().filter(|c| c.kind == ColumnKind::Key).count();
+            let types: Vec<SqlType> = s.schema.data_columns().iter().map(|c| c.ty.clone()).collect();
+            let store = "KsqlTopic-Reduce".to_string();
+            let store_for_supplier = store.clone();
+            let supplier: crate::runtime::processor::ProcessorSupplier =
+                Arc::new(move || Box::new(TableChanges::new(store_for_supplier.clone(), key_count, types.clone())));
+            s.process_stateful(b, "KTABLE-SOURCE", supplier, vec![store], s.schema.clone())
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let s = lower_table_changes(input, b, app_id)?;
+            s.filter(b, predicate.clone(), Some("WhereFilter"))
+        }
+        other => lower(other, b, false, app_id),
+    }
+}
 
 /// Whether `plan` is an aggregation, or a HAVING filter right over one.
 fn after_aggregate(plan: &LogicalPlan) -> bool {
@@ -145,7 +168,7 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) 
             aggregates,
             schema,
             repartition,
-            ..
+            on_table,
         } => {
             let mut s = match input.as_ref() {
                 LogicalPlan::Project {
@@ -154,7 +177,11 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) 
                     schema,
                     ..
                 } => {
-                    let s = lower(pre_input, b, false, app_id)?;
+                    let s = if *on_table {
+                        lower_table_changes(pre_input, b, app_id)?
+                    } else {
+                        lower(pre_input, b, false, app_id)?
+                    };
                     s.map_values(b, exprs.clone(), schema.clone(), Some("Aggregate-Prepare"))?
                 }
                 other => lower(other, b, false, app_id)?,

@@ -9,6 +9,10 @@ use crate::runtime::processing_log::{ProcessingErrorKind, ProcessingLogEntry};
 use crate::runtime::source::rowtimes_of;
 use crate::types::SqlType;
 
+/// The header that marks a record of an internal topic as the retraction of a table row's
+/// old value (Kafka Streams carries the same as the old half of a `Change`).
+pub const RETRACTION_HEADER: &str = "__runnel.retract";
+
 /// How to write batches to one topic.
 #[derive(Debug, Clone)]
 pub struct SinkSpec {
@@ -74,11 +78,12 @@ impl SinkSpec {
             }
             let value = if batch.is_tombstone(row) { None } else { value };
             let partition = default_partition(key.as_deref(), self.partitions, round_robin);
+            let headers = if batch.is_retraction(row) { vec![(RETRACTION_HEADER.to_string(), None)] } else { Vec::new() };
             by_partition[partition as usize].push(Record {
                 key: key.map(Bytes::from),
                 value: value.map(Bytes::from),
                 timestamp: rowtimes.get(row).copied().unwrap_or(0),
-                headers: Vec::new(),
+                headers,
             });
         }
         Ok(EncodedBatch {

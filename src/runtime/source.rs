@@ -87,6 +87,8 @@ impl SourceSpec {
         };
         let key_arrays = decode(&self.key_format, &key_cols, "key", |r| r.record.key.as_deref());
         let value_arrays = decode(&self.value_format, &value_cols, "value", |r| r.record.value.as_deref());
+        // A null value (no bytes, or a JSON null) is a tombstone, as in ksqlDB.
+        let value_nulls = null_rows;
 
         let (mut ki, mut vi) = (key_arrays.into_iter(), value_arrays.into_iter());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.columns.len());
@@ -145,10 +147,17 @@ impl SourceSpec {
             records.iter().map(|r| r.offset).collect(),
         ));
         let mut batch = Batch::new(columns, n)?;
-        if records.iter().any(|r| r.record.value.is_none()) {
-            batch.tombstones = Some(BooleanArray::from(
-                records.iter().map(|r| r.record.value.is_none()).collect::<Vec<_>>(),
-            ));
+        let tombstone: Vec<bool> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.record.value.is_none() || value_nulls.get(i).copied().unwrap_or(false))
+            .collect();
+        if tombstone.iter().any(|t| *t) {
+            batch.tombstones = Some(BooleanArray::from(tombstone));
+        }
+        let retraction = |r: &ConsumedRecord| r.record.headers.iter().any(|(k, _)| k == crate::runtime::sink::RETRACTION_HEADER);
+        if records.iter().any(retraction) {
+            batch.retractions = Some(BooleanArray::from(records.iter().map(retraction).collect::<Vec<_>>()));
         }
         if keep.iter().all(|k| *k) {
             Ok((batch, log))

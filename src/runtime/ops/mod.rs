@@ -5,11 +5,13 @@ mod aggregate;
 mod filter;
 mod project;
 mod sink;
+mod table_changes;
 
 pub use aggregate::{Aggregate, AggregateSpec};
 pub use filter::Filter;
 pub use project::Project;
 pub use sink::{ChannelSink, TopicSink};
+pub use table_changes::TableChanges;
 
 /// Forwards every batch unchanged.
 pub struct PassThrough;
