@@ -109,6 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         offset_reset: OffsetReset::Earliest,
         max_poll_records: 1000,
         stop_at: None,
+        cache_max_bytes: 0,
     };
     let running = RunningQuery::start(topology.to_graphs(), log.clone(), config, None)?;
     let mut consumer = log.consumer()?;

@@ -46,6 +46,7 @@ fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<
         },
         max_poll_records: config.get_u64("max.poll.records")?.max(1) as usize,
         stop_at: None,
+        cache_max_bytes: config.get_u64("statestore.cache.max.bytes")?,
     })
 }
 

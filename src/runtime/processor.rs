@@ -38,6 +38,8 @@ pub struct ProcessorContext {
     pub stream_time: i64,
     /// The log the task reads and writes (sinks append to it).
     pub log: Option<std::sync::Arc<dyn crate::log::Log>>,
+    /// This task's share of the record cache in bytes; 0 means every update is forwarded.
+    pub cache_max_bytes: u64,
     /// The task's state stores by name.
     pub stores: std::collections::BTreeMap<String, crate::state::SharedStore>,
     forwarded: Vec<Batch>,
@@ -52,6 +54,7 @@ impl ProcessorContext {
             query_id: query_id.into(),
             stream_time: i64::MIN,
             log: None,
+            cache_max_bytes: 0,
             stores: std::collections::BTreeMap::new(),
             forwarded: Vec::new(),
             processing_log: Vec::new(),

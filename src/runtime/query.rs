@@ -43,6 +43,9 @@ pub struct QueryConfig {
     pub max_poll_records: usize,
     /// For bounded scans: stop once every partition has been read up to these offsets.
     pub stop_at: Option<BTreeMap<TopicPartition, i64>>,
+    /// `statestore.cache.max.bytes`: the record cache shared by the query's tasks; 0 emits
+    /// every update.
+    pub cache_max_bytes: u64,
 }
 
 /// The state of a query, as `SHOW QUERIES` reports it.
@@ -121,7 +124,7 @@ impl RunningQuery {
                 .filter(|(i, _)| i % threads == t)
                 .map(|(_, task)| *task)
                 .collect();
-            let worker = Worker::new(&graphs, &log, &config, mine, parse_ts)?;
+            let worker = Worker::new(&graphs, &log, &config, mine, parse_ts, tasks.len())?;
             positions.lock().extend(worker.consumer.positions());
             let shared_positions = positions.clone();
             let (stop, state, processed) = (stop.clone(), state.clone(), processed.clone());
@@ -208,6 +211,7 @@ impl Worker {
         config: &QueryConfig,
         mine: Vec<(usize, i32)>,
         parse_ts: Option<TimestampParser>,
+        total_tasks: usize,
     ) -> Result<Self> {
         let mut positions = Vec::new();
         let mut source_index = BTreeMap::new();
@@ -238,6 +242,8 @@ impl Worker {
                 parse_ts,
                 config.group.as_deref(),
             )?;
+            let mut task = task;
+            task.set_cache_bytes(config.cache_max_bytes / total_tasks.max(1) as u64);
             tasks.insert((sub, partition), task);
         }
         let mut consumer = log.consumer()?;

@@ -140,6 +140,11 @@ impl Task {
         Ok(())
     }
 
+    /// Sets the task's share of the record cache (`statestore.cache.max.bytes`).
+    pub fn set_cache_bytes(&mut self, bytes: u64) {
+        self.ctx.cache_max_bytes = bytes;
+    }
+
     /// The task's state stores.
     pub fn stores(&self) -> &std::collections::BTreeMap<String, SharedStore> {
         &self.ctx.stores

@@ -30,6 +30,47 @@ pub struct Aggregate {
     specs: Vec<AggregateSpec>,
     output_types: Vec<SqlType>,
     store: Option<SharedStore>,
+    cache: RecordCache,
+}
+
+/// An output row waiting in the record cache.
+struct CachedRow {
+    key: Vec<u8>,
+    values: Vec<Value>,
+    ts: i64,
+    partition: i32,
+    offset: i64,
+    size: u64,
+}
+
+/// Kafka Streams' record cache in front of an aggregation's output: updates to one key fold
+/// into its latest row, which is forwarded when the cache is flushed (at commit) or evicted
+/// (least recently updated first) when the cache is full.
+#[derive(Default)]
+struct RecordCache {
+    rows: std::collections::BTreeMap<u64, CachedRow>,
+    by_key: std::collections::HashMap<Vec<u8>, u64>,
+    next: u64,
+    bytes: u64,
+}
+
+impl RecordCache {
+    fn put(&mut self, row: CachedRow) {
+        if let Some(old) = self.by_key.remove(&row.key).and_then(|seq| self.rows.remove(&seq)) {
+            self.bytes -= old.size;
+        }
+        self.bytes += row.size;
+        self.by_key.insert(row.key.clone(), self.next);
+        self.rows.insert(self.next, row);
+        self.next += 1;
+    }
+
+    fn pop_oldest(&mut self) -> Option<CachedRow> {
+        let (_, row) = self.rows.pop_first()?;
+        self.by_key.remove(&row.key);
+        self.bytes -= row.size;
+        Some(row)
+    }
 }
 
 impl Aggregate {
@@ -42,6 +83,7 @@ impl Aggregate {
             specs,
             output_types,
             store: None,
+            cache: RecordCache::default(),
         }
     }
 }
@@ -60,10 +102,7 @@ impl Processor for Aggregate {
         else {
             return Err(Error::internal("aggregate input has no pseudo columns"));
         };
-        let mut out_rows: Vec<Vec<Value>> = Vec::with_capacity(batch.len);
-        let mut out_ts = Vec::with_capacity(batch.len);
-        let mut out_offsets = Vec::with_capacity(batch.len);
-        let mut out_partition = 0;
+        let mut out: Vec<CachedRow> = Vec::new();
         for row in 0..batch.len {
             if batch.is_tombstone(row) && !batch.is_retraction(row) {
                 continue;
@@ -120,23 +159,53 @@ impl Processor for Aggregate {
             let max_ts = stored[0].as_i64().unwrap_or(i64::MIN).max(ts);
             stored[0] = Value::BigInt(max_ts);
             store.put(&key_bytes, Some(&encode_row(&stored)))?;
-            let mut out = key;
-            out.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
-            out_rows.push(out);
-            out_ts.push(max_ts);
-            out_offsets.push(offsets.value(row));
-            out_partition = partitions.value(row);
+            let mut values = key;
+            values.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
+            let cached = CachedRow {
+                size: (key_bytes.len() + 16 * values.len()) as u64,
+                key: key_bytes,
+                values,
+                ts: max_ts,
+                partition: partitions.value(row),
+                offset: offsets.value(row),
+            };
+            if ctx.cache_max_bytes == 0 {
+                out.push(cached);
+            } else {
+                self.cache.put(cached);
+                while self.cache.bytes > ctx.cache_max_bytes {
+                    out.extend(self.cache.pop_oldest());
+                }
+            }
         }
-        if out_rows.is_empty() {
+        self.emit(out, ctx)
+    }
+
+    fn flush(&mut self, ctx: &mut ProcessorContext) -> Result<()> {
+        let mut out = Vec::with_capacity(self.cache.rows.len());
+        while let Some(row) = self.cache.pop_oldest() {
+            out.push(row);
+        }
+        self.emit(out, ctx)
+    }
+}
+
+impl Aggregate {
+    fn emit(&self, rows: Vec<CachedRow>, ctx: &mut ProcessorContext) -> Result<()> {
+        if rows.is_empty() {
             return Ok(());
         }
-        let n = out_rows.len();
+        let n = rows.len();
+        let partition = rows[0].partition;
+        let ts: Vec<i64> = rows.iter().map(|r| r.ts).collect();
+        let offsets: Vec<i64> = rows.iter().map(|r| r.offset).collect();
+        let mut values: Vec<Vec<Value>> = rows.into_iter().map(|r| r.values).collect();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.output_types.len() + 3);
         for (c, ty) in self.output_types.iter().enumerate() {
-            let values: Vec<Value> = out_rows.iter_mut().map(|r| std::mem::take(&mut r[c])).collect();
-            columns.push(build_array(ty, &values)?);
+            let column: Vec<Value> = values.iter_mut().map(|r| std::mem::take(&mut r[c])).collect();
+            columns.push(build_array(ty, &column)?);
         }
-        columns.extend(pseudo_arrays(out_ts, out_partition, out_offsets));
+        columns.extend(pseudo_arrays(ts, partition, offsets));
         ctx.forward(Batch::new(columns, n)?);
         Ok(())
     }
