@@ -56,6 +56,8 @@ pub(crate) fn encode(j: &Json, side: Option<&Side>) -> Result<Option<Vec<u8>>, S
         return Ok(None);
     }
     let kind = side.map(|s| s.format.kind);
+    // A side with no columns (a stream without key columns) is not read: write what was given.
+    let kind = kind.filter(|_| side.is_none_or(|s| !s.columns.is_empty()));
     match (kind, j) {
         (Some(FormatKind::Json), _) => Ok(Some(j.to_string().into_bytes())),
         (Some(FormatKind::None), _) => Ok(None),
@@ -218,24 +220,35 @@ pub(crate) fn json_matches(expected: &Json, actual: &Json, ty: Option<&SqlType>)
             e.len() == a.len() && e.iter().zip(a).all(|(x, y)| json_matches(x, y, elem))
         }
         (Json::Object(e), Json::Object(a)) => {
-            if e.len() != a.len() {
-                return false;
+            let is_map = matches!(ty, Some(SqlType::Map(..)));
+            let field_ty = |name: &str| match ty {
+                Some(SqlType::Struct(fields)) => fields
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .or_else(|| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+                    .map(|(_, t)| t),
+                Some(SqlType::Map(_, v)) => Some(v.as_ref()),
+                _ => None,
+            };
+            if is_map {
+                // Map keys are data: exact names, and a missing key is not a null value.
+                return e.len() == a.len()
+                    && e.iter().all(|(name, ev)| {
+                        a.iter()
+                            .find(|(k, _)| k == name)
+                            .is_some_and(|(_, av)| json_matches(ev, av, field_ty(name)))
+                    });
             }
-            e.iter().all(|(name, ev)| {
-                let Some(av) = field_ci(actual, name) else {
-                    return false;
-                };
-                let field_ty = match ty {
-                    Some(SqlType::Struct(fields)) => fields
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .or_else(|| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
-                        .map(|(_, t)| t),
-                    Some(SqlType::Map(_, v)) => Some(v.as_ref()),
-                    _ => None,
-                };
-                json_matches(ev, av, field_ty)
-            })
+            // Rows and structs are read by their schema upstream: names match ignoring case,
+            // and a field that is absent reads as NULL.
+            let expected_ok = e.iter().all(|(name, ev)| match field_ci(actual, name) {
+                Some(av) => json_matches(ev, av, field_ty(name)),
+                None => ev.is_null(),
+            });
+            let actual_ok = a
+                .iter()
+                .all(|(name, av)| av.is_null() || field_ci(expected, name).is_some());
+            expected_ok && actual_ok
         }
         _ => false,
     }
