@@ -166,8 +166,8 @@ pub fn write_report(results: &[CaseResult], corpus: &str) -> String {
         );
     }
 
-    let _ = writeln!(out, "\n## Failing cases\n");
-    for r in results {
+    let _ = writeln!(out, "\n## Failing stream-only cases\n");
+    for r in results.iter().filter(|r| is_stream_only(r)) {
         if let Outcome::Fail(d) = &r.outcome {
             let d: String = d.chars().take(1200).collect();
             let _ = writeln!(
@@ -178,6 +178,22 @@ pub fn write_report(results: &[CaseResult], corpus: &str) -> String {
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "## Failing cases that need unimplemented features\n\nThe first line of each difference.\n"
+    );
+    for r in results.iter().filter(|r| !is_stream_only(r)) {
+        if let Outcome::Fail(d) = &r.outcome {
+            let first: String = d.lines().next().unwrap_or("").chars().take(160).collect();
+            let _ = writeln!(
+                out,
+                "- `{}`: {}",
+                r.id.replace('`', "'"),
+                first.replace('`', "'")
+            );
+        }
+    }
+    out.push('\n');
 
     let skipped: Vec<&CaseResult> = results
         .iter()
