@@ -11,6 +11,7 @@
 //! front doors, [`shell`] and [`server`].
 #![warn(missing_docs)]
 
+pub mod conformance;
 pub mod engine;
 pub mod error;
 pub mod format;

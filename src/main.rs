@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 
 use runnel::engine::{Config, Engine, Session};
 use runnel::log::Log;
@@ -15,8 +15,10 @@ use runnel::shell::{OutputFormat, Runner, RunnerOptions, run_interactive};
 
 /// Runnel: a streaming SQL engine in the spirit of ksqlDB and Kafka Streams.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Run the statements in FILE, then exit.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     file: Option<PathBuf>,
@@ -44,6 +46,56 @@ struct Cli {
     /// Stop push queries after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run ksqlDB's query-validation tests (a JSON Lines corpus) against Runnel.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(Args, Debug)]
+struct ConformanceArgs {
+    /// The corpus file (e.g. ../shared/conformance/ksql-qtt/dev.jsonl).
+    path: PathBuf,
+    /// Only cases with this feature tag or id prefix (comma-separated list: any matches).
+    #[arg(long, value_name = "TAG|ID-PREFIX")]
+    filter: Option<String>,
+    /// Write a Markdown report to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// The log cases run on: embedded (kafka is not available yet).
+    #[arg(long, value_name = "embedded|kafka", default_value = "embedded")]
+    log: String,
+    /// Cases run at once (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
+    /// Exit non-zero only when a case listed in FILE fails.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the ids of the passing cases to FILE.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Print passing cases too.
+    #[arg(long)]
+    verbose: bool,
+    /// Give up on a case after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+}
+
+fn conformance(args: ConformanceArgs) -> Result<bool, String> {
+    runnel::conformance::cli(&runnel::conformance::CliOptions {
+        path: args.path,
+        filter: args.filter,
+        report: args.report,
+        log: args.log,
+        jobs: args.jobs,
+        baseline: args.baseline,
+        write_baseline: args.write_baseline,
+        verbose: args.verbose,
+        timeout: args.timeout,
+    })
 }
 
 fn split_pair(s: &str, what: &str) -> Result<(String, String), String> {
@@ -118,8 +170,12 @@ fn run(cli: Cli) -> Result<bool, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    let mut cli = Cli::parse();
+    let result = match cli.command.take() {
+        Some(Command::Conformance(args)) => conformance(args),
+        None => run(cli),
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
