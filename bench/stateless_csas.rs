@@ -51,6 +51,17 @@ fn proc_status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU seconds this process has used so far (/proc/self/stat, clock ticks).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz.max(1.0)
+}
+
 /// A tiny deterministic PRNG (splitmix64), so every run writes the same data.
 struct Rng(u64);
 impl Rng {
@@ -179,10 +190,12 @@ fn main() {
     let csas = "CREATE STREAM short_views AS SELECT userkey, UCASE(pageid) AS page, region, \
                 viewtime / 1000 AS view_secs, duration * 2 + 1 AS d2 \
                 FROM pageviews WHERE duration < 500 EMIT CHANGES;";
+    let cpu_start = cpu_seconds();
     let start = Instant::now();
     engine.execute_text(csas, &mut session).expect("csas");
     let idle = engine.wait_until_idle(Duration::from_secs(3600));
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
     assert!(idle, "the query did not catch up within an hour");
     let peak_kb = proc_status_kb("VmHWM:");
     let rss_kb = proc_status_kb("VmRSS:");
@@ -209,8 +222,9 @@ fn main() {
 
     println!(
         "RESULT stateless_csas records={n} threads={threads} partitions={PARTITIONS} output={written} \
-         seconds={secs:.3} records_per_sec={:.0} peak_rss_mb={:.1} final_rss_mb={:.1} rss_before_open_mb={:.1} processing_log={errors}",
+         seconds={secs:.3} records_per_sec={:.0} cpu_seconds={cpu:.2} cpu_cores_used={:.2} peak_rss_mb={:.1} final_rss_mb={:.1} rss_before_open_mb={:.1} processing_log={errors}",
         n as f64 / secs,
+        cpu / secs,
         peak_kb as f64 / 1024.0,
         rss_kb as f64 / 1024.0,
         rss_before_open as f64 / 1024.0,
