@@ -101,7 +101,8 @@ fn generate(dir: &Path, n: usize) {
     log.create_topic(TOPIC, &TopicConfig::new(PARTITIONS))
         .expect("create topic");
     let mut rng = Rng(42);
-    let mut pending: Vec<Vec<Record>> = (0..PARTITIONS).map(|_| Vec::with_capacity(BATCH)).collect();
+    let mut pending: Vec<Vec<Record>> =
+        (0..PARTITIONS).map(|_| Vec::with_capacity(BATCH)).collect();
     let (mut bytes, mut passing) = (0usize, 0usize);
     for i in 0..n as u64 {
         let (key, value, ts, passes) = record(&mut rng, i);
