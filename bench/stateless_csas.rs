@@ -101,8 +101,7 @@ fn generate(dir: &Path, n: usize) {
     log.create_topic(TOPIC, &TopicConfig::new(PARTITIONS))
         .expect("create topic");
     let mut rng = Rng(42);
-    let mut pending: Vec<Vec<Record>> =
-        (0..PARTITIONS).map(|_| Vec::with_capacity(BATCH)).collect();
+    let mut pending: Vec<Vec<Record>> = (0..PARTITIONS).map(|_| Vec::with_capacity(BATCH)).collect();
     let (mut bytes, mut passing) = (0usize, 0usize);
     for i in 0..n as u64 {
         let (key, value, ts, passes) = record(&mut rng, i);
@@ -172,9 +171,7 @@ fn main() {
     let rss_before_open = proc_status_kb("VmRSS:");
     let log: Arc<dyn Log> = EmbeddedLog::open(&data_dir).expect("open log");
     let mut config = Config::new();
-    config
-        .set("num.stream.threads", &threads.to_string())
-        .expect("config");
+    config.set("num.stream.threads", &threads.to_string()).expect("config");
     config.set("commit.interval.ms", "1000").expect("config");
     config.set("auto.offset.reset", "earliest").expect("config");
     let engine = Engine::open(log.clone(), config).expect("open engine");

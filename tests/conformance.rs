@@ -44,9 +44,7 @@ fn ratchet() -> Result<(), Failed> {
     let mut problems = Vec::new();
     for id in &baseline {
         if !entries.iter().any(|e| &e.id == id) {
-            problems.push(format!(
-                "{id}: listed in the baseline but not in the corpus"
-            ));
+            problems.push(format!("{id}: listed in the baseline but not in the corpus"));
         }
     }
     for (entry, result) in entries.iter().zip(&results) {
@@ -80,11 +78,6 @@ fn ratchet() -> Result<(), Failed> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "{} baseline cases fail:\n{}",
-            problems.len(),
-            problems.join("\n\n")
-        )
-        .into())
+        Err(format!("{} baseline cases fail:\n{}", problems.len(), problems.join("\n\n")).into())
     }
 }

@@ -120,7 +120,11 @@ fn run_file(path: &Path) -> Result<(), Failed> {
     let dir = tempfile::tempdir().map_err(|e| Failed::from(e.to_string()))?;
     let log: Arc<dyn Log> = EmbeddedLog::open(dir.path()).map_err(|e| Failed::from(e.to_string()))?;
     let mut config = Config::new();
-    for (k, v) in [("commit.interval.ms", "50"), ("auto.offset.reset", "earliest"), ("statestore.cache.max.bytes", "0")] {
+    for (k, v) in [
+        ("commit.interval.ms", "50"),
+        ("auto.offset.reset", "earliest"),
+        ("statestore.cache.max.bytes", "0"),
+    ] {
         config.set(k, v).map_err(|e| Failed::from(e.to_string()))?;
     }
     let engine = Engine::open(log.clone(), config).map_err(|e| Failed::from(e.to_string()))?;

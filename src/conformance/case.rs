@@ -100,11 +100,7 @@ pub struct Case {
 
 fn strings(j: Option<&Json>) -> Vec<String> {
     j.and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
         .unwrap_or_default()
 }
 
@@ -188,10 +184,7 @@ impl Case {
             other => return Err(format!("unknown case kind {other:?}")),
         };
         let properties = match j.field("properties") {
-            Some(Json::Object(fields)) => fields
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_plain_string()))
-                .collect(),
+            Some(Json::Object(fields)) => fields.iter().map(|(k, v)| (k.clone(), v.to_plain_string())).collect(),
             _ => Vec::new(),
         };
         let mut topics = Vec::new();
@@ -233,11 +226,7 @@ impl Case {
         let statements = strings(j.field("statements"));
         Ok(Case {
             kind,
-            file: j
-                .field("file")
-                .and_then(Json::as_str)
-                .unwrap_or("?")
-                .to_string(),
+            file: j.field("file").and_then(Json::as_str).unwrap_or("?").to_string(),
             first_query_index: j
                 .field("rest_first_query_index")
                 .and_then(Json::as_i64)

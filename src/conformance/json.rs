@@ -155,11 +155,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn skip_ws(&mut self) {
-        while self
-            .bytes
-            .get(self.pos)
-            .is_some_and(|b| b.is_ascii_whitespace())
-        {
+        while self.bytes.get(self.pos).is_some_and(|b| b.is_ascii_whitespace()) {
             self.pos += 1;
         }
     }
@@ -194,10 +190,7 @@ impl Parser<'_> {
         }
     }
 
-    fn nested(
-        &mut self,
-        f: impl FnOnce(&mut Self) -> Result<Json, String>,
-    ) -> Result<Json, String> {
+    fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<Json, String>) -> Result<Json, String> {
         self.depth += 1;
         if self.depth > 512 {
             return self.err("nesting too deep");
@@ -238,11 +231,7 @@ impl Parser<'_> {
         let mut out = String::new();
         loop {
             let start = self.pos;
-            while self
-                .bytes
-                .get(self.pos)
-                .is_some_and(|b| *b != b'"' && *b != b'\\')
-            {
+            while self.bytes.get(self.pos).is_some_and(|b| *b != b'"' && *b != b'\\') {
                 self.pos += 1;
             }
             match std::str::from_utf8(&self.bytes[start..self.pos]) {
@@ -272,14 +261,10 @@ impl Parser<'_> {
                         b't' => out.push('\t'),
                         b'u' => {
                             let hi = self.hex4()?;
-                            let c = if (0xD800..0xDC00).contains(&hi)
-                                && self.bytes[self.pos..].starts_with(b"\\u")
-                            {
+                            let c = if (0xD800..0xDC00).contains(&hi) && self.bytes[self.pos..].starts_with(b"\\u") {
                                 self.pos += 2;
                                 let lo = self.hex4()?;
-                                char::from_u32(
-                                    0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00)),
-                                )
+                                char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00)))
                             } else {
                                 char::from_u32(hi)
                             };
@@ -354,12 +339,10 @@ mod tests {
 
     #[test]
     fn keeps_numbers_and_round_trips() {
-        let text = r#"{"a":10.1234512345123451234,"b":[1,-2.50,4.9E-324],"c":"x\"\u00e9\ud83d\ude00","d":null,"e":true}"#;
+        let text =
+            r#"{"a":10.1234512345123451234,"b":[1,-2.50,4.9E-324],"c":"x\"\u00e9\ud83d\ude00","d":null,"e":true}"#;
         let j = Json::parse(text).unwrap();
-        assert_eq!(
-            j.get("a"),
-            Some(&Json::Number("10.1234512345123451234".into()))
-        );
+        assert_eq!(j.get("a"), Some(&Json::Number("10.1234512345123451234".into())));
         assert_eq!(j.get("c").and_then(Json::as_str), Some("x\"é😀"));
         assert_eq!(Json::parse(&j.to_string()).unwrap(), j);
     }

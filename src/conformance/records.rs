@@ -105,9 +105,7 @@ fn json_to_value(j: &Json, ty: &SqlType) -> Result<Value, String> {
             Value::Decimal(Value::parse_decimal(n, *scale).ok_or_else(bad)?, *scale)
         }
         (Json::Bool(b), SqlType::Boolean) => Value::Boolean(*b),
-        (Json::String(s), SqlType::Bytes) => {
-            Value::Bytes(BASE64.decode(s.as_bytes()).map_err(|_| bad())?)
-        }
+        (Json::String(s), SqlType::Bytes) => Value::Bytes(BASE64.decode(s.as_bytes()).map_err(|_| bad())?),
         (Json::String(s), SqlType::String) => Value::String(s.clone()),
         (Json::Number(n), SqlType::String) => Value::String(n.clone()),
         _ => return Err(bad()),
@@ -126,12 +124,10 @@ pub(crate) fn decode(bytes: Option<&[u8]>, side: Option<&Side>) -> Json {
             .ok()
             .and_then(|t| Json::parse(t).ok())
             .unwrap_or_else(text),
-        Some(s) if s.format.kind == FormatKind::Kafka => {
-            match s.format.decode_row(&s.columns, Some(bytes)) {
-                Ok(values) if values.len() == 1 => value_to_json(&values[0]),
-                _ => Json::String(format!("<undecodable KAFKA bytes {}>", hex(bytes))),
-            }
-        }
+        Some(s) if s.format.kind == FormatKind::Kafka => match s.format.decode_row(&s.columns, Some(bytes)) {
+            Ok(values) if values.len() == 1 => value_to_json(&values[0]),
+            _ => Json::String(format!("<undecodable KAFKA bytes {}>", hex(bytes))),
+        },
         Some(_) => text(),
         None => std::str::from_utf8(bytes)
             .ok()
@@ -180,12 +176,7 @@ pub(crate) fn value_to_json(v: &Value) -> Json {
                 })
                 .collect(),
         ),
-        Value::Struct(fields) => Json::Object(
-            fields
-                .iter()
-                .map(|(k, v)| (k.clone(), value_to_json(v)))
-                .collect(),
-        ),
+        Value::Struct(fields) => Json::Object(fields.iter().map(|(k, v)| (k.clone(), value_to_json(v))).collect()),
     }
 }
 
@@ -260,9 +251,9 @@ fn numbers_match(e: &str, a: &str, ty: Option<&SqlType>) -> bool {
     }
     match ty {
         Some(SqlType::Decimal { .. }) => decimal_scale_eq(e, a),
-        Some(
-            SqlType::Int | SqlType::BigInt | SqlType::Timestamp | SqlType::Date | SqlType::Time,
-        ) => decimal_value_eq(e, a),
+        Some(SqlType::Int | SqlType::BigInt | SqlType::Timestamp | SqlType::Date | SqlType::Time) => {
+            decimal_value_eq(e, a)
+        }
         _ => {
             decimal_value_eq(e, a)
                 || match (e.parse::<f64>(), a.parse::<f64>()) {
@@ -289,9 +280,7 @@ fn decimal_parts(text: &str) -> Option<(bool, String, i64)> {
         None => (t, 0),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-    {
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
     let digits: String = format!("{int}{frac}").trim_start_matches('0').to_string();
@@ -336,10 +325,7 @@ mod tests {
 
     #[test]
     fn numbers_compare_by_type() {
-        let dec = SqlType::Decimal {
-            precision: 4,
-            scale: 2,
-        };
+        let dec = SqlType::Decimal { precision: 4, scale: 2 };
         assert!(json_matches(&j("1.10"), &j("1.10"), Some(&dec)));
         assert!(!json_matches(&j("1.10"), &j("1.1"), Some(&dec)));
         assert!(json_matches(&j("\"1.1\""), &j("1.10"), Some(&dec)));
@@ -360,11 +346,7 @@ mod tests {
             &j(r#"{"b":[1,2],"a":1}"#),
             None
         ));
-        assert!(!json_matches(
-            &j(r#"{"A":1}"#),
-            &j(r#"{"A":1,"B":2}"#),
-            None
-        ));
+        assert!(!json_matches(&j(r#"{"A":1}"#), &j(r#"{"A":1,"B":2}"#), None));
         assert!(!json_matches(&j("null"), &j("0"), None));
     }
 }

@@ -116,9 +116,7 @@ pub fn write_report(results: &[CaseResult], corpus: &str) -> String {
             }
         }
     }
-    out.push_str(
-        "| tag | cases | passed | failed | skipped | pass rate | stream-only: passed | failed |\n",
-    );
+    out.push_str("| tag | cases | passed | failed | skipped | pass rate | stream-only: passed | failed |\n");
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (tag, (all, stream)) in &by_tag {
         let _ = writeln!(
@@ -185,12 +183,7 @@ pub fn write_report(results: &[CaseResult], corpus: &str) -> String {
     for r in results.iter().filter(|r| !is_stream_only(r)) {
         if let Outcome::Fail(d) = &r.outcome {
             let first: String = d.lines().next().unwrap_or("").chars().take(160).collect();
-            let _ = writeln!(
-                out,
-                "- `{}`: {}",
-                r.id.replace('`', "'"),
-                first.replace('`', "'")
-            );
+            let _ = writeln!(out, "- `{}`: {}", r.id.replace('`', "'"), first.replace('`', "'"));
         }
     }
     out.push('\n');

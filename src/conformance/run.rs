@@ -95,8 +95,7 @@ impl TempDir {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         Ok(TempDir(path))
     }
 }
@@ -126,9 +125,7 @@ fn case_config(case: &Case) -> Result<Config, String> {
         let mapped = match short {
             "ksql.service.id" => Some("runnel.service.id"),
             "auto.offset.reset" => Some("auto.offset.reset"),
-            "cache.max.bytes.buffering" | "statestore.cache.max.bytes" => {
-                Some("statestore.cache.max.bytes")
-            }
+            "cache.max.bytes.buffering" | "statestore.cache.max.bytes" => Some("statestore.cache.max.bytes"),
             "num.stream.threads" => Some("num.stream.threads"),
             _ => None,
         };
@@ -145,15 +142,11 @@ fn case_config(case: &Case) -> Result<Config, String> {
     Ok(config)
 }
 
-static CREATE_SOURCE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(SOURCE\s+)?(STREAM|TABLE)\b").ok()
-});
-static AS_SELECT: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?is)\bAS\s+SELECT\b").ok());
-static KAFKA_TOPIC: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?is)\bKAFKA_TOPIC\s*=\s*'([^']*)'").ok());
-static PARTITIONS: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"(?is)\bPARTITIONS\s*=\s*(\d+)").ok());
+static CREATE_SOURCE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(SOURCE\s+)?(STREAM|TABLE)\b").ok());
+static AS_SELECT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?is)\bAS\s+SELECT\b").ok());
+static KAFKA_TOPIC: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?is)\bKAFKA_TOPIC\s*=\s*'([^']*)'").ok());
+static PARTITIONS: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?is)\bPARTITIONS\s*=\s*(\d+)").ok());
 
 /// The topics the upstream driver creates before the statements run: declared topics, the
 /// topics of `CREATE STREAM|TABLE` statements (with their `PARTITIONS`), and input topics,
@@ -212,11 +205,10 @@ fn run_case_inner(case: &Case, options: &RunOptions) -> Result<(), String> {
         segment_bytes: 1024 * 1024,
         ..EmbeddedLogOptions::default()
     };
-    let log: Arc<dyn Log> = EmbeddedLog::open_with(&dir.0, log_options)
-        .map_err(|e| format!("harness: cannot open the log: {e}"))?;
+    let log: Arc<dyn Log> =
+        EmbeddedLog::open_with(&dir.0, log_options).map_err(|e| format!("harness: cannot open the log: {e}"))?;
     let config = case_config(case)?;
-    let engine = Engine::open(log.clone(), config)
-        .map_err(|e| format!("harness: cannot open the engine: {e}"))?;
+    let engine = Engine::open(log.clone(), config).map_err(|e| format!("harness: cannot open the engine: {e}"))?;
     let mut run = CaseRun {
         case,
         engine,
@@ -252,17 +244,9 @@ struct Actual {
 
 impl std::fmt::Display for Actual {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "key={} value={} ts={}",
-            self.key, self.value, self.timestamp
-        )?;
+        write!(f, "key={} value={} ts={}", self.key, self.value, self.timestamp)?;
         if let Some((s, e)) = self.window {
-            write!(
-                f,
-                " window=[{s}, {}]",
-                e.map_or("?".into(), |e| e.to_string())
-            )?;
+            write!(f, " window=[{s}, {}]", e.map_or("?".into(), |e| e.to_string()))?;
         }
         if !self.headers.is_empty() {
             write!(f, " headers={:?}", self.headers)?;
@@ -399,13 +383,7 @@ impl CaseRun<'_> {
     }
 
     /// A statement failed: a pass if the case expects this error, else the difference.
-    fn statement_failed(
-        &self,
-        index: usize,
-        stmt: &str,
-        kind: Option<ErrorKind>,
-        text: &str,
-    ) -> Result<(), String> {
+    fn statement_failed(&self, index: usize, stmt: &str, kind: Option<ErrorKind>, text: &str) -> Result<(), String> {
         let Some(expected) = &self.case.expected_error else {
             return Err(format!(
                 "statement {index} failed: {text}\n  statement: {}",
@@ -460,8 +438,7 @@ impl CaseRun<'_> {
             let source = self.engine.source_for_topic(&r.topic);
             let key_side = source.as_deref().map(Side::key);
             let value_side = source.as_deref().map(Side::value);
-            let inner_key = encode(&r.key, key_side.as_ref())
-                .map_err(|e| format!("harness: input {i} key: {e}"))?;
+            let inner_key = encode(&r.key, key_side.as_ref()).map_err(|e| format!("harness: input {i} key: {e}"))?;
             let key = match &r.window {
                 None => inner_key.clone(),
                 Some(w) => {
@@ -473,17 +450,16 @@ impl CaseRun<'_> {
                     Some(k)
                 }
             };
-            let value = encode(&r.value, value_side.as_ref())
-                .map_err(|e| format!("harness: input {i} value: {e}"))?;
+            let value = encode(&r.value, value_side.as_ref()).map_err(|e| format!("harness: input {i} value: {e}"))?;
             let partitions = self
                 .log
                 .describe_topic(&r.topic)
                 .map_err(|e| e.to_string())?
                 .map(|d| d.partitions)
                 .ok_or_else(|| format!("harness: input topic {} does not exist", r.topic))?;
-            let partition = r.partition.unwrap_or_else(|| {
-                default_partition(inner_key.as_deref(), partitions, &mut round_robin)
-            });
+            let partition = r
+                .partition
+                .unwrap_or_else(|| default_partition(inner_key.as_deref(), partitions, &mut round_robin));
             let mut headers = Vec::new();
             for (k, v) in r.headers.iter().flatten() {
                 let value = match v {
@@ -544,12 +520,7 @@ impl CaseRun<'_> {
                             break;
                         }
                         pos = c.offset + 1;
-                        records.push(self.actual(
-                            c.record,
-                            key_side.as_ref(),
-                            value_side.as_ref(),
-                            window,
-                        ));
+                        records.push(self.actual(c.record, key_side.as_ref(), value_side.as_ref(), window));
                     }
                 }
             }
@@ -558,13 +529,7 @@ impl CaseRun<'_> {
         Ok(out)
     }
 
-    fn actual(
-        &self,
-        r: Record,
-        key_side: Option<&Side>,
-        value_side: Option<&Side>,
-        window: Option<bool>,
-    ) -> Actual {
+    fn actual(&self, r: Record, key_side: Option<&Side>, value_side: Option<&Side>, window: Option<bool>) -> Actual {
         let mut key_bytes = r.key.as_deref();
         let mut win = None;
         if let (Some(session), Some(k)) = (window, key_bytes) {
@@ -606,11 +571,8 @@ impl CaseRun<'_> {
         }
         let no_inputs = case.inputs.is_empty();
         for topic in topics {
-            let expected: Vec<&RecordSpec> =
-                case.outputs.iter().filter(|r| r.topic == topic).collect();
-            let window = expected
-                .iter()
-                .find_map(|r| r.window.as_ref().map(|w| w.session));
+            let expected: Vec<&RecordSpec> = case.outputs.iter().filter(|r| r.topic == topic).collect();
+            let window = expected.iter().find_map(|r| r.window.as_ref().map(|w| w.session));
             let source = self.engine.source_for_topic(topic);
             let parts = self.read_topic(topic, source.as_deref(), window)?;
             let total: usize = parts.iter().map(Vec::len).sum();
@@ -701,10 +663,7 @@ impl CaseRun<'_> {
             .filter_map(|i| i.get("row"))
             .map(|r| r.field("columns").and_then(Json::as_array).unwrap_or(&[]))
             .collect();
-        let got: Vec<Vec<Json>> = rows
-            .iter()
-            .map(|r| r.iter().map(value_to_json).collect())
-            .collect();
+        let got: Vec<Vec<Json>> = rows.iter().map(|r| r.iter().map(value_to_json).collect()).collect();
         let row_matches = |e: &[Json], a: &[Json], raw: &[Value]| {
             e.len() == a.len()
                 && e.iter()
@@ -737,8 +696,7 @@ impl CaseRun<'_> {
         } else {
             let mut used = vec![false; got.len()];
             for (i, e) in want.iter().enumerate() {
-                let found =
-                    (0..got.len()).find(|j| !used[*j] && row_matches(e, &got[*j], &rows[*j]));
+                let found = (0..got.len()).find(|j| !used[*j] && row_matches(e, &got[*j], &rows[*j]));
                 match found {
                     Some(j) => used[j] = true,
                     None => {
@@ -782,11 +740,7 @@ impl CaseRun<'_> {
 
     fn check_post(&self, post: &Json) -> Result<(), String> {
         let sources = self.sources();
-        for s in post
-            .field("sources")
-            .and_then(Json::as_array)
-            .unwrap_or(&[])
-        {
+        for s in post.field("sources").and_then(Json::as_array).unwrap_or(&[]) {
             let Some(name) = s.field("name").and_then(Json::as_str) else {
                 continue;
             };
@@ -815,14 +769,8 @@ impl CaseRun<'_> {
                     ));
                 }
             }
-            for (field, format) in [
-                ("keyFormat", &desc.key_format),
-                ("valueFormat", &desc.value_format),
-            ] {
-                if let Some(f) = s
-                    .field(field)
-                    .and_then(|f| f.field("format"))
-                    .and_then(Json::as_str)
+            for (field, format) in [("keyFormat", &desc.key_format), ("valueFormat", &desc.value_format)] {
+                if let Some(f) = s.field(field).and_then(|f| f.field("format")).and_then(Json::as_str)
                     && !f.eq_ignore_ascii_case(format.kind.name())
                 {
                     return Err(format!(
@@ -838,17 +786,10 @@ impl CaseRun<'_> {
                 let re = Regex::new(&format!("^(?:{pattern})$"))
                     .map_err(|e| format!("harness: bad blacklist regex: {e}"))?;
                 if let Some(t) = all.iter().find(|t| re.is_match(&t.name)) {
-                    return Err(format!(
-                        "post: topic {} matches the blacklist {pattern}",
-                        t.name
-                    ));
+                    return Err(format!("post: topic {} matches the blacklist {pattern}", t.name));
                 }
             }
-            for t in topics
-                .field("topics")
-                .and_then(Json::as_array)
-                .unwrap_or(&[])
-            {
+            for t in topics.field("topics").and_then(Json::as_array).unwrap_or(&[]) {
                 let Some(name) = t.field("name").and_then(Json::as_str) else {
                     continue;
                 };

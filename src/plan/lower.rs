@@ -20,7 +20,12 @@ fn lower_table_changes(plan: &LogicalPlan, b: &mut StreamsBuilder, app_id: &str)
     match plan {
         LogicalPlan::Source { .. } => {
             let s = lower(plan, b, false, app_id)?;
-            let key_count = s.schema.data_columns().iter().filter(|c| c.kind == ColumnKind::Key).count();
+            let key_count = s
+                .schema
+                .data_columns()
+                .iter()
+                .filter(|c| c.kind == ColumnKind::Key)
+                .count();
             let types: Vec<SqlType> = s.schema.data_columns().iter().map(|c| c.ty.clone()).collect();
             let store = "KsqlTopic-Reduce".to_string();
             let store_for_supplier = store.clone();

@@ -78,7 +78,11 @@ impl SinkSpec {
             }
             let value = if batch.is_tombstone(row) { None } else { value };
             let partition = default_partition(key.as_deref(), self.partitions, round_robin);
-            let headers = if batch.is_retraction(row) { vec![(RETRACTION_HEADER.to_string(), None)] } else { Vec::new() };
+            let headers = if batch.is_retraction(row) {
+                vec![(RETRACTION_HEADER.to_string(), None)]
+            } else {
+                Vec::new()
+            };
             by_partition[partition as usize].push(Record {
                 key: key.map(Bytes::from),
                 value: value.map(Bytes::from),

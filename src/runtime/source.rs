@@ -155,7 +155,12 @@ impl SourceSpec {
         if tombstone.iter().any(|t| *t) {
             batch.tombstones = Some(BooleanArray::from(tombstone));
         }
-        let retraction = |r: &ConsumedRecord| r.record.headers.iter().any(|(k, _)| k == crate::runtime::sink::RETRACTION_HEADER);
+        let retraction = |r: &ConsumedRecord| {
+            r.record
+                .headers
+                .iter()
+                .any(|(k, _)| k == crate::runtime::sink::RETRACTION_HEADER)
+        };
         if records.iter().any(retraction) {
             batch.retractions = Some(BooleanArray::from(records.iter().map(retraction).collect::<Vec<_>>()));
         }

@@ -1,10 +1,10 @@
 use arrow_array::{ArrayRef, BooleanArray};
 
 use crate::error::{Error, Result};
-use crate::runtime::batch::{pseudo_arrays, Batch};
+use crate::runtime::batch::{Batch, pseudo_arrays};
 use crate::runtime::processor::{Processor, ProcessorContext};
-use crate::state::codec::{decode_row, encode_row};
 use crate::state::SharedStore;
+use crate::state::codec::{decode_row, encode_row};
 use crate::types::arrow::{build_array, value_at};
 use crate::types::{SqlType, Value};
 
@@ -23,7 +23,12 @@ impl TableChanges {
     /// Keeps rows in store `store_name`; the first `key_count` of the data columns (of
     /// `types`) are the table's primary key.
     pub fn new(store_name: String, key_count: usize, types: Vec<SqlType>) -> Self {
-        TableChanges { store_name, key_count, types, store: None }
+        TableChanges {
+            store_name,
+            key_count,
+            types,
+            store: None,
+        }
     }
 }
 
@@ -37,7 +42,8 @@ impl Processor for TableChanges {
         let Some(store) = self.store.clone() else {
             return Err(Error::internal("table changes used before init"));
         };
-        let (Some(rowtimes), Some(partitions), Some(offsets)) = (batch.rowtimes(), batch.partitions(), batch.offsets()) else {
+        let (Some(rowtimes), Some(partitions), Some(offsets)) = (batch.rowtimes(), batch.partitions(), batch.offsets())
+        else {
             return Err(Error::internal("table input has no pseudo columns"));
         };
         let width = self.types.len();
@@ -45,13 +51,17 @@ impl Processor for TableChanges {
         let mut retract = Vec::new();
         let (mut ts, mut offs) = (Vec::new(), Vec::new());
         for row in 0..batch.len {
-            let key: Vec<Value> = batch.columns[..self.key_count].iter().map(|c| value_at(c.as_ref(), row)).collect();
+            let key: Vec<Value> = batch.columns[..self.key_count]
+                .iter()
+                .map(|c| value_at(c.as_ref(), row))
+                .collect();
             if key.iter().any(Value::is_null) {
                 continue; // Tables drop records with a null key.
             }
             let key_bytes = encode_row(&key);
             if let Some(old) = store.get(&key_bytes)? {
-                let old = decode_row(&old).map_err(|e| Error::new(crate::ErrorKind::State, format!("corrupt table row: {e}")))?;
+                let old = decode_row(&old)
+                    .map_err(|e| Error::new(crate::ErrorKind::State, format!("corrupt table row: {e}")))?;
                 if old.len() == width {
                     rows.push(old);
                     retract.push(true);
@@ -63,7 +73,10 @@ impl Processor for TableChanges {
                 store.put(&key_bytes, None)?;
                 continue;
             }
-            let new: Vec<Value> = batch.columns[..width].iter().map(|c| value_at(c.as_ref(), row)).collect();
+            let new: Vec<Value> = batch.columns[..width]
+                .iter()
+                .map(|c| value_at(c.as_ref(), row))
+                .collect();
             store.put(&key_bytes, Some(&encode_row(&new)))?;
             rows.push(new);
             retract.push(false);
