@@ -336,6 +336,7 @@ pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &Cr
     value_format.validate(&pairs(ColumnKind::Value), false)?;
     let timestamp = timestamp_column(&with, &schema)?;
     let partitions = ensure_topic(engine, &topic, with.int("PARTITIONS")?, with.int("REPLICAS")?)?;
+    let command_offset = engine.command_offset()?;
     engine.record_command(&stmt.text)?;
     let desc = SourceDesc {
         name: name.clone(),
@@ -350,6 +351,30 @@ pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &Cr
         is_source: c.is_source,
         written_by: None,
     };
+    if desc.kind == SourceKind::Table && desc.is_source {
+        // CREATE SOURCE TABLE is materialized by a query of its own (ksqlDB's CST_ query),
+        // which makes it pull-queryable.
+        let id = format!("CST_{}_{}", desc.name, command_offset);
+        let mut desc = desc;
+        desc.written_by = Some(id.clone());
+        let desc = Arc::new(desc);
+        engine.state.lock().catalog.put_source((*desc).clone());
+        let schema = crate::plan::query::source_batch_schema(&desc);
+        let plan = crate::plan::query::QueryPlan {
+            root: crate::plan::logical::LogicalPlan::Source {
+                source: desc.clone(),
+                alias: desc.name.clone(),
+                schema,
+            },
+            source: desc.clone(),
+            result_kind: SourceKind::Table,
+            limit: None,
+            emit: None,
+        };
+        let config = engine.config();
+        super::queries::register_query(engine, id, &stmt.text, &plan, desc, &config, true)?;
+        return Ok(StatementResult::Message("Table created".into()));
+    }
     engine.state.lock().catalog.put_source(desc);
     Ok(StatementResult::Message(format!(
         "{} created",

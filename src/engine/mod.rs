@@ -11,6 +11,7 @@ mod ddl;
 mod describe;
 mod insert;
 mod print;
+mod pull;
 mod queries;
 pub mod result;
 
@@ -326,6 +327,10 @@ impl Engine {
                     })
                     .collect()
             };
+            // A query's internal topics (repartition topics) fill while it runs, so their
+            // ends are read afresh; it has caught up when two checks in a row find it there.
+            let internal_prefix = format!("_runnel-{}query_{qid}", self.service_id());
+            let mut stable = 0;
             loop {
                 let done = {
                     let state = self.state.lock();
@@ -333,9 +338,23 @@ impl Engine {
                         .queries
                         .get(&qid)
                         .and_then(|q| q.running.as_ref())
-                        .is_none_or(|r| r.has_processed_up_to(&ends))
+                        .is_none_or(|r| {
+                            let ends: BTreeMap<_, _> = ends
+                                .iter()
+                                .map(|(tp, end)| {
+                                    let end = if tp.topic.starts_with(&internal_prefix) {
+                                        self.log.end_offset(&tp.topic, tp.partition).unwrap_or(*end)
+                                    } else {
+                                        *end
+                                    };
+                                    (tp.clone(), end)
+                                })
+                                .collect();
+                            r.has_processed_up_to(&ends)
+                        })
                 };
-                if done {
+                stable = if done { stable + 1 } else { 0 };
+                if stable >= 2 {
                     break;
                 }
                 if std::time::Instant::now() >= deadline {
@@ -344,7 +363,7 @@ impl Engine {
                         timeout.as_millis()
                     )));
                 }
-                std::thread::sleep(std::time::Duration::from_millis(2));
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
         Ok(())
@@ -352,20 +371,20 @@ impl Engine {
 
     /// `id` and every query upstream of it, upstream first.
     fn upstream_queries(&self, id: &str, out: &mut Vec<String>) {
-        if out.iter().any(|q| q == id) || out.len() > 1000 {
+        let mut visiting = std::collections::BTreeSet::new();
+        self.upstream_from(id, out, &mut visiting);
+    }
+
+    fn upstream_from(&self, id: &str, out: &mut Vec<String>, visiting: &mut std::collections::BTreeSet<String>) {
+        // A query may read the table it maintains (CREATE SOURCE TABLE's): visit each once.
+        if !visiting.insert(id.to_string()) {
             return;
         }
-        let sources: Vec<String> = self
-            .state
-            .lock()
-            .queries
-            .get(id)
-            .map(|q| q.sources.clone())
-            .unwrap_or_default();
+        let sources: Vec<String> = self.state.lock().queries.get(id).map(|q| q.sources.clone()).unwrap_or_default();
         for s in sources {
             let writer = self.state.lock().catalog.source(&s).and_then(|d| d.written_by.clone());
             if let Some(w) = writer {
-                self.upstream_queries(&w, out);
+                self.upstream_from(&w, out, visiting);
             }
         }
         out.push(id.to_string());

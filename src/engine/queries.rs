@@ -72,7 +72,7 @@ fn create_internal_topics(engine: &Engine, topology: &crate::topology::Topology)
 
 /// Registers a persistent query and, unless replaying, starts it.
 #[allow(clippy::too_many_arguments)]
-fn register_query(
+pub(super) fn register_query(
     engine: &Arc<Engine>,
     id: String,
     sql: &str,
@@ -82,19 +82,23 @@ fn register_query(
     table_semantics: bool,
 ) -> Result<()> {
     let app_id = group_of(engine, &id);
-    let topology = build_topology(&plan.root, SinkTarget::Topic(sink.clone()), table_semantics, &app_id)?;
+    // A query over a source table writes no topic: it only keeps the table in a store.
+    let materialize_only = sink.name == plan.source.name;
+    let target = move |sink: Arc<SourceDesc>| {
+        if materialize_only {
+            SinkTarget::Materialize(sink)
+        } else {
+            SinkTarget::Topic(sink)
+        }
+    };
+    let topology = build_topology(&plan.root, target(sink.clone()), table_semantics, &app_id)?;
     let describe = topology.describe();
     drop(topology);
     let root = plan.root.clone();
     let qc = query_config(engine, config, &id, Some(app_id.clone()))?;
     let sink_for_start = sink.clone();
     let starter: super::QueryStarter = Arc::new(move |engine: &Engine| {
-        let topology = build_topology(
-            &root,
-            SinkTarget::Topic(sink_for_start.clone()),
-            table_semantics,
-            &app_id,
-        )?;
+        let topology = build_topology(&root, target(sink_for_start.clone()), table_semantics, &app_id)?;
         create_internal_topics(engine, &topology)?;
         RunningQuery::start(
             topology.to_graphs(),
@@ -112,7 +116,11 @@ fn register_query(
         id: id.clone(),
         sql: sql.to_string(),
         sink: Some(sink.name.clone()),
-        sink_topic: Some(sink.topic.clone()),
+        sink_topic: if materialize_only {
+            None
+        } else {
+            Some(sink.topic.clone())
+        },
         sources: vec![plan.source.name.clone()],
         logical_plan: plan.root.to_string(),
         topology: describe,
@@ -377,19 +385,23 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
             Ok(StatementResult::Stream(push))
         }
         None => {
-            if query.offset.is_some() || !query.order_by.is_empty() {
+            let source = &plan.source;
+            if source.kind == SourceKind::Stream && (query.offset.is_some() || !query.order_by.is_empty()) {
                 return Err(Error::plan(
-                    "ORDER BY and OFFSET are only allowed in pull queries on materialized tables",
+                    "ORDER BY and OFFSET are only supported in pull queries on tables",
                 ));
             }
-            let source = &plan.source;
             if source.kind == SourceKind::Table && !source.is_source && source.written_by.is_none() {
                 return Err(Error::plan(format!(
                     "The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.",
                     source.name
                 )));
             }
-            let rows = pull_scan(engine, &plan, &id, config)?;
+            let mut rows = match super::pull::pull_from_state(engine, query, &plan, &id, config)? {
+                Some(rows) => rows,
+                None => pull_scan(engine, &plan, &id, config)?,
+            };
+            super::pull::order_and_page(&mut rows, &columns, &query.order_by, query.offset, plan.limit)?;
             Ok(StatementResult::Rows(RowSet {
                 columns: columns.iter().map(|c| c.to_string()).collect(),
                 rows,

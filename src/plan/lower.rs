@@ -5,7 +5,7 @@ use super::catalog::SourceDesc;
 use super::logical::LogicalPlan;
 use crate::error::Result;
 use crate::format::Format;
-use crate::runtime::ops::{Aggregate, AggregateSpec, TableChanges};
+use crate::runtime::ops::{Aggregate, AggregateSpec, Materialize, RecordCache, TableChanges};
 use crate::runtime::sink::SinkSpec;
 use crate::runtime::source::{SourceSpec, TimestampSpec};
 use crate::topology::{KStream, StreamsBuilder};
@@ -101,6 +101,8 @@ fn repartition_by_key(s: &KStream, b: &mut StreamsBuilder, app_id: &str, partiti
 pub enum SinkTarget {
     /// A topic, with its formats and partitions.
     Topic(std::sync::Arc<SourceDesc>),
+    /// No topic: the table's rows are only materialized in a store (`CREATE SOURCE TABLE`).
+    Materialize(std::sync::Arc<SourceDesc>),
     /// A channel read by the caller (transient queries).
     Channel(std::sync::mpsc::SyncSender<crate::runtime::batch::Batch>),
 }
@@ -138,11 +140,67 @@ pub fn build_topology(
                 key_columns: cols(ColumnKind::Key),
                 value_columns: cols(ColumnKind::Value),
             };
+            // A table's rows are also kept in a store, for pull queries.
+            let stream = if desc.kind == crate::sql::ast::SourceKind::Table {
+                let materialized = materialize(&stream, &mut b, &desc)?;
+                cache(&materialized, &mut b)?
+            } else {
+                stream
+            };
             stream.to(&mut b, spec)?;
+        }
+        SinkTarget::Materialize(desc) => {
+            materialize(&stream, &mut b, &desc)?;
         }
         SinkTarget::Channel(sender) => stream.to_channel(&mut b, sender)?,
     }
     Ok(b.build())
+}
+
+/// Puts the record cache in front of a table's sink (it folds updates per key until commit).
+fn cache(stream: &KStream, b: &mut StreamsBuilder) -> Result<KStream> {
+    let data = stream.schema.data_columns();
+    let key_columns: Vec<usize> = data
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == ColumnKind::Key)
+        .map(|(i, _)| i)
+        .collect();
+    let types: Vec<SqlType> = data.iter().map(|c| c.ty.clone()).collect();
+    let supplier: crate::runtime::processor::ProcessorSupplier =
+        Arc::new(move || Box::new(RecordCache::new(key_columns.clone(), types.clone())));
+    stream.process(b, "KTABLE-CACHE", None, supplier, stream.schema.clone())
+}
+
+/// The store holding a table's current rows, read by pull queries.
+pub const MATERIALIZED_STORE: &str = "KsqlTable-Materialize";
+
+fn materialize(stream: &KStream, b: &mut StreamsBuilder, desc: &SourceDesc) -> Result<KStream> {
+    let key_columns: Vec<(usize, String, SqlType)> = stream
+        .schema
+        .data_columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == ColumnKind::Key)
+        .map(|(i, c)| (i, c.name.clone(), c.ty.clone()))
+        .collect();
+    let width = stream.schema.data_columns().len();
+    let key_format = desc.key_format.clone();
+    let supplier: crate::runtime::processor::ProcessorSupplier = Arc::new(move || {
+        Box::new(Materialize::new(
+            MATERIALIZED_STORE.to_string(),
+            key_columns.clone(),
+            key_format.clone(),
+            width,
+        ))
+    });
+    stream.process_stateful(
+        b,
+        "KTABLE-MATERIALIZE",
+        supplier,
+        vec![MATERIALIZED_STORE.to_string()],
+        stream.schema.clone(),
+    )
 }
 
 fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) -> Result<KStream> {

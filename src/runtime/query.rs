@@ -68,6 +68,8 @@ pub struct RunningQuery {
     pub processed: Arc<std::sync::atomic::AtomicU64>,
     /// How far each source partition has been processed (the next offset to process).
     positions: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
+    /// Every task's state stores, by (store name, partition): what pull queries read.
+    stores: BTreeMap<(String, i32), crate::state::SharedStore>,
 }
 
 impl RunningQuery {
@@ -116,6 +118,7 @@ impl RunningQuery {
         let state = Arc::new(Mutex::new(QueryState::Running));
         let processed = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let positions = Arc::new(Mutex::new(BTreeMap::new()));
+        let mut stores = BTreeMap::new();
         let mut handles = Vec::new();
         for t in 0..threads {
             let mine: Vec<(usize, i32)> = tasks
@@ -126,6 +129,11 @@ impl RunningQuery {
                 .collect();
             let worker = Worker::new(&graphs, &log, &config, mine, parse_ts, tasks.len())?;
             positions.lock().extend(worker.consumer.positions());
+            for ((_, partition), task) in &worker.tasks {
+                for (name, store) in task.stores() {
+                    stores.insert((name.clone(), *partition), store.clone());
+                }
+            }
             let shared_positions = positions.clone();
             let (stop, state, processed) = (stop.clone(), state.clone(), processed.clone());
             let name = format!("{}-StreamThread-{}", config.query_id, t + 1);
@@ -141,6 +149,7 @@ impl RunningQuery {
             state,
             processed,
             positions,
+            stores,
         })
     }
 
@@ -151,6 +160,15 @@ impl RunningQuery {
         }
         let positions = self.positions.lock();
         ends.iter().all(|(tp, end)| positions.get(tp).is_none_or(|p| p >= end))
+    }
+
+    /// The instances of store `name`, one per task (by partition).
+    pub fn stores_named(&self, name: &str) -> Vec<(i32, crate::state::SharedStore)> {
+        self.stores
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|((_, p), s)| (*p, s.clone()))
+            .collect()
     }
 
     /// The topic-partitions the query reads.

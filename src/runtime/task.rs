@@ -87,15 +87,26 @@ impl Task {
             )));
         };
         let (batch, mut log) = src.spec.decode(records, self.parse_ts)?;
+        log.extend(self.process_batch(source, batch)?);
+        Ok(log)
+    }
+
+    /// Processes an already decoded batch as if source `source` had produced it (pull queries
+    /// feed rows read from a state store this way).
+    pub fn process_batch(&mut self, source: usize, batch: Batch) -> Result<Vec<ProcessingLogEntry>> {
+        let Some(src) = self.graph.sources.get(source) else {
+            return Err(crate::Error::internal(format!(
+                "task {} has no source {source}",
+                self.id
+            )));
+        };
         if let Some(max) = batch.rowtimes().and_then(|r| r.values().iter().copied().max()) {
             self.ctx.stream_time = self.ctx.stream_time.max(max);
         }
-        let children = src.children.clone();
-        for child in children {
+        for child in src.children.clone() {
             self.run_node(child, batch.clone())?;
         }
-        log.extend(self.ctx.take_processing_log());
-        Ok(log)
+        Ok(self.ctx.take_processing_log())
     }
 
     fn run_node(&mut self, node: usize, batch: Batch) -> Result<()> {

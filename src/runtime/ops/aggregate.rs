@@ -30,47 +30,14 @@ pub struct Aggregate {
     specs: Vec<AggregateSpec>,
     output_types: Vec<SqlType>,
     store: Option<SharedStore>,
-    cache: RecordCache,
 }
 
-/// An output row waiting in the record cache.
-struct CachedRow {
-    key: Vec<u8>,
+/// An output row of the aggregation.
+struct OutputRow {
     values: Vec<Value>,
     ts: i64,
     partition: i32,
     offset: i64,
-    size: u64,
-}
-
-/// Kafka Streams' record cache in front of an aggregation's output: updates to one key fold
-/// into its latest row, which is forwarded when the cache is flushed (at commit) or evicted
-/// (least recently updated first) when the cache is full.
-#[derive(Default)]
-struct RecordCache {
-    rows: std::collections::BTreeMap<u64, CachedRow>,
-    by_key: std::collections::HashMap<Vec<u8>, u64>,
-    next: u64,
-    bytes: u64,
-}
-
-impl RecordCache {
-    fn put(&mut self, row: CachedRow) {
-        if let Some(old) = self.by_key.remove(&row.key).and_then(|seq| self.rows.remove(&seq)) {
-            self.bytes -= old.size;
-        }
-        self.bytes += row.size;
-        self.by_key.insert(row.key.clone(), self.next);
-        self.rows.insert(self.next, row);
-        self.next += 1;
-    }
-
-    fn pop_oldest(&mut self) -> Option<CachedRow> {
-        let (_, row) = self.rows.pop_first()?;
-        self.by_key.remove(&row.key);
-        self.bytes -= row.size;
-        Some(row)
-    }
 }
 
 impl Aggregate {
@@ -83,7 +50,6 @@ impl Aggregate {
             specs,
             output_types,
             store: None,
-            cache: RecordCache::default(),
         }
     }
 }
@@ -102,7 +68,7 @@ impl Processor for Aggregate {
         else {
             return Err(Error::internal("aggregate input has no pseudo columns"));
         };
-        let mut out: Vec<CachedRow> = Vec::new();
+        let mut out: Vec<OutputRow> = Vec::new();
         for row in 0..batch.len {
             if batch.is_tombstone(row) && !batch.is_retraction(row) {
                 continue;
@@ -161,37 +127,20 @@ impl Processor for Aggregate {
             store.put(&key_bytes, Some(&encode_row(&stored)))?;
             let mut values = key;
             values.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
-            let cached = CachedRow {
-                size: (key_bytes.len() + 16 * values.len()) as u64,
-                key: key_bytes,
+            let cached = OutputRow {
                 values,
                 ts: max_ts,
                 partition: partitions.value(row),
                 offset: offsets.value(row),
             };
-            if ctx.cache_max_bytes == 0 {
-                out.push(cached);
-            } else {
-                self.cache.put(cached);
-                while self.cache.bytes > ctx.cache_max_bytes {
-                    out.extend(self.cache.pop_oldest());
-                }
-            }
-        }
-        self.emit(out, ctx)
-    }
-
-    fn flush(&mut self, ctx: &mut ProcessorContext) -> Result<()> {
-        let mut out = Vec::with_capacity(self.cache.rows.len());
-        while let Some(row) = self.cache.pop_oldest() {
-            out.push(row);
+            out.push(cached);
         }
         self.emit(out, ctx)
     }
 }
 
 impl Aggregate {
-    fn emit(&self, rows: Vec<CachedRow>, ctx: &mut ProcessorContext) -> Result<()> {
+    fn emit(&self, rows: Vec<OutputRow>, ctx: &mut ProcessorContext) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }

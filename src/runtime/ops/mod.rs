@@ -3,13 +3,17 @@
 
 mod aggregate;
 mod filter;
+mod materialize;
 mod project;
+mod record_cache;
 mod sink;
 mod table_changes;
 
 pub use aggregate::{Aggregate, AggregateSpec};
 pub use filter::Filter;
+pub use materialize::Materialize;
 pub use project::Project;
+pub use record_cache::RecordCache;
 pub use sink::{ChannelSink, TopicSink};
 pub use table_changes::TableChanges;
 
