@@ -90,6 +90,23 @@ impl ColumnBuilder {
         }
     }
 
+    /// An empty builder for `ty` with room for `rows` rows at the top level (children of
+    /// nested types grow as needed), so a batch's columns are not regrown row by row.
+    pub fn with_capacity(ty: &SqlType, rows: usize) -> Self {
+        let mut b = ColumnBuilder::new(ty);
+        b.valid.reserve(rows);
+        match &mut b.data {
+            Data::Bool(v) => v.reserve(rows),
+            Data::I32(v) => v.reserve(rows),
+            Data::I64(v) => v.reserve(rows),
+            Data::F64(v) => v.reserve(rows),
+            Data::Dec(v) => v.reserve(rows),
+            Data::Var { ends, .. } | Data::List { ends, .. } | Data::Map { ends, .. } => ends.reserve(rows),
+            Data::Struct(_) => {}
+        }
+        b
+    }
+
     /// Number of rows appended so far.
     pub fn len(&self) -> usize {
         self.valid.len()

@@ -16,7 +16,7 @@ use super::builder::ColumnBuilder;
 use super::number;
 use super::reader::Col;
 use super::{BASE64, RowOutcome};
-use crate::types::{SqlType, Value, format_double};
+use crate::types::{SqlType, Value};
 
 /// Splits the first record of `text` into fields (unquoted ones are borrowed).
 fn split_record(text: &str, delim: u8) -> Result<Vec<Cow<'_, str>>, String> {
@@ -168,7 +168,7 @@ fn field_text<'a>(col: &'a Col<'_>, row: usize, buf: &'a mut String) -> Result<&
         Col::Time(a) => _ = write!(buf, "{}", a.value(row)),
         Col::BigInt(a) => _ = write!(buf, "{}", a.value(row)),
         Col::Timestamp(a) => _ = write!(buf, "{}", a.value(row)),
-        Col::Double(a) => buf.push_str(&format_double(a.value(row))),
+        Col::Double(a) => buf.push_str(&super::number::java_double(a.value(row))),
         Col::Decimal(a, scale) => buf.push_str(&Value::decimal_to_string(a.value(row), *scale)),
         Col::Bytes(a) => BASE64.encode_string(a.value(row), buf),
         Col::List(..) => return Err("The 'DELIMITED' format does not support type 'ARRAY'".into()),

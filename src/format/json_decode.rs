@@ -61,6 +61,38 @@ impl Fail {
 
 type R = Result<(), Fail>;
 
+/// State one decoder keeps across the records of a batch, so per-record work does not
+/// repeat: the offsets region shared by nested reads, and how each key of the previous
+/// record resolved to the top-level columns.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    /// Value offsets found by the first pass of [`read_fields`] (pushed and popped per
+    /// nesting level, so nested structs share one allocation).
+    offsets: Vec<usize>,
+    /// Entry `k`: the `k`-th key of the last top-level object and the columns it matched.
+    /// Records of one topic almost always repeat the same keys in the same order, so
+    /// resolving a key is usually one string comparison instead of a search over every
+    /// column name (twice: exact case, then upper-cased).
+    keys: Vec<KeyMatch>,
+    /// Per column of the one-pass read: whether it got its value.
+    hits: Vec<bool>,
+}
+
+/// How one object key resolved to columns.
+#[derive(Debug, Clone)]
+struct KeyMatch {
+    key: String,
+    /// The column named exactly `key`.
+    exact: Option<usize>,
+    /// The column named `key` upper-cased, when that is a different match (a key with no
+    /// lower case has its exact match as its upper-cased one: recorded once, in `exact`).
+    upper: Option<usize>,
+}
+
+/// Objects with more keys than this resolve the rest by search, unremembered, so one odd
+/// record cannot make the memo large.
+const MAX_REMEMBERED_KEYS: usize = 256;
+
 /// Decodes one JSON record into `cols` (one builder per column, each getting exactly one
 /// row unless an error is returned). `unwrapped`: the bare value is the only column.
 pub(crate) fn decode_record(
@@ -68,10 +100,10 @@ pub(crate) fn decode_record(
     names: &[String],
     unwrapped: bool,
     bytes: &[u8],
-    scratch: &mut Vec<usize>,
+    scratch: &mut Scratch,
 ) -> Result<RowOutcome, String> {
     let mut lx = Lexer::new(bytes);
-    scratch.clear();
+    scratch.offsets.clear();
     // Empty bytes read as no value, as Jackson's readTree does.
     if lx.at_end() {
         return Ok(RowOutcome::Null);
@@ -82,9 +114,9 @@ pub(crate) fn decode_record(
         return Ok(RowOutcome::Null);
     }
     let result = match cols {
-        [only] if unwrapped => read_value(only, &mut lx, scratch),
+        [only] if unwrapped => read_value(only, &mut lx, &mut scratch.offsets),
         _ => match lx.peek_kind()? {
-            Kind::Object => read_fields(cols, |i| names.get(i).map_or("", String::as_str), &mut lx, scratch),
+            Kind::Object => read_top_fields(cols, names, &mut lx, scratch),
             kind => {
                 let ty = SqlType::Struct(
                     names
@@ -102,6 +134,124 @@ pub(crate) fn decode_record(
     Ok(RowOutcome::Present)
 }
 
+/// The record's own object: read in one pass straight into the builders when every column
+/// is fed by at most one key and every value converts; otherwise (duplicate keys, a key
+/// and its upper-cased twin, any error) the builders are rolled back and the object is
+/// read again by the two-pass [`read_fields`], which defines the result and the error
+/// message. The one-pass result equals the two-pass one whenever it is kept: the same
+/// values are read by the same `read_value` calls, only in key order instead of column
+/// order, and the whole object was checked along the way.
+fn read_top_fields(cols: &mut [ColumnBuilder], names: &[String], lx: &mut Lexer<'_>, scratch: &mut Scratch) -> R {
+    let start = *lx;
+    let row = cols.first().map_or(0, ColumnBuilder::len);
+    if cols.iter().all(|c| c.len() == row) && read_one_pass(cols, names, lx, scratch).is_ok() {
+        return Ok(());
+    }
+    for c in cols.iter_mut() {
+        c.truncate(row);
+    }
+    *lx = start;
+    scratch.offsets.clear();
+    let name = |i: usize| names.get(i).map_or("", String::as_str);
+    read_fields(cols, name, lx, &mut scratch.offsets, Some(&mut scratch.keys))
+}
+
+/// Why a one-pass read gives up (the two-pass read then decides).
+struct Fallback;
+
+impl From<Fail> for Fallback {
+    fn from(_: Fail) -> Self {
+        Fallback
+    }
+}
+
+impl From<String> for Fallback {
+    fn from(_: String) -> Self {
+        Fallback
+    }
+}
+
+fn read_one_pass(
+    cols: &mut [ColumnBuilder],
+    names: &[String],
+    lx: &mut Lexer<'_>,
+    scratch: &mut Scratch,
+) -> Result<(), Fallback> {
+    let n = cols.len();
+    let hit = &mut scratch.hits;
+    hit.clear();
+    hit.resize(n, false);
+    let name = |i: usize| names.get(i).map_or("", String::as_str);
+    lx.begin_object()?;
+    let mut first = true;
+    let mut k = 0;
+    while let Some(key) = lx.next_key(&mut first)? {
+        let (exact, upper) = resolve(&mut scratch.keys, k, &key, n, &name);
+        k += 1;
+        let at = lx.value_pos();
+        let mut read = false;
+        for i in [exact, upper].into_iter().flatten() {
+            let (Some(col), Some(seen)) = (cols.get_mut(i), hit.get_mut(i)) else {
+                return Err(Fallback);
+            };
+            if *seen {
+                return Err(Fallback);
+            }
+            *seen = true;
+            if read {
+                // A key feeding two columns (`id` exactly and `ID` upper-cased): read the
+                // value again for the second.
+                read_value(col, &mut lx.at(at), &mut scratch.offsets)?;
+            } else {
+                read_value(col, lx, &mut scratch.offsets)?;
+                read = true;
+            }
+        }
+        if !read {
+            lx.skip_value()?;
+        }
+    }
+    for (col, seen) in cols.iter_mut().zip(hit.iter()) {
+        if !*seen {
+            col.push_null();
+        }
+    }
+    Ok(())
+}
+
+/// The columns key number `k` of a top-level object matches (exact, upper-cased), from the
+/// memo when the last record's `k`-th key was the same.
+fn resolve<'n>(
+    memo: &mut Vec<KeyMatch>,
+    k: usize,
+    key: &str,
+    n: usize,
+    name: &impl Fn(usize) -> &'n str,
+) -> (Option<usize>, Option<usize>) {
+    if let Some(m) = memo.get(k)
+        && m.key == key
+    {
+        return (m.exact, m.upper);
+    }
+    let exact = find_from(n, 0, |i| name(i) == key);
+    let upper = if exact.is_none() || key.bytes().any(|c| !c.is_ascii() || c.is_ascii_lowercase()) {
+        find_upper(n, 0, name, key)
+    } else {
+        None
+    };
+    let m = KeyMatch {
+        key: key.to_owned(),
+        exact,
+        upper,
+    };
+    if k < memo.len() {
+        memo[k] = m;
+    } else if k == memo.len() && k < MAX_REMEMBERED_KEYS {
+        memo.push(m);
+    }
+    (exact, upper)
+}
+
 /// Reads an object into one builder per field (`name(i)` names field `i`), matching keys
 /// as ksqlDB does; fields the object lacks become NULL. `scratch` holds the value offsets
 /// found by the first pass, in a region this call pushes and pops, so nested structs share
@@ -111,6 +261,7 @@ fn read_fields<'n>(
     name: impl Fn(usize) -> &'n str,
     lx: &mut Lexer<'_>,
     scratch: &mut Vec<usize>,
+    mut memo: Option<&mut Vec<KeyMatch>>,
 ) -> R {
     const NONE: usize = usize::MAX;
     let n = cols.len();
@@ -122,24 +273,34 @@ fn read_fields<'n>(
     lx.begin_object()?;
     let mut first = true;
     let (mut exact_hint, mut upper_hint) = (0, 0);
+    let mut k = 0;
     while let Some(key) = lx.next_key(&mut first)? {
         let at = lx.value_pos();
-        // Keys usually come in column order: start looking after the previous match.
-        let exact = find_from(n, exact_hint, |i| name(i) == key);
+        let (exact, upper) = match memo.as_deref_mut() {
+            Some(memo) => resolve(memo, k, &key, n, &name),
+            None => {
+                // Keys usually come in column order: start looking after the previous match.
+                let exact = find_from(n, exact_hint, |i| name(i) == key);
+                // An exact match of a key with no lower case is also its upper-cased match.
+                let upper = if exact.is_none() || key.bytes().any(|c| !c.is_ascii() || c.is_ascii_lowercase()) {
+                    find_upper(n, upper_hint, &name, &key)
+                } else {
+                    None
+                };
+                (exact, upper)
+            }
+        };
+        k += 1;
         if let Some(i) = exact {
             scratch[base + i] = at;
             exact_hint = i + 1;
         }
-        // An exact match of a key with no lower case is also its upper-cased match.
-        if (exact.is_none() || key.bytes().any(|c| !c.is_ascii() || c.is_ascii_lowercase()))
-            && let Some(i) = find_upper(n, upper_hint, &name, &key)
-        {
+        if let Some(i) = upper {
             scratch[base + n + i] = at;
             upper_hint = i + 1;
         }
         lx.skip_value()?;
     }
-    let buf = lx.buf();
     for (i, col) in cols.iter_mut().enumerate() {
         let at = match scratch[base + i] {
             NONE => scratch[base + n + i],
@@ -148,7 +309,7 @@ fn read_fields<'n>(
         if at == NONE {
             col.push_null();
         } else {
-            read_value(col, &mut Lexer::at(buf, at), scratch).map_err(|e| e.under(|| format!(".{}", name(i))))?;
+            read_value(col, &mut lx.at(at), scratch).map_err(|e| e.under(|| format!(".{}", name(i))))?;
         }
     }
     scratch.truncate(base);
@@ -270,7 +431,13 @@ fn read_value(b: &mut ColumnBuilder, lx: &mut Lexer<'_>, scratch: &mut Vec<usize
             let Data::Struct(children) = &mut b.data else {
                 return Err(Fail::coerce("internal: builder is not a struct"));
             };
-            read_fields(children, |i| fields.get(i).map_or("", |f| f.0.as_str()), lx, scratch)?;
+            read_fields(
+                children,
+                |i| fields.get(i).map_or("", |f| f.0.as_str()),
+                lx,
+                scratch,
+                None,
+            )?;
             b.push_valid();
         }
         (ty, kind) => {

@@ -8,7 +8,7 @@ use base64::Engine;
 
 use super::BASE64;
 use super::reader::Col;
-use crate::types::{Value, format_double};
+use crate::types::Value;
 
 /// Appends the JSON for row `row` of `col` to `out`.
 pub(crate) fn write_value(col: &Col<'_>, row: usize, out: &mut Vec<u8>) {
@@ -100,7 +100,7 @@ fn write_key(keys: &Col<'_>, i: usize, out: &mut Vec<u8>) {
 
 /// DOUBLE as Java's `Double.toString`; NaN and infinities as strings, as Jackson does.
 fn write_double(v: f64, out: &mut Vec<u8>) {
-    let text = format_double(v);
+    let text = super::number::java_double(v);
     if v.is_finite() {
         out.extend_from_slice(text.as_bytes());
     } else {

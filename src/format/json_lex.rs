@@ -55,25 +55,31 @@ impl Number<'_> {
 }
 
 /// A cursor over JSON text.
+#[derive(Clone, Copy)]
 pub(crate) struct Lexer<'a> {
     buf: &'a [u8],
+    /// `buf` as text when the whole record is valid UTF-8 (the usual case), checked once so
+    /// that each string, key and number is a bounds-checked slice instead of another
+    /// validation pass. `None` falls back to validating each token, which keeps the error
+    /// message and offset of a record with bad bytes exactly as before.
+    text: Option<&'a str>,
     pos: usize,
 }
 
 impl<'a> Lexer<'a> {
     /// A reader at the start of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        Lexer { buf, pos: 0 }
+        Lexer {
+            buf,
+            text: std::str::from_utf8(buf).ok(),
+            pos: 0,
+        }
     }
 
-    /// A reader positioned at byte `pos` of `buf` (an offset an earlier pass recorded).
-    pub fn at(buf: &'a [u8], pos: usize) -> Self {
-        Lexer { buf, pos }
-    }
-
-    /// The whole input.
-    pub fn buf(&self) -> &'a [u8] {
-        self.buf
+    /// A reader over the same input positioned at byte `pos` (an offset an earlier pass
+    /// recorded); it shares this reader's UTF-8 check.
+    pub fn at(&self, pos: usize) -> Self {
+        Lexer { pos, ..*self }
     }
 
     /// Whether only whitespace is left.
@@ -204,7 +210,7 @@ impl<'a> Lexer<'a> {
             }
         }
         // Only ASCII digits and signs were consumed, so this cannot fail.
-        let text = std::str::from_utf8(&self.buf[start..self.pos]).unwrap_or("0");
+        let text = self.utf8(start, self.pos).unwrap_or("0");
         Ok(Number { text, is_float })
     }
 
@@ -257,6 +263,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn utf8(&self, from: usize, to: usize) -> Result<&'a str, String> {
+        // `get` checks only that both ends are character boundaries (O(1)); the callers'
+        // ends are next to ASCII delimiters, so this succeeds whenever `text` is set.
+        if let Some(s) = self.text.and_then(|t| t.get(from..to)) {
+            return Ok(s);
+        }
         std::str::from_utf8(&self.buf[from..to])
             .map_err(|e| format!("Invalid JSON: bad UTF-8 at offset {}", from + e.valid_up_to()))
     }
@@ -416,7 +427,9 @@ impl<'a> Lexer<'a> {
         loop {
             match self.buf.get(self.pos) {
                 Some(b'"') => {
-                    self.utf8(start, self.pos)?;
+                    if self.text.is_none() {
+                        self.utf8(start, self.pos)?;
+                    }
                     self.pos += 1;
                     return Ok(());
                 }

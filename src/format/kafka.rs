@@ -28,32 +28,38 @@ pub(crate) fn decode_record(cols: &mut [ColumnBuilder], bytes: &[u8]) -> Result<
             let v: [u8; 8] = bytes.try_into().map_err(|_| size(8, "DoubleDeserializer"))?;
             b.push_f64(f64::from_be_bytes(v));
         }
-        // Java's String(bytes, UTF_8) replaces malformed sequences rather than failing.
-        SqlType::String => b.push_bytes(String::from_utf8_lossy(bytes).as_bytes()),
+        // Java's String(bytes, UTF_8) replaces malformed sequences rather than failing; valid
+        // text (the usual case) is copied as it is, without the lossy path's checks.
+        SqlType::String => match std::str::from_utf8(bytes) {
+            Ok(_) => b.push_bytes(bytes),
+            Err(_) => b.push_bytes(String::from_utf8_lossy(bytes).as_bytes()),
+        },
         SqlType::Bytes => b.push_bytes(bytes),
         ty => return Err(unsupported(ty)),
     }
     Ok(RowOutcome::Present)
 }
 
-/// Encodes row `row` of `cols` (zero or one column); NULL writes nothing.
-pub(crate) fn encode_record(cols: &[Col<'_>], row: usize) -> Result<Option<Vec<u8>>, String> {
+/// Appends row `row` of `cols` (zero or one column) to `out`; returns whether anything was
+/// written (NULL writes nothing).
+pub(crate) fn encode_record(cols: &[Col<'_>], row: usize, out: &mut Vec<u8>) -> Result<bool, String> {
     let col = match cols {
-        [] => return Ok(None),
+        [] => return Ok(false),
         [col] => col,
         _ => return Err("The 'KAFKA' format only supports a single field".into()),
     };
     if col.is_null(row) {
-        return Ok(None);
+        return Ok(false);
     }
-    Ok(Some(match col {
-        Col::Int(a) => a.value(row).to_be_bytes().to_vec(),
-        Col::BigInt(a) => a.value(row).to_be_bytes().to_vec(),
-        Col::Double(a) => a.value(row).to_be_bytes().to_vec(),
-        Col::Str(a) => a.value(row).as_bytes().to_vec(),
-        Col::Bytes(a) => a.value(row).to_vec(),
+    match col {
+        Col::Int(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
+        Col::BigInt(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
+        Col::Double(a) => out.extend_from_slice(&a.value(row).to_be_bytes()),
+        Col::Str(a) => out.extend_from_slice(a.value(row).as_bytes()),
+        Col::Bytes(a) => out.extend_from_slice(a.value(row)),
         other => return Err(unsupported(&other_type(other))),
-    }))
+    }
+    Ok(true)
 }
 
 /// The SQL type behind a column view, for messages.

@@ -88,14 +88,25 @@ pub struct DecodedColumns {
     pub null_rows: Vec<bool>,
 }
 
-/// The result of encoding a batch.
-#[derive(Debug)]
+/// The result of encoding a batch: every row's bytes back to back in one buffer, so a batch
+/// costs one allocation rather than one per row.
+#[derive(Debug, Default)]
 pub struct EncodedRows {
-    /// One entry per row: the bytes, or `None` when nothing is written (NONE, a null
-    /// KAFKA value, a null key, an unwrapped NULL).
-    pub rows: Vec<Option<Vec<u8>>>,
+    /// The bytes of all written rows, in row order.
+    pub data: Vec<u8>,
+    /// One entry per row: where its bytes are in `data`, or `None` when nothing is written
+    /// (NONE, a null KAFKA value, a null key, an unwrapped NULL).
+    pub rows: Vec<Option<std::ops::Range<usize>>>,
     /// Rows that could not be encoded (their entry is `None`), with the reason.
     pub errors: Vec<(usize, String)>,
+}
+
+impl EncodedRows {
+    /// The bytes of row `row`, if it writes any.
+    pub fn row(&self, row: usize) -> Option<&[u8]> {
+        let range = self.rows.get(row)?.clone()?;
+        self.data.get(range)
+    }
 }
 
 /// A format could not be chosen, configured, or used on some data.
@@ -194,9 +205,12 @@ impl Format {
         } else {
             "VALUE_DELIMITER"
         };
+        // ksqlDB checks the delimiter while preparing the statement (reading its WITH
+        // clause), so its message carries that stage's prefix; the JSON-with-delimiter
+        // check above happens later and has none.
         let invalid = |why: String| {
             FormatError::InvalidConfig(format!(
-                "Configuration {option} is invalid: {why}\nExample valid value: ';'"
+                "Failed to prepare statement: Configuration {option} is invalid: {why}\nExample valid value: ';'"
             ))
         };
         self.delimiter = match text {
@@ -242,11 +256,14 @@ impl Format {
     /// records that fail become NULL rows listed in `errors`.
     pub fn decode(&self, columns: &[(String, SqlType)], inputs: &[Option<&[u8]>]) -> DecodedColumns {
         let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-        let mut cols: Vec<ColumnBuilder> = columns.iter().map(|(_, t)| ColumnBuilder::new(t)).collect();
+        let mut cols: Vec<ColumnBuilder> = columns
+            .iter()
+            .map(|(_, t)| ColumnBuilder::with_capacity(t, inputs.len()))
+            .collect();
         let mut errors = Vec::new();
         let mut null_rows = vec![false; inputs.len()];
         let unwrapped = self.unwrapped(columns.len());
-        let mut scratch = Vec::new();
+        let mut scratch = json_decode::Scratch::default();
         for (row, input) in inputs.iter().enumerate() {
             let outcome = match input {
                 None => Ok(RowOutcome::Null),
@@ -309,7 +326,26 @@ impl Format {
 
     /// Encodes rows `0..num_rows` of `arrays` (one per column, in `columns` order).
     pub fn encode_batch(&self, columns: &[(String, SqlType)], arrays: &[ArrayRef], num_rows: usize) -> EncodedRows {
+        self.encode_batch_keyed(columns, arrays, num_rows, None)
+    }
+
+    /// [`Format::encode_batch`], for keys told which rows' keys are null as a whole.
+    ///
+    /// A key of one column is null when the column is. A key of several columns is a
+    /// struct in ksqlDB, null only when the record's key was: `null_keys[row]` says so
+    /// (a row read from a record without a key, passed through unchanged), and a key whose
+    /// columns are all NULL but is not flagged is written as an object of NULLs
+    /// (`{"A":null,"B":null}`, e.g. after `PARTITION BY A, B`). Without `null_keys` a key
+    /// whose columns are all NULL is taken to be null.
+    pub fn encode_batch_keyed(
+        &self,
+        columns: &[(String, SqlType)],
+        arrays: &[ArrayRef],
+        num_rows: usize,
+        null_keys: Option<&arrow_array::BooleanArray>,
+    ) -> EncodedRows {
         let all_fail = |msg: String| EncodedRows {
+            data: Vec::new(),
             rows: vec![None; num_rows],
             errors: (0..num_rows).map(|r| (r, msg.clone())).collect(),
         };
@@ -337,42 +373,58 @@ impl Format {
         };
         let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
         let unwrapped = self.unwrapped(columns.len());
-        let mut rows = Vec::with_capacity(num_rows);
-        let mut errors = Vec::new();
+        // A rough guess that saves most of the regrowth; the buffer still grows as needed.
+        let per_row = match self.kind {
+            FormatKind::None => 0,
+            FormatKind::Kafka => 16,
+            FormatKind::Json | FormatKind::Delimited => 16 + 24 * columns.len(),
+        };
+        let mut out = EncodedRows {
+            data: Vec::with_capacity(per_row * num_rows),
+            rows: Vec::with_capacity(num_rows),
+            errors: Vec::new(),
+        };
         for row in 0..num_rows {
-            let null_key = self.is_key && cols.iter().all(|c| c.is_null(row));
-            let encoded = match self.kind {
-                FormatKind::None => Ok(None),
-                _ if null_key => Ok(None),
+            let all_null = || cols.iter().all(|c| c.is_null(row));
+            let null_key = self.is_key
+                && match null_keys {
+                    Some(flags) if cols.len() > 1 && flags.len() > row => {
+                        arrow_array::Array::is_valid(flags, row) && flags.value(row)
+                    }
+                    _ => all_null(),
+                };
+            let start = out.data.len();
+            let buf = &mut out.data;
+            let written: Result<bool, String> = match self.kind {
+                FormatKind::None => Ok(false),
+                _ if null_key => Ok(false),
                 FormatKind::Json => {
-                    let mut out = Vec::with_capacity(64);
                     if unwrapped {
                         if cols[0].is_null(row) {
-                            Ok(None)
+                            Ok(false)
                         } else {
-                            json_encode::write_value(&cols[0], row, &mut out);
-                            Ok(Some(out))
+                            json_encode::write_value(&cols[0], row, buf);
+                            Ok(true)
                         }
                     } else {
-                        json_encode::write_object(&names, &cols, row, &mut out);
-                        Ok(Some(out))
+                        json_encode::write_object(&names, &cols, row, buf);
+                        Ok(true)
                     }
                 }
-                FormatKind::Delimited => {
-                    let mut out = Vec::with_capacity(32);
-                    delimited::encode_record(&cols, self.delimiter, row, &mut out).map(|_| Some(out))
-                }
-                FormatKind::Kafka => kafka::encode_record(&cols, row),
+                FormatKind::Delimited => delimited::encode_record(&cols, self.delimiter, row, buf).map(|_| true),
+                FormatKind::Kafka => kafka::encode_record(&cols, row, buf),
             };
-            match encoded {
-                Ok(bytes) => rows.push(bytes),
+            match written {
+                Ok(true) => out.rows.push(Some(start..out.data.len())),
+                Ok(false) => out.rows.push(None),
                 Err(msg) => {
-                    rows.push(None);
-                    errors.push((row, msg));
+                    out.data.truncate(start);
+                    out.rows.push(None);
+                    out.errors.push((row, msg));
                 }
             }
         }
-        EncodedRows { rows, errors }
+        out
     }
 
     /// Decodes one record into values (for INSERT VALUES, PRINT and tests). A null record
@@ -404,7 +456,7 @@ impl Format {
         if let Some((_, msg)) = encoded.errors.pop() {
             return Err(FormatError::Serialize(msg));
         }
-        Ok(encoded.rows.pop().flatten())
+        Ok(encoded.row(0).map(<[u8]>::to_vec))
     }
 
     /// A per-row decode error as ksqlDB's processing log words it.

@@ -227,8 +227,51 @@ pub(crate) fn wrapping_integer(text: &str) -> Option<i64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// DOUBLE as Java's `Double.toString` writes it (`1.0`, `1.0E10`, `4.9E-324`).
+///
+/// [`crate::types::format_double`] gives the shortest digits that read back as `v`, which
+/// is Java's rule except for one case: when one significant digit would do, Java writes the
+/// two-digit decimal nearest to `v` instead of padding with `.0`. For normal numbers the two
+/// agree (`d.0` is the nearest); they differ only for subnormals, whose wide rounding
+/// interval lets one digit stand far from the value: `Double.MIN_VALUE` (≈4.94e-324) is
+/// `4.9E-324` in Java, not `5.0E-324`.
+pub(crate) fn java_double(v: f64) -> String {
+    let shortest = crate::types::format_double(v);
+    if v == 0.0 || !v.is_finite() || v.abs() >= f64::MIN_POSITIVE {
+        return shortest;
+    }
+    let one_digit = shortest
+        .trim_start_matches('-')
+        .split_once('E')
+        .is_some_and(|(m, _)| m.len() == 3 && m.ends_with(".0"));
+    if !one_digit {
+        return shortest;
+    }
+    // `{:.1E}` rounds the exact binary value to two significant digits; keep it only if it
+    // still reads back as `v` (it always should inside the rounding interval).
+    let two = format!("{v:.1E}");
+    match two.parse::<f64>() {
+        Ok(back) if back == v => two,
+        _ => shortest,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn doubles_print_like_java_including_subnormals() {
+        use super::java_double;
+        assert_eq!(java_double(f64::from_bits(1)), "4.9E-324");
+        assert_eq!(java_double(-f64::from_bits(1)), "-4.9E-324");
+        // JDK 19+ (Raffaello Giulietti's algorithm): the nearest two-digit decimal.
+        assert_eq!(java_double(f64::from_bits(2)), "9.9E-324");
+        assert_eq!(java_double(f64::MIN_POSITIVE), "2.2250738585072014E-308");
+        assert_eq!(java_double(f64::MAX), "1.7976931348623157E308");
+        assert_eq!(java_double(1e-5), "1.0E-5");
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(1.5), "1.5");
+    }
+
     use super::*;
 
     fn dec(text: &str) -> BigDec {

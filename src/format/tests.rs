@@ -250,7 +250,8 @@ fn single_values_wrap_and_unwrap() {
     // A bare value where an object is expected is an error when wrapped.
     assert!(decode_err(&wrapped, &c, b"true").contains("sourceType: BooleanNode"));
 
-    // Keys: one column is bare, several are an object, all-NULL is no key at all.
+    // Keys: one column is bare, several are an object, all-NULL is no key at all unless
+    // the caller says which keys are null as a whole (then all-NULL columns are an object).
     let key = json().for_key();
     let k1 = cols(&[("K", SqlType::String)]);
     assert_eq!(
@@ -267,6 +268,16 @@ fn single_values_wrap_and_unwrap() {
         r#"{"K1":"a","K2":1}"#
     );
     assert_eq!(key.encode_row(&k2, &[Value::Null, Value::Null]).unwrap(), None);
+    assert_eq!(key.encode_row(&k1, &[Value::Null]).unwrap(), None);
+    let nulls = |ty: &SqlType| crate::types::arrow::build_array(ty, &[Value::Null, Value::Null]).unwrap();
+    let arrays = vec![nulls(&SqlType::String), nulls(&SqlType::Int)];
+    let flags = arrow_array::BooleanArray::from(vec![false, true]);
+    let out = key.encode_batch_keyed(&k2, &arrays, 2, Some(&flags));
+    assert_eq!(out.row(0), Some(&br#"{"K1":null,"K2":null}"#[..]));
+    assert_eq!(out.row(1), None);
+    // One column: NULL is a null key whatever the flags say.
+    let out = key.encode_batch_keyed(&k1, &arrays[..1], 2, Some(&flags));
+    assert_eq!((out.row(0), out.row(1)), (None, None));
 }
 
 #[test]
@@ -451,7 +462,81 @@ fn decodes_a_large_json_batch() {
     let encoded = json().encode(&c, &out.arrays);
     assert!(encoded.errors.is_empty());
     assert_eq!(
-        text(encoded.rows[7].clone()),
+        text(encoded.row(7).map(<[u8]>::to_vec)),
         r#"{"ID":7,"NAME":"item-7","PRICE":7.5,"QTY":0,"TAGS":["a","b"]}"#
     );
+}
+
+/// The decoder remembers how the previous record's keys matched columns and reads an object
+/// in one pass when it can; records whose keys change, repeat, or collide (and records that
+/// fail) must come out exactly as a fresh two-pass read of each gives.
+#[test]
+fn json_batch_matches_per_record_decoding_whatever_the_key_order() {
+    let c = cols(&[
+        ("ID", SqlType::Int),
+        ("id", SqlType::Int),
+        ("NAME", SqlType::String),
+        ("S", SqlType::Struct(vec![("F0".into(), SqlType::Int)])),
+    ]);
+    let inputs: Vec<&[u8]> = vec![
+        br#"{"ID": 1, "NAME": "a", "s": {"f0": 1}}"#,
+        br#"{"ID": 2, "NAME": "b", "s": {"f0": 2}}"#,
+        // Same keys in another order, an unknown key, an escaped key.
+        br#"{"extra": [1, {"x": 2}], "s": null, "n\u0041ME": "c", "ID": 3}"#,
+        // `id` feeds the quoted `id` column exactly and `ID` upper-cased.
+        br#"{"id": 4, "name": "d"}"#,
+        // Exact `ID` beats upper-cased `id` for ID; `id` still feeds `id`.
+        br#"{"id": 5, "ID": 6}"#,
+        // Duplicate keys: the later one wins.
+        br#"{"NAME": "x", "NAME": "y", "ID": 7}"#,
+        // A conversion error after a good column: the row is NULL, the message names it.
+        br#"{"ID": 8, "NAME": "e", "s": {"f0": "nope"}}"#,
+        // A syntax error after a conversion error reports the syntax error.
+        br#"{"ID": true, "NAME": "f""#,
+        // Bad UTF-8 inside a string keeps its precise message.
+        b"{\"NAME\": \"\xff\"}",
+        br#"{"ID": 9, "NAME": "g", "s": {"F0": 9}}"#,
+    ];
+    let batch = json().decode(&c, &inputs.iter().map(|b| Some(*b)).collect::<Vec<_>>());
+    for (row, input) in inputs.iter().enumerate() {
+        let alone = json().decode(&c, &[Some(*input)]);
+        let got: Vec<Value> = batch.arrays.iter().map(|a| value_at(a.as_ref(), row)).collect();
+        let want: Vec<Value> = alone.arrays.iter().map(|a| value_at(a.as_ref(), 0)).collect();
+        assert_eq!(got, want, "row {row}");
+        let err = batch.errors.iter().find(|(r, _)| *r == row).map(|(_, m)| m.clone());
+        assert_eq!(err, alone.errors.first().map(|(_, m)| m.clone()), "row {row}");
+    }
+    let row = |r: usize| -> Vec<Value> { batch.arrays.iter().map(|a| value_at(a.as_ref(), r)).collect() };
+    let s = |v: i32| Value::Struct(vec![("F0".into(), Value::Int(v))]);
+    assert_eq!(
+        row(0),
+        vec![Value::Int(1), Value::Null, Value::String("a".into()), s(1)]
+    );
+    assert_eq!(
+        row(2),
+        vec![Value::Int(3), Value::Null, Value::String("c".into()), Value::Null]
+    );
+    assert_eq!(
+        row(3),
+        vec![Value::Int(4), Value::Int(4), Value::String("d".into()), Value::Null]
+    );
+    assert_eq!(row(4), vec![Value::Int(6), Value::Int(5), Value::Null, Value::Null]);
+    assert_eq!(
+        row(5),
+        vec![Value::Int(7), Value::Null, Value::String("y".into()), Value::Null]
+    );
+    assert_eq!(row(6), vec![Value::Null; 4]);
+    assert_eq!(
+        row(9),
+        vec![Value::Int(9), Value::Null, Value::String("g".into()), s(9)]
+    );
+    let errors: Vec<(usize, String)> = batch.errors.clone();
+    assert_eq!(errors.iter().map(|(r, _)| *r).collect::<Vec<_>>(), vec![6, 7, 8]);
+    assert!(errors[0].1.contains("path: $.S.F0"), "{}", errors[0].1);
+    assert!(
+        errors[1].1.starts_with("Invalid JSON: expected ',' or '}'"),
+        "{}",
+        errors[1].1
+    );
+    assert_eq!(errors[2].1, "Invalid JSON: bad UTF-8 at offset 10");
 }

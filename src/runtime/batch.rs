@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, BooleanArray, Int32Array, Int64Array};
 
 use crate::error::{Error, Result};
+use crate::log::Header;
 use crate::types::{Column, ColumnKind, PSEUDO_COLUMNS, SqlType};
 
 /// The columns of the batches a processor receives or emits.
@@ -63,6 +64,15 @@ pub struct Batch {
     /// Rows that retract a table row's old value (a table changelog going into an
     /// aggregation), when any are.
     pub retractions: Option<BooleanArray>,
+    /// Per row: the headers of the record it was read from, when some record of the batch
+    /// had any. Kafka Streams forwards a record's headers with it, so a stateless query's
+    /// output records keep their input's headers; processors that build rows anew drop them.
+    pub headers: Option<Vec<Vec<Header>>>,
+    /// Per row: whether the row's key is null as a whole (its record had no key), as opposed
+    /// to a key whose columns are all NULL. Set by sources; a processor passing the key
+    /// through keeps it, one computing a new key (`PARTITION BY`) sets it all false. `None`
+    /// when unknown: sinks then write a key whose columns are all NULL as a null key.
+    pub null_keys: Option<BooleanArray>,
 }
 
 impl Batch {
@@ -79,6 +89,8 @@ impl Batch {
             len,
             tombstones: None,
             retractions: None,
+            headers: None,
+            null_keys: None,
         })
     }
 
@@ -123,12 +135,26 @@ impl Batch {
                 None => None,
             })
         };
+        let headers = self.headers.as_ref().map(|h| {
+            h.iter()
+                .enumerate()
+                .filter(|(i, _)| mask.is_valid(*i) && mask.value(*i))
+                .map(|(_, h)| h.clone())
+                .collect()
+        });
         Ok(Batch {
             columns,
             len,
             tombstones: keep(&self.tombstones)?,
             retractions: keep(&self.retractions)?,
+            headers,
+            null_keys: keep(&self.null_keys)?,
         })
+    }
+
+    /// The headers carried with row `i` (none when the batch carries none).
+    pub fn headers_of(&self, i: usize) -> &[Header] {
+        self.headers.as_ref().and_then(|h| h.get(i)).map_or(&[], Vec::as_slice)
     }
 
     /// Whether row `i` retracts a table row's old value.

@@ -51,8 +51,10 @@ impl SinkSpec {
         };
         let (key_cols, key_arrays) = cols(&self.key_columns);
         let (value_cols, value_arrays) = cols(&self.value_columns);
-        let keys = self.key_format.encode_batch(&key_cols, &key_arrays, batch.len);
-        let values = self.value_format.encode_batch(&value_cols, &value_arrays, batch.len);
+        let mut keys = self
+            .key_format
+            .encode_batch_keyed(&key_cols, &key_arrays, batch.len, batch.null_keys.as_ref());
+        let mut values = self.value_format.encode_batch(&value_cols, &value_arrays, batch.len);
         let rowtimes = rowtimes_of(batch);
         let mut errors = Vec::new();
         let mut failed = vec![false; batch.len];
@@ -67,25 +69,42 @@ impl SinkSpec {
                 target: None,
             });
         }
-        let mut by_partition: Vec<Vec<Record>> = vec![Vec::new(); self.partitions.max(1) as usize];
-        let mut key_iter = keys.rows.into_iter();
-        let mut value_iter = values.rows.into_iter();
+        // One shared buffer per side: each record's key and value are slices of it (a
+        // reference count each) rather than an allocation per row.
+        let key_data = Bytes::from(std::mem::take(&mut keys.data));
+        let value_data = Bytes::from(std::mem::take(&mut values.data));
+        let slice = |data: &Bytes, range: Option<&Option<std::ops::Range<usize>>>| {
+            range
+                .and_then(|r| r.clone())
+                .and_then(|r| (r.end <= data.len()).then(|| data.slice(r)))
+        };
+        let partitions = self.partitions.max(1) as usize;
+        let mut by_partition: Vec<Vec<Record>> = vec![Vec::new(); partitions];
+        // Rows spread evenly over the partitions by the key hash; room for that avoids most
+        // regrowth when the batch is large.
+        let per_partition = batch.len / partitions + 1;
         for (row, failed) in failed.iter().enumerate().take(batch.len) {
-            let key = key_iter.next().flatten();
-            let value = value_iter.next().flatten();
             if *failed {
                 continue;
             }
-            let value = if batch.is_tombstone(row) { None } else { value };
-            let partition = default_partition(key.as_deref(), self.partitions, round_robin);
-            let headers = if batch.is_retraction(row) {
-                vec![(RETRACTION_HEADER.to_string(), None)]
+            let key = slice(&key_data, keys.rows.get(row));
+            let value = if batch.is_tombstone(row) {
+                None
             } else {
-                Vec::new()
+                slice(&value_data, values.rows.get(row))
             };
-            by_partition[partition as usize].push(Record {
-                key: key.map(Bytes::from),
-                value: value.map(Bytes::from),
+            let partition = default_partition(key.as_deref(), self.partitions, round_robin);
+            let mut headers = batch.headers_of(row).to_vec();
+            if batch.is_retraction(row) {
+                headers.push((RETRACTION_HEADER.to_string(), None));
+            }
+            let target = &mut by_partition[partition as usize];
+            if target.capacity() == 0 {
+                target.reserve(per_partition);
+            }
+            target.push(Record {
+                key,
+                value,
                 timestamp: rowtimes.get(row).copied().unwrap_or(0),
                 headers,
             });
@@ -99,5 +118,92 @@ impl SinkSpec {
                 .collect(),
             errors,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BooleanArray, Int32Array, StringArray};
+
+    use super::*;
+    use crate::format::FormatKind;
+    use crate::runtime::batch::pseudo_arrays;
+
+    /// Two key columns K1, K2 and a value column V; rows: (a, 1, 10), (NULL, NULL, 20),
+    /// (NULL, NULL, 30).
+    fn batch() -> Batch {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![Some("a"), None, None])),
+            Arc::new(Int32Array::from(vec![Some(1), None, None])),
+            Arc::new(Int32Array::from(vec![10, 20, 30])),
+        ];
+        columns.extend(pseudo_arrays(vec![5, 6, 7], 0, vec![0, 1, 2]));
+        Batch::new(columns, 3).unwrap()
+    }
+
+    fn spec() -> SinkSpec {
+        let json = Format::new(FormatKind::Json);
+        SinkSpec {
+            topic: "OUT".into(),
+            partitions: 1,
+            key_format: json.clone().for_key(),
+            value_format: json,
+            key_columns: vec![(0, "K1".into(), SqlType::String), (1, "K2".into(), SqlType::Int)],
+            value_columns: vec![(2, "V".into(), SqlType::Int)],
+        }
+    }
+
+    fn records(b: &Batch) -> Vec<Record> {
+        let encoded = spec().encode(b, &mut 0).unwrap();
+        assert!(encoded.errors.is_empty());
+        encoded.by_partition.into_iter().flat_map(|(_, r)| r).collect()
+    }
+
+    fn text(b: &Option<Bytes>) -> Option<&str> {
+        b.as_deref().map(|b| std::str::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn rows_are_slices_of_one_buffer_with_their_timestamps() {
+        let out = records(&batch());
+        let values: Vec<Option<&str>> = out.iter().map(|r| text(&r.value)).collect();
+        assert_eq!(
+            values,
+            vec![Some(r#"{"V":10}"#), Some(r#"{"V":20}"#), Some(r#"{"V":30}"#)]
+        );
+        assert_eq!(out.iter().map(|r| r.timestamp).collect::<Vec<_>>(), vec![5, 6, 7]);
+        assert_eq!(text(&out[0].key), Some(r#"{"K1":"a","K2":1}"#));
+        assert!(out.iter().all(|r| r.headers.is_empty()));
+    }
+
+    #[test]
+    fn multi_column_keys_are_null_only_when_the_record_key_was() {
+        // Unknown (no flags): all-NULL columns make a null key, as before.
+        let out = records(&batch());
+        assert_eq!((text(&out[1].key), text(&out[2].key)), (None, None));
+        // Flagged: row 2's record had no key; row 1's key is an object of NULLs.
+        let mut b = batch();
+        b.null_keys = Some(BooleanArray::from(vec![false, false, true]));
+        let out = records(&b);
+        assert_eq!(text(&out[1].key), Some(r#"{"K1":null,"K2":null}"#));
+        assert_eq!(text(&out[2].key), None);
+    }
+
+    #[test]
+    fn headers_ride_along_and_survive_a_filter() {
+        let mut b = batch();
+        let h = |k: &str, v: &'static [u8]| vec![(k.to_string(), Some(Bytes::from_static(v)))];
+        b.headers = Some(vec![h("a", b"1"), Vec::new(), h("c", b"3")]);
+        b.retractions = Some(BooleanArray::from(vec![false, false, true]));
+        let b = b.filter(&BooleanArray::from(vec![true, false, true])).unwrap();
+        let out = records(&b);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].headers, h("a", b"1"));
+        // The retraction marker is added after the carried headers.
+        let mut want = h("c", b"3");
+        want.push((RETRACTION_HEADER.to_string(), None));
+        assert_eq!(out[1].headers, want);
     }
 }

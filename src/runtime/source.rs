@@ -64,14 +64,12 @@ impl SourceSpec {
             .map(|c| (c.name.clone(), c.ty.clone()))
             .collect();
 
-        let mut null_rows: Vec<bool> = Vec::new();
         let mut decode = |format: &Format,
                           cols: &[(String, SqlType)],
                           target: &'static str,
                           pick: fn(&ConsumedRecord) -> Option<&[u8]>| {
             let inputs: Vec<Option<&[u8]>> = records.iter().map(pick).collect();
             let decoded = format.decode(cols, &inputs);
-            null_rows = decoded.null_rows.clone();
             for (row, message) in decoded.errors {
                 keep[row] = false;
                 log.push(ProcessingLogEntry {
@@ -83,12 +81,13 @@ impl SourceSpec {
                     target: Some(target),
                 });
             }
-            decoded.arrays
+            (decoded.arrays, decoded.null_rows)
         };
-        let key_arrays = decode(&self.key_format, &key_cols, "key", |r| r.record.key.as_deref());
-        let value_arrays = decode(&self.value_format, &value_cols, "value", |r| r.record.value.as_deref());
+        // No key bytes (or a JSON `null` key): the key is null as a whole.
+        let (key_arrays, key_nulls) = decode(&self.key_format, &key_cols, "key", |r| r.record.key.as_deref());
         // A null value (no bytes, or a JSON null) is a tombstone, as in ksqlDB.
-        let value_nulls = null_rows;
+        let (value_arrays, value_nulls) =
+            decode(&self.value_format, &value_cols, "value", |r| r.record.value.as_deref());
 
         let (mut ki, mut vi) = (key_arrays.into_iter(), value_arrays.into_iter());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.columns.len());
@@ -155,6 +154,9 @@ impl SourceSpec {
         if tombstone.iter().any(|t| *t) {
             batch.tombstones = Some(BooleanArray::from(tombstone));
         }
+        if key_nulls.len() == n {
+            batch.null_keys = Some(BooleanArray::from(key_nulls));
+        }
         let retraction = |r: &ConsumedRecord| {
             r.record
                 .headers
@@ -163,6 +165,23 @@ impl SourceSpec {
         };
         if records.iter().any(retraction) {
             batch.retractions = Some(BooleanArray::from(records.iter().map(retraction).collect::<Vec<_>>()));
+        }
+        // Headers travel with the rows (left out when no record has any, the usual case);
+        // the internal retraction marker is re-made by the sink from `retractions`.
+        if records.iter().any(|r| !r.record.headers.is_empty()) {
+            batch.headers = Some(
+                records
+                    .iter()
+                    .map(|r| {
+                        r.record
+                            .headers
+                            .iter()
+                            .filter(|(k, _)| k != crate::runtime::sink::RETRACTION_HEADER)
+                            .cloned()
+                            .collect()
+                    })
+                    .collect(),
+            );
         }
         if keep.iter().all(|k| *k) {
             Ok((batch, log))
