@@ -204,10 +204,15 @@ impl Task {
         &self.ctx.stores
     }
 
-    /// Closes the processors.
+    /// Closes the processors and checkpoints the stores (their last commit), so a restart
+    /// replays nothing.
     pub fn close(&mut self) {
         for p in &mut self.processors {
             p.close();
+        }
+        // A failed checkpoint costs only a longer restore on the next start.
+        if let Err(e) = self.state.checkpoint() {
+            eprintln!("task {}: cannot checkpoint its state stores: {e}", self.id);
         }
     }
 }

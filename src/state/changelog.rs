@@ -107,8 +107,8 @@ impl ChangeLoggingStore {
     }
 
     /// Writes the pending changes to the changelog, followed by a marker of `positions` if
-    /// given, then applies them to the wrapped store and flushes it. Returns the changelog's
-    /// end offset after them (what a checkpoint records).
+    /// given, then applies them to the wrapped store (not flushed: see
+    /// [`TaskStores::commit`]). Returns the changelog's end offset after them.
     pub fn commit(&self, log: &dyn Log, timestamp: i64, positions: Option<&Positions>) -> StateResult<i64> {
         // A snapshot: only the task thread writes, so nothing is added until this returns.
         let pending = self.pending.read().clone();
@@ -142,7 +142,6 @@ impl ChangeLoggingStore {
                 .write_batch(&mut pending.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))?;
             self.pending.write().clear();
         }
-        self.inner.flush()?;
         log.end_offset(&self.topic, self.partition).map_err(fail)
     }
 
@@ -272,7 +271,16 @@ pub struct TaskStores {
     restored_records: u64,
     /// The positions of the last marker written, so idle commits write none.
     marked: Positions,
+    /// What the last commit would checkpoint, and the changelog records written since the
+    /// last checkpoint.
+    committed: CheckpointData,
+    unchecked: i64,
 }
+
+/// Changelog records between checkpoints (Kafka Streams' threshold): a checkpoint flushes
+/// every store's memtable to an SST file, too costly at every commit, and a restart replays
+/// at most this many records per store more than it would with a checkpoint per commit.
+pub const CHECKPOINT_EVERY_RECORDS: i64 = 10_000;
 
 impl TaskStores {
     /// Opens and restores the stores `names` of task `task_id` (reading `partition`). Without
@@ -292,6 +300,8 @@ impl TaskStores {
             restored_positions: Positions::new(),
             restored_records: 0,
             marked: Positions::new(),
+            committed: CheckpointData::default(),
+            unchecked: 0,
         };
         let Some(app) = application_id else {
             for name in names {
@@ -362,7 +372,8 @@ impl TaskStores {
     }
 
     /// Commits every store's pending changes, with a marker of `positions` (the task's
-    /// processed offsets) when they moved, then records the checkpoint.
+    /// processed offsets) when they moved; records a checkpoint once
+    /// [`CHECKPOINT_EVERY_RECORDS`] changelog records have accumulated since the last one.
     pub fn commit(&mut self, log: &dyn Log, timestamp: i64, positions: &Positions) -> StateResult<()> {
         if self.logged.is_empty() {
             return Ok(());
@@ -370,18 +381,40 @@ impl TaskStores {
         let marker = (*positions != self.marked).then_some(positions);
         let mut offsets = BTreeMap::new();
         for store in &self.logged {
-            offsets.insert(store.topic().to_string(), store.commit(log, timestamp, marker)?);
+            let before = self.committed.changelogs.get(store.topic()).copied();
+            let end = store.commit(log, timestamp, marker)?;
+            self.unchecked += before.map_or(end, |b| end - b).max(0);
+            offsets.insert(store.topic().to_string(), end);
         }
         self.marked = positions.clone();
-        if let Some(checkpoint) = &self.checkpoint {
-            checkpoint.write(&CheckpointData {
-                changelogs: offsets,
-                sources: positions
-                    .iter()
-                    .map(|(tp, o)| (tp.topic.clone(), tp.partition, *o))
-                    .collect(),
-            })?;
+        self.committed = CheckpointData {
+            changelogs: offsets,
+            sources: positions
+                .iter()
+                .map(|(tp, o)| (tp.topic.clone(), tp.partition, *o))
+                .collect(),
+        };
+        if self.unchecked >= CHECKPOINT_EVERY_RECORDS {
+            self.checkpoint()?;
         }
+        Ok(())
+    }
+
+    /// Flushes every store and records the last commit in the checkpoint (at clean close,
+    /// so the next start replays nothing).
+    pub fn checkpoint(&mut self) -> StateResult<()> {
+        let Some(checkpoint) = &self.checkpoint else {
+            return Ok(());
+        };
+        if self.committed.changelogs.is_empty() {
+            return Ok(());
+        }
+        // The stores must hold on disk what the checkpoint claims before it claims it.
+        for store in &self.logged {
+            store.inner().flush()?;
+        }
+        checkpoint.write(&self.committed)?;
+        self.unchecked = 0;
         Ok(())
     }
 }
@@ -622,6 +655,8 @@ mod tests {
                 }
             }
             stores.commit(self.log.as_ref(), 0, &positions(position)).unwrap();
+            // Below the record threshold a commit does not checkpoint; a clean close does.
+            stores.checkpoint().unwrap();
         }
     }
 
@@ -661,6 +696,36 @@ mod tests {
             stores.restored_positions(),
             &positions(520),
             "the marker in the tail wins"
+        );
+    }
+
+    #[test]
+    fn commits_checkpoint_only_every_so_many_changelog_records() {
+        let f = Fixture::new(StoreKind::Rocksdb);
+        let mut stores = f.open();
+        let checkpoint = Checkpoint::in_dir(&f.task_dir());
+        for i in 0..10u32 {
+            stores.stores()["counts"].put(&i.to_be_bytes(), Some(b"x")).unwrap();
+        }
+        stores.commit(f.log.as_ref(), 0, &positions(10)).unwrap();
+        assert_eq!(checkpoint.read().unwrap(), None, "11 records are below the threshold");
+        let n = CHECKPOINT_EVERY_RECORDS as u32;
+        for i in 0..n {
+            stores.stores()["counts"].put(&i.to_be_bytes(), Some(b"y")).unwrap();
+        }
+        stores.commit(f.log.as_ref(), 0, &positions(20)).unwrap();
+        let data = checkpoint.read().unwrap().unwrap();
+        assert_eq!(
+            data.changelogs[&changelog_topic("app", "counts")],
+            11 + i64::from(n) + 1
+        );
+        assert_eq!(data.sources, vec![("input".to_string(), 1, 20)]);
+        drop(stores);
+        let stores = f.open();
+        assert_eq!(stores.restored_records(), 0);
+        assert_eq!(
+            stores.stores()["counts"].get(&0u32.to_be_bytes()).unwrap().as_deref(),
+            Some(&b"y"[..])
         );
     }
 
