@@ -1,18 +1,19 @@
 //! A task: one partition's instance of a processor graph. It decodes records, pushes the
-//! batch through its processors depth-first, and tracks stream time.
+//! batch through its processors depth-first, and tracks stream time. Its state stores are
+//! restored from their changelogs before it processes anything (see
+//! [`crate::state::changelog`]).
 
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::log::{ConsumedRecord, Log};
+use crate::log::{ConsumedRecord, Log, TopicPartition};
 use crate::runtime::batch::Batch;
 use crate::runtime::graph::ProcessorGraph;
 use crate::runtime::processing_log::ProcessingLogEntry;
 use crate::runtime::processor::{Processor, ProcessorContext};
 use crate::runtime::source::TimestampParser;
-use crate::state::SharedStore;
-use crate::state::changelog::{ChangeLoggingStore, changelog_topic};
-use crate::state::memory::MemoryStore;
+use crate::state::changelog::{Positions, TaskStores};
+use crate::state::{SharedStore, StateConfig};
 
 /// One partition's processors.
 pub struct Task {
@@ -24,11 +25,17 @@ pub struct Task {
     processors: Vec<Box<dyn Processor>>,
     ctx: ProcessorContext,
     parse_ts: Option<TimestampParser>,
-    changelogged: Vec<Arc<ChangeLoggingStore>>,
+    state: TaskStores,
+    /// For each input partition, the next offset to process: what the state reflects once
+    /// committed (the position marker in the changelogs).
+    positions: Positions,
+    /// Input below these offsets is already in the restored state (a crash fell between the
+    /// changelog write and the offset commit), so it is skipped rather than counted twice.
+    skip_below: Positions,
 }
 
 impl Task {
-    /// Instantiates the graph for `partition`.
+    /// Instantiates the graph for `partition`, with its stores in memory.
     pub fn new(
         query_id: &str,
         subtopology: usize,
@@ -38,23 +45,45 @@ impl Task {
         parse_ts: Option<TimestampParser>,
         application_id: Option<&str>,
     ) -> Result<Self> {
+        let state = StateConfig::memory();
+        Self::with_state(
+            query_id,
+            subtopology,
+            partition,
+            graph,
+            log,
+            parse_ts,
+            application_id,
+            &state,
+        )
+    }
+
+    /// Instantiates the graph for `partition`, with its stores where `state` says.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_state(
+        query_id: &str,
+        subtopology: usize,
+        partition: i32,
+        graph: Arc<ProcessorGraph>,
+        log: Arc<dyn Log>,
+        parse_ts: Option<TimestampParser>,
+        application_id: Option<&str>,
+        state: &StateConfig,
+    ) -> Result<Self> {
         let id = format!("{subtopology}_{partition}");
         let mut ctx = ProcessorContext::new(query_id, id.clone());
         // Each store is rebuilt from its changelog before the task processes anything; a
         // query without an application id (a transient one) keeps its state in memory only.
-        let mut changelogged = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         for name in graph.stores() {
-            let memory: SharedStore = Arc::new(MemoryStore::new(name.clone()));
-            let store: SharedStore = match application_id {
-                Some(app) => {
-                    let logged = Arc::new(ChangeLoggingStore::new(memory, changelog_topic(app, &name), partition));
-                    logged.restore(log.as_ref(), 0)?;
-                    changelogged.push(logged.clone());
-                    logged
-                }
-                None => memory,
-            };
-            ctx.stores.insert(name, store);
+            // Nodes may share a store; it is one store with one changelog.
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let stores = TaskStores::open(&names, application_id, &id, partition, log.as_ref(), state)?;
+        for (name, store) in stores.stores() {
+            ctx.stores.insert(name.clone(), store.clone());
         }
         ctx.log = Some(log);
         let mut processors: Vec<Box<dyn Processor>> = graph.nodes.iter().map(|n| (n.supplier)()).collect();
@@ -68,8 +97,15 @@ impl Task {
             processors,
             ctx,
             parse_ts,
-            changelogged,
+            positions: stores.restored_positions().clone(),
+            skip_below: stores.restored_positions().clone(),
+            state: stores,
         })
+    }
+
+    /// Changelog records replayed into the task's stores when it started.
+    pub fn restored_records(&self) -> u64 {
+        self.state.restored_records()
     }
 
     /// The task's stream time.
@@ -86,6 +122,24 @@ impl Task {
                 self.id
             )));
         };
+        let Some(last) = records.last() else {
+            return Ok(Vec::new());
+        };
+        let tp = TopicPartition::new(last.topic.as_ref(), last.partition);
+        self.positions.insert(tp.clone(), last.offset + 1);
+        let records = match self.skip_below.get(&tp) {
+            Some(&below) => {
+                if last.offset + 1 >= below {
+                    self.skip_below.remove(&tp);
+                }
+                let fresh = records.partition_point(|r| r.offset < below);
+                &records[fresh..]
+            }
+            None => records,
+        };
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
         let (batch, mut log) = src.spec.decode(records, self.parse_ts)?;
         log.extend(self.process_batch(source, batch)?);
         Ok(log)
@@ -142,12 +196,12 @@ impl Task {
         Ok(self.ctx.take_processing_log())
     }
 
-    /// Writes the stores' changes since the last commit to their changelogs.
+    /// Writes the stores' changes since the last commit to their changelogs, with the
+    /// task's input positions, and records the checkpoint.
     pub fn commit_stores(&mut self) -> Result<()> {
         let Some(log) = self.ctx.log.clone() else { return Ok(()) };
-        for store in &self.changelogged {
-            store.commit(log.as_ref(), self.ctx.stream_time.max(0))?;
-        }
+        self.state
+            .commit(log.as_ref(), self.ctx.stream_time.max(0), &self.positions)?;
         Ok(())
     }
 
@@ -161,10 +215,15 @@ impl Task {
         &self.ctx.stores
     }
 
-    /// Closes the processors.
+    /// Closes the processors and checkpoints the stores (their last commit), so a restart
+    /// replays nothing.
     pub fn close(&mut self) {
         for p in &mut self.processors {
             p.close();
+        }
+        // A failed checkpoint costs only a longer restore on the next start.
+        if let Err(e) = self.state.checkpoint() {
+            eprintln!("task {}: cannot checkpoint its state stores: {e}", self.id);
         }
     }
 }

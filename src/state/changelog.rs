@@ -1,14 +1,35 @@
 //! Changelogs: every change to a store goes to its changelog topic, in step with the
 //! task's commits, and a task restores its stores from there before it processes anything.
+//!
+//! Three rules keep a store right across `kill -9` at any moment:
+//!
+//! 1. A store's backing storage only ever holds what its changelog already holds: changes
+//!    wait in [`ChangeLoggingStore`]'s pending map (which reads see first) until the commit
+//!    has appended them to the changelog. So after a crash the local store is at some
+//!    changelog offset at or after its checkpoint, and replaying the changelog from the
+//!    checkpoint (every record is a key's whole new value, so replaying is idempotent)
+//!    brings it to the changelog's end. A checkpoint, once written, stays valid while the
+//!    task runs; Kafka Streams must delete it instead, because its stores take writes first.
+//! 2. Each commit also appends a *position marker* to every changelog: the source offsets
+//!    the state reflects. The consumer group's offsets are committed after the changelogs,
+//!    so a crash between the two leaves the group behind the state; on restart the task
+//!    skips the input the state already holds ([`TaskStores::restored_positions`]) instead of
+//!    counting it twice.
+//! 3. Without a usable checkpoint (first start, a missing or unreadable file, offsets the
+//!    changelog no longer has) a local store is wiped and rebuilt from the changelog start.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use parking_lot::Mutex;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
 
-use super::{Entry, KeyValueStore, SharedStore, StateError, StateResult};
+use super::memory::MemoryStore;
+use super::rocks::RocksStore;
+use super::{Entry, KeyValueStore, SharedStore, StateConfig, StateError, StateResult};
 use crate::log::{Log, Record, TopicPartition};
 
 /// The changelog topic of a store: `<application id>-<store>-changelog`.
@@ -16,13 +37,51 @@ pub fn changelog_topic(application_id: &str, store: &str) -> String {
     format!("{application_id}-{store}-changelog")
 }
 
+/// The header that marks a changelog record as a position marker rather than a change.
+pub const POSITIONS_HEADER: &str = "runnel.positions";
+
+/// The key of position markers. It is only there so that a compacted changelog keeps the
+/// latest marker; restore recognises markers by [`POSITIONS_HEADER`]. No store key collides
+/// with it: an encoded row starts with its value count, so `0` is a row of no values and
+/// never has bytes after it, and a window key would need a 7 MB key for this prefix.
+pub const POSITIONS_KEY: &[u8] = b"\0runnel.positions";
+
+/// Source offsets a state reflects: for each input partition, the next offset to process.
+pub type Positions = BTreeMap<TopicPartition, i64>;
+
+fn positions_to_json(positions: &Positions) -> Vec<u8> {
+    let list: Vec<(&str, i32, i64)> = positions
+        .iter()
+        .map(|(tp, o)| (tp.topic.as_str(), tp.partition, *o))
+        .collect();
+    serde_json::to_vec(&list).unwrap_or_default()
+}
+
+fn positions_from_list(list: Vec<(String, i32, i64)>) -> Positions {
+    list.into_iter()
+        .map(|(topic, partition, offset)| (TopicPartition::new(topic, partition), offset))
+        .collect()
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// The changelog offset the store now reflects.
+    pub end: i64,
+    /// Changelog records replayed (changes and markers).
+    pub records: u64,
+    /// The last position marker replayed, if any.
+    pub positions: Option<Positions>,
+}
+
 /// A store whose changes are also written to its changelog partition at each commit.
 pub struct ChangeLoggingStore {
     inner: SharedStore,
     topic: String,
     partition: i32,
-    /// Changes since the last commit; the last change per key is what the changelog needs.
-    pending: Mutex<BTreeMap<Bytes, Option<Bytes>>>,
+    /// Changes since the last commit, the last one per key; reads see them before `inner`,
+    /// which receives them only once the changelog holds them.
+    pending: RwLock<BTreeMap<Bytes, Option<Bytes>>>,
 }
 
 impl ChangeLoggingStore {
@@ -32,7 +91,7 @@ impl ChangeLoggingStore {
             inner,
             topic,
             partition,
-            pending: Mutex::new(BTreeMap::new()),
+            pending: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -41,38 +100,53 @@ impl ChangeLoggingStore {
         &self.topic
     }
 
-    /// The wrapped store (pull queries read it directly).
+    /// The wrapped store: what has been committed (reads of this store also see pending
+    /// changes).
     pub fn inner(&self) -> &SharedStore {
         &self.inner
     }
 
-    /// Writes the pending changes to the changelog; returns the changelog's end offset after
-    /// them (what a checkpoint records).
-    pub fn commit(&self, log: &dyn Log, timestamp: i64) -> StateResult<i64> {
-        let pending = std::mem::take(&mut *self.pending.lock());
+    /// Writes the pending changes to the changelog, followed by a marker of `positions` if
+    /// given, then applies them to the wrapped store (not flushed: see
+    /// [`TaskStores::commit`]). Returns the changelog's end offset after them.
+    pub fn commit(&self, log: &dyn Log, timestamp: i64, positions: Option<&Positions>) -> StateResult<i64> {
+        // A snapshot: only the task thread writes, so nothing is added until this returns.
+        let pending = self.pending.read().clone();
         let fail = |e: crate::log::LogError| StateError::Storage {
             store: self.inner.name().to_string(),
             message: format!("writing changelog {}: {e}", self.topic),
         };
-        if !pending.is_empty() {
-            let records: Vec<Record> = pending
-                .into_iter()
-                .map(|(k, v)| Record {
-                    key: Some(k),
-                    value: v,
-                    timestamp,
-                    headers: Vec::new(),
-                })
-                .collect();
+        let mut records: Vec<Record> = pending
+            .iter()
+            .map(|(k, v)| Record {
+                key: Some(k.clone()),
+                value: v.clone(),
+                timestamp,
+                headers: Vec::new(),
+            })
+            .collect();
+        if let Some(positions) = positions {
+            records.push(Record {
+                key: Some(Bytes::from_static(POSITIONS_KEY)),
+                value: Some(Bytes::from(positions_to_json(positions))),
+                timestamp,
+                headers: vec![(POSITIONS_HEADER.to_string(), None)],
+            });
+        }
+        if !records.is_empty() {
             log.append(&self.topic, self.partition, &records).map_err(fail)?;
         }
-        self.inner.flush()?;
+        if !pending.is_empty() {
+            // Only now may the local store hold these changes (rule 1 above).
+            self.inner
+                .write_batch(&mut pending.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))?;
+            self.pending.write().clear();
+        }
         log.end_offset(&self.topic, self.partition).map_err(fail)
     }
 
-    /// Replays the changelog from `from` to its current end into the store; returns the
-    /// offset it reached.
-    pub fn restore(&self, log: &dyn Log, from: i64) -> StateResult<i64> {
+    /// Replays the changelog from `from` to its current end into the wrapped store.
+    pub fn restore(&self, log: &dyn Log, from: i64) -> StateResult<Restored> {
         let fail = |m: String| StateError::Restore {
             store: self.inner.name().to_string(),
             topic: self.topic.clone(),
@@ -85,8 +159,12 @@ impl ChangeLoggingStore {
             .start_offset(&self.topic, self.partition)
             .map_err(|e| fail(e.to_string()))?
             .max(from);
+        let mut restored = Restored {
+            end,
+            ..Restored::default()
+        };
         if start >= end {
-            return Ok(end);
+            return Ok(restored);
         }
         let mut consumer = log.consumer().map_err(|e| fail(e.to_string()))?;
         consumer
@@ -102,17 +180,25 @@ impl ChangeLoggingStore {
                     "the changelog ended at offset {position}, before its end offset {end}"
                 )));
             }
-            for r in records {
-                if r.offset >= end {
-                    break;
-                }
+            let mut changes: Vec<(&[u8], Option<&[u8]>)> = Vec::with_capacity(records.len());
+            for r in records.iter().take_while(|r| r.offset < end) {
                 position = r.offset + 1;
-                if let Some(key) = &r.record.key {
-                    self.inner.put(key, r.record.value.as_deref())?;
+                restored.records += 1;
+                if r.record.headers.iter().any(|(name, _)| name == POSITIONS_HEADER) {
+                    let list: Vec<(String, i32, i64)> = r
+                        .record
+                        .value
+                        .as_deref()
+                        .and_then(|v| serde_json::from_slice(v).ok())
+                        .ok_or_else(|| fail(format!("unreadable position marker at offset {}", r.offset)))?;
+                    restored.positions = Some(positions_from_list(list));
+                } else if let Some(key) = &r.record.key {
+                    changes.push((key, r.record.value.as_deref()));
                 }
             }
+            self.inner.write_batch(&mut changes.into_iter())?;
         }
-        Ok(end)
+        Ok(restored)
     }
 }
 
@@ -122,23 +208,52 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 
     fn get(&self, key: &[u8]) -> StateResult<Option<Bytes>> {
+        if let Some(v) = self.pending.read().get(key) {
+            return Ok(v.clone());
+        }
         self.inner.get(key)
     }
 
     fn put(&self, key: &[u8], value: Option<&[u8]>) -> StateResult<()> {
-        self.inner.put(key, value)?;
         self.pending
-            .lock()
+            .write()
             .insert(Bytes::copy_from_slice(key), value.map(Bytes::copy_from_slice));
         Ok(())
     }
 
     fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> StateResult<Vec<Entry>> {
-        self.inner.range(from, to)
+        // Pending first, then the store: a commit moves changes into the store before it
+        // drops them from pending, so a concurrent reader sees every change in one or both.
+        let overlay: Vec<(Bytes, Option<Bytes>)> = {
+            let pending = self.pending.read();
+            let lower = from.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+            let upper = to.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+            if let (Some(a), Some(b)) = (from, to)
+                && a >= b
+            {
+                return Ok(Vec::new());
+            }
+            pending
+                .range::<[u8], _>((lower, upper))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let base = self.inner.range(from, to)?;
+        if overlay.is_empty() {
+            return Ok(base);
+        }
+        let mut merged: BTreeMap<Bytes, Bytes> = base.into_iter().collect();
+        for (k, v) in overlay {
+            match v {
+                Some(v) => merged.insert(k, v),
+                None => merged.remove(&k),
+            };
+        }
+        Ok(merged.into_iter().collect())
     }
 
     fn approximate_len(&self) -> u64 {
-        self.inner.approximate_len()
+        self.inner.approximate_len() + self.pending.read().len() as u64
     }
 
     fn flush(&self) -> StateResult<()> {
@@ -146,8 +261,220 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 }
 
-/// A task's checkpoint: for each changelog partition, the offset its local store already
-/// holds, so a clean restart replays only the tail. Written atomically.
+/// A task's stores: opened in memory or on disk per [`StateConfig`], restored from their
+/// changelogs (only the tail after a checkpoint, when on disk), committed together.
+pub struct TaskStores {
+    stores: BTreeMap<String, SharedStore>,
+    logged: Vec<Arc<ChangeLoggingStore>>,
+    checkpoint: Option<Checkpoint>,
+    restored_positions: Positions,
+    restored_records: u64,
+    /// The positions of the last marker written, so idle commits write none.
+    marked: Positions,
+    /// What the last commit would checkpoint, and the changelog records written since the
+    /// last checkpoint.
+    committed: CheckpointData,
+    unchecked: i64,
+}
+
+/// Changelog records between checkpoints (Kafka Streams' threshold): a checkpoint flushes
+/// every store's memtable to an SST file, too costly at every commit, and a restart replays
+/// at most this many records per store more than it would with a checkpoint per commit.
+pub const CHECKPOINT_EVERY_RECORDS: i64 = 10_000;
+
+impl TaskStores {
+    /// Opens and restores the stores `names` of task `task_id` (reading `partition`). Without
+    /// an application id (a transient query) the stores are in memory and not logged.
+    pub fn open(
+        names: &[String],
+        application_id: Option<&str>,
+        task_id: &str,
+        partition: i32,
+        log: &dyn Log,
+        state: &StateConfig,
+    ) -> StateResult<Self> {
+        let mut out = TaskStores {
+            stores: BTreeMap::new(),
+            logged: Vec::new(),
+            checkpoint: None,
+            restored_positions: Positions::new(),
+            restored_records: 0,
+            marked: Positions::new(),
+            committed: CheckpointData::default(),
+            unchecked: 0,
+        };
+        let Some(app) = application_id else {
+            for name in names {
+                out.stores
+                    .insert(name.clone(), Arc::new(MemoryStore::new(name.clone())));
+            }
+            return Ok(out);
+        };
+        let task_dir = state.task_dir(&path_safe(app), task_id);
+        let checkpoint = task_dir.as_deref().map(Checkpoint::in_dir);
+        // An unreadable checkpoint is as good as none: every store is rebuilt.
+        let recorded = checkpoint.as_ref().and_then(|c| c.read().ok().flatten());
+        let mut restored_positions: Vec<Option<Positions>> = Vec::new();
+        for name in names {
+            let topic = changelog_topic(app, name);
+            let (inner, from, checkpointed): (SharedStore, i64, bool) = match &task_dir {
+                Some(dir) => {
+                    let store_dir = dir.join("rocksdb").join(path_safe(name));
+                    let usable = recorded
+                        .as_ref()
+                        .and_then(|c| c.changelogs.get(&topic).copied())
+                        .filter(|offset| {
+                            let start = log.start_offset(&topic, partition).unwrap_or(i64::MAX);
+                            let end = log.end_offset(&topic, partition).unwrap_or(-1);
+                            (start..=end).contains(offset)
+                        });
+                    if usable.is_none() {
+                        RocksStore::wipe(name, &store_dir)?;
+                    }
+                    let store = Arc::new(RocksStore::open(name.clone(), &store_dir)?);
+                    (store, usable.unwrap_or(0), usable.is_some())
+                }
+                None => (Arc::new(MemoryStore::new(name.clone())), 0, false),
+            };
+            let logged = Arc::new(ChangeLoggingStore::new(inner, topic, partition));
+            let restored = logged.restore(log, from)?;
+            out.restored_records += restored.records;
+            // No marker in the tail: the checkpoint's positions are the latest.
+            let positions = restored.positions.or_else(|| {
+                checkpointed
+                    .then(|| recorded.as_ref().map(|c| positions_from_list(c.sources.clone())))
+                    .flatten()
+            });
+            restored_positions.push(positions);
+            out.stores.insert(name.clone(), logged.clone());
+            out.logged.push(logged);
+        }
+        out.restored_positions = combine(restored_positions);
+        out.marked = out.restored_positions.clone();
+        out.checkpoint = checkpoint;
+        Ok(out)
+    }
+
+    /// The stores by name, as processors and pull queries use them.
+    pub fn stores(&self) -> &BTreeMap<String, SharedStore> {
+        &self.stores
+    }
+
+    /// The source offsets the restored state already reflects: input before them must not
+    /// be processed again.
+    pub fn restored_positions(&self) -> &Positions {
+        &self.restored_positions
+    }
+
+    /// Changelog records replayed when the stores were opened.
+    pub fn restored_records(&self) -> u64 {
+        self.restored_records
+    }
+
+    /// Commits every store's pending changes, with a marker of `positions` (the task's
+    /// processed offsets) when they moved; records a checkpoint once
+    /// [`CHECKPOINT_EVERY_RECORDS`] changelog records have accumulated since the last one.
+    pub fn commit(&mut self, log: &dyn Log, timestamp: i64, positions: &Positions) -> StateResult<()> {
+        if self.logged.is_empty() {
+            return Ok(());
+        }
+        let marker = (*positions != self.marked).then_some(positions);
+        let mut offsets = BTreeMap::new();
+        for store in &self.logged {
+            let before = self.committed.changelogs.get(store.topic()).copied();
+            let end = store.commit(log, timestamp, marker)?;
+            self.unchecked += before.map_or(end, |b| end - b).max(0);
+            offsets.insert(store.topic().to_string(), end);
+        }
+        self.marked = positions.clone();
+        self.committed = CheckpointData {
+            changelogs: offsets,
+            sources: positions
+                .iter()
+                .map(|(tp, o)| (tp.topic.clone(), tp.partition, *o))
+                .collect(),
+        };
+        if self.unchecked >= CHECKPOINT_EVERY_RECORDS {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every store and records the last commit in the checkpoint (at clean close,
+    /// so the next start replays nothing).
+    pub fn checkpoint(&mut self) -> StateResult<()> {
+        let Some(checkpoint) = &self.checkpoint else {
+            return Ok(());
+        };
+        if self.committed.changelogs.is_empty() {
+            return Ok(());
+        }
+        // The stores must hold on disk what the checkpoint claims before it claims it.
+        for store in &self.logged {
+            store.inner().flush()?;
+        }
+        checkpoint.write(&self.committed)?;
+        self.unchecked = 0;
+        Ok(())
+    }
+}
+
+/// The positions every store agrees on. Stores of one task get the same marker at each
+/// commit, so they differ only when a crash fell between two stores' changelog writes; then
+/// the earliest positions win (that input is processed again: at least once, never lost).
+fn combine(all: Vec<Option<Positions>>) -> Positions {
+    let mut iter = all.into_iter();
+    let Some(Some(mut out)) = iter.next() else {
+        return Positions::new();
+    };
+    for next in iter {
+        let Some(next) = next else { return Positions::new() };
+        if next != out {
+            out.retain(|tp, offset| match next.get(tp) {
+                Some(o) => {
+                    *offset = (*offset).min(*o);
+                    true
+                }
+                None => false,
+            });
+        }
+    }
+    out
+}
+
+/// A name usable as one path component: characters other than ASCII letters, digits, `.`,
+/// `_` and `-` become `_`, and `.`/`..` cannot escape the directory.
+fn path_safe(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() || safe.chars().all(|c| c == '.') {
+        format!("_{safe}")
+    } else {
+        safe
+    }
+}
+
+/// What a checkpoint records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointData {
+    /// For each changelog topic, the offset the local store holds everything before.
+    pub changelogs: BTreeMap<String, i64>,
+    /// The source offsets (topic, partition, next offset) that state reflects.
+    #[serde(default)]
+    pub sources: Vec<(String, i32, i64)>,
+}
+
+/// A task's checkpoint (`<task dir>/.checkpoint`): for each changelog partition, the offset
+/// its local store already holds, so a restart replays only the tail. Written atomically
+/// at each commit.
 pub struct Checkpoint {
     path: PathBuf,
 }
@@ -160,14 +487,16 @@ impl Checkpoint {
         }
     }
 
-    /// The recorded offsets (empty when there is no checkpoint).
-    pub fn read(&self) -> StateResult<BTreeMap<String, i64>> {
+    /// What the checkpoint records (`None` when there is none).
+    pub fn read(&self) -> StateResult<Option<CheckpointData>> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StateError::Storage {
-                store: self.path.display().to_string(),
-                message: format!("unreadable checkpoint: {e}"),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StateError::Storage {
+                    store: self.path.display().to_string(),
+                    message: format!("unreadable checkpoint: {e}"),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StateError::Storage {
                 store: self.path.display().to_string(),
                 message: e.to_string(),
@@ -175,8 +504,8 @@ impl Checkpoint {
         }
     }
 
-    /// Records `offsets`.
-    pub fn write(&self, offsets: &BTreeMap<String, i64>) -> StateResult<()> {
+    /// Records `data`, atomically: a crash leaves the old checkpoint or the new one.
+    pub fn write(&self, data: &CheckpointData) -> StateResult<()> {
         let io = |e: std::io::Error| StateError::Storage {
             store: self.path.display().to_string(),
             message: e.to_string(),
@@ -185,7 +514,7 @@ impl Checkpoint {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let tmp = self.path.with_extension("tmp");
-        let bytes = serde_json::to_vec(offsets).map_err(|e| StateError::Storage {
+        let bytes = serde_json::to_vec(data).map_err(|e| StateError::Storage {
             store: self.path.display().to_string(),
             message: e.to_string(),
         })?;
@@ -193,7 +522,7 @@ impl Checkpoint {
         std::fs::rename(&tmp, &self.path).map_err(io)
     }
 
-    /// Removes the checkpoint (while a task runs, its local state is ahead of it).
+    /// Removes the checkpoint, so the next start rebuilds the stores from their changelogs.
     pub fn clear(&self) -> StateResult<()> {
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(()),
@@ -213,7 +542,12 @@ mod tests {
     use super::*;
     use crate::log::TopicConfig;
     use crate::log::embedded::EmbeddedLog;
+    use crate::state::StoreKind;
     use crate::state::memory::MemoryStore;
+
+    fn positions(offset: i64) -> Positions {
+        Positions::from([(TopicPartition::new("input", 1), offset)])
+    }
 
     #[test]
     fn changes_survive_through_the_changelog() {
@@ -221,32 +555,262 @@ mod tests {
         let log = EmbeddedLog::open(dir.path()).unwrap();
         let topic = changelog_topic("app", "counts");
         log.create_topic(&topic, &TopicConfig::new(2)).unwrap();
-        let store = ChangeLoggingStore::new(Arc::new(MemoryStore::new("counts")), topic.clone(), 1);
+        let inner: SharedStore = Arc::new(MemoryStore::new("counts"));
+        let store = ChangeLoggingStore::new(inner.clone(), topic.clone(), 1);
         store.put(b"a", Some(b"1")).unwrap();
         store.put(b"a", Some(b"2")).unwrap();
         store.put(b"b", Some(b"1")).unwrap();
-        let end = store.commit(log.as_ref(), 0).unwrap();
+        assert_eq!(
+            store.get(b"a").unwrap().as_deref(),
+            Some(&b"2"[..]),
+            "reads see pending changes"
+        );
+        assert_eq!(store.range(None, None).unwrap().len(), 2);
+        assert_eq!(
+            inner.get(b"a").unwrap(),
+            None,
+            "the store holds only what the changelog holds"
+        );
+        let end = store.commit(log.as_ref(), 0, None).unwrap();
         assert_eq!(
             end, 2,
             "two keys, one record each: updates to one key fold before a commit"
         );
+        assert_eq!(inner.get(b"a").unwrap().as_deref(), Some(&b"2"[..]));
         store.put(b"b", None).unwrap();
-        store.commit(log.as_ref(), 0).unwrap();
+        assert_eq!(
+            store.range(None, None).unwrap().len(),
+            1,
+            "a pending delete hides the key"
+        );
+        store.commit(log.as_ref(), 0, Some(&positions(10))).unwrap();
 
         let fresh = ChangeLoggingStore::new(Arc::new(MemoryStore::new("counts")), topic, 1);
-        assert_eq!(fresh.restore(log.as_ref(), 0).unwrap(), 3);
+        let restored = fresh.restore(log.as_ref(), 0).unwrap();
+        assert_eq!(restored.end, 4, "three changes and a marker");
+        assert_eq!(restored.records, 4);
+        assert_eq!(restored.positions, Some(positions(10)));
         assert_eq!(fresh.get(b"a").unwrap().as_deref(), Some(&b"2"[..]));
         assert_eq!(fresh.get(b"b").unwrap(), None);
+        assert_eq!(fresh.get(POSITIONS_KEY).unwrap(), None, "markers are not state");
     }
 
     #[test]
     fn checkpoints_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let cp = Checkpoint::in_dir(&dir.path().join("0_1"));
-        assert!(cp.read().unwrap().is_empty());
-        cp.write(&BTreeMap::from([("t".to_string(), 42)])).unwrap();
-        assert_eq!(cp.read().unwrap().get("t"), Some(&42));
+        assert_eq!(cp.read().unwrap(), None);
+        let data = CheckpointData {
+            changelogs: BTreeMap::from([("t".to_string(), 42)]),
+            sources: vec![("input".to_string(), 1, 7)],
+        };
+        cp.write(&data).unwrap();
+        assert_eq!(cp.read().unwrap(), Some(data));
         cp.clear().unwrap();
-        assert!(cp.read().unwrap().is_empty());
+        assert_eq!(cp.read().unwrap(), None);
+        std::fs::write(dir.path().join("0_1").join(".checkpoint"), b"{oops").unwrap();
+        assert!(cp.read().is_err(), "a torn checkpoint is an error, not a panic");
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        log: Arc<EmbeddedLog>,
+        state: StateConfig,
+        names: Vec<String>,
+    }
+
+    impl Fixture {
+        fn new(store: StoreKind) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let log = EmbeddedLog::open(&dir.path().join("log")).unwrap();
+            for name in ["counts", "sums"] {
+                log.create_topic(&changelog_topic("app", name), &TopicConfig::new(1))
+                    .unwrap();
+            }
+            let state = StateConfig {
+                state_dir: Some(dir.path().join("state")),
+                store,
+            };
+            Fixture {
+                _dir: dir,
+                log,
+                state,
+                names: vec!["counts".to_string(), "sums".to_string()],
+            }
+        }
+
+        fn open(&self) -> TaskStores {
+            TaskStores::open(&self.names, Some("app"), "0_0", 0, self.log.as_ref(), &self.state).unwrap()
+        }
+
+        fn task_dir(&self) -> PathBuf {
+            self.state.task_dir("app", "0_0").unwrap()
+        }
+
+        /// Writes `n` keys starting at `from` into both stores and commits.
+        fn write(&self, stores: &mut TaskStores, from: u32, n: u32, position: i64) {
+            for i in from..from + n {
+                for s in stores.stores().values() {
+                    s.put(&i.to_be_bytes(), Some(&i.to_le_bytes())).unwrap();
+                }
+            }
+            stores.commit(self.log.as_ref(), 0, &positions(position)).unwrap();
+            // Below the record threshold a commit does not checkpoint; a clean close does.
+            stores.checkpoint().unwrap();
+        }
+    }
+
+    fn contents(stores: &TaskStores, name: &str) -> Vec<Entry> {
+        stores.stores()[name].range(None, None).unwrap()
+    }
+
+    #[test]
+    fn a_clean_restart_replays_only_the_tail() {
+        let f = Fixture::new(StoreKind::Rocksdb);
+        let mut stores = f.open();
+        assert_eq!(stores.restored_records(), 0);
+        f.write(&mut stores, 0, 500, 500);
+        let old_checkpoint = std::fs::read(f.task_dir().join(".checkpoint")).unwrap();
+        f.write(&mut stores, 500, 20, 520);
+        let expected = contents(&stores, "counts");
+        assert_eq!(expected.len(), 520);
+        drop(stores);
+
+        let stores = f.open();
+        assert_eq!(stores.restored_records(), 0, "the checkpoint is at the changelog end");
+        assert_eq!(contents(&stores, "counts"), expected);
+        assert_eq!(stores.restored_positions(), &positions(520));
+        drop(stores);
+
+        // A crash after the second commit's changelog write, before its checkpoint.
+        std::fs::write(f.task_dir().join(".checkpoint"), old_checkpoint).unwrap();
+        let stores = f.open();
+        assert_eq!(
+            stores.restored_records(),
+            2 * 21,
+            "each store replays only the second commit: 20 changes and a marker"
+        );
+        assert_eq!(contents(&stores, "counts"), expected);
+        assert_eq!(contents(&stores, "sums"), expected);
+        assert_eq!(
+            stores.restored_positions(),
+            &positions(520),
+            "the marker in the tail wins"
+        );
+    }
+
+    #[test]
+    fn commits_checkpoint_only_every_so_many_changelog_records() {
+        let f = Fixture::new(StoreKind::Rocksdb);
+        let mut stores = f.open();
+        let checkpoint = Checkpoint::in_dir(&f.task_dir());
+        for i in 0..10u32 {
+            stores.stores()["counts"].put(&i.to_be_bytes(), Some(b"x")).unwrap();
+        }
+        stores.commit(f.log.as_ref(), 0, &positions(10)).unwrap();
+        assert_eq!(checkpoint.read().unwrap(), None, "11 records are below the threshold");
+        let n = CHECKPOINT_EVERY_RECORDS as u32;
+        for i in 0..n {
+            stores.stores()["counts"].put(&i.to_be_bytes(), Some(b"y")).unwrap();
+        }
+        stores.commit(f.log.as_ref(), 0, &positions(20)).unwrap();
+        let data = checkpoint.read().unwrap().unwrap();
+        assert_eq!(
+            data.changelogs[&changelog_topic("app", "counts")],
+            11 + i64::from(n) + 1
+        );
+        assert_eq!(data.sources, vec![("input".to_string(), 1, 20)]);
+        drop(stores);
+        let stores = f.open();
+        assert_eq!(stores.restored_records(), 0);
+        assert_eq!(
+            stores.stores()["counts"].get(&0u32.to_be_bytes()).unwrap().as_deref(),
+            Some(&b"y"[..])
+        );
+    }
+
+    #[test]
+    fn without_a_checkpoint_the_local_store_is_wiped_and_rebuilt() {
+        let f = Fixture::new(StoreKind::Rocksdb);
+        let mut stores = f.open();
+        f.write(&mut stores, 0, 100, 100);
+        // Uncommitted changes never reach the local store or the changelog.
+        stores.stores()["counts"].put(b"uncommitted", Some(b"x")).unwrap();
+        drop(stores);
+        // Something the changelog does not hold, as a store ahead of it would.
+        {
+            let rogue = RocksStore::open("counts", &f.task_dir().join("rocksdb").join("counts")).unwrap();
+            rogue.put(b"rogue", Some(b"x")).unwrap();
+            rogue.flush().unwrap();
+        }
+        Checkpoint::in_dir(&f.task_dir()).clear().unwrap();
+        let stores = f.open();
+        assert_eq!(stores.restored_records(), 2 * 101, "everything is replayed");
+        let counts = contents(&stores, "counts");
+        assert_eq!(counts.len(), 100);
+        assert!(
+            counts.iter().all(|(k, _)| k.len() == 4),
+            "no rogue or uncommitted key: {counts:?}"
+        );
+        assert_eq!(stores.restored_positions(), &positions(100));
+    }
+
+    #[test]
+    fn a_checkpoint_past_the_changelog_end_is_not_trusted() {
+        let f = Fixture::new(StoreKind::Rocksdb);
+        let mut stores = f.open();
+        f.write(&mut stores, 0, 10, 10);
+        drop(stores);
+        Checkpoint::in_dir(&f.task_dir())
+            .write(&CheckpointData {
+                changelogs: BTreeMap::from([
+                    (changelog_topic("app", "counts"), 999),
+                    (changelog_topic("app", "sums"), 999),
+                ]),
+                sources: Vec::new(),
+            })
+            .unwrap();
+        let stores = f.open();
+        assert_eq!(stores.restored_records(), 2 * 11);
+        assert_eq!(contents(&stores, "sums").len(), 10);
+    }
+
+    #[test]
+    fn memory_stores_replay_the_whole_changelog_every_time() {
+        let f = Fixture::new(StoreKind::Memory);
+        let mut stores = f.open();
+        f.write(&mut stores, 0, 10, 10);
+        // An idle commit (positions unchanged) writes no marker.
+        stores.commit(f.log.as_ref(), 0, &positions(10)).unwrap();
+        drop(stores);
+        let stores = f.open();
+        assert_eq!(stores.restored_records(), 2 * 11);
+        assert_eq!(contents(&stores, "counts").len(), 10);
+        assert!(
+            !f._dir.path().join("state").exists(),
+            "memory stores leave nothing on disk"
+        );
+    }
+
+    #[test]
+    fn disagreeing_markers_fall_back_to_the_earliest_positions() {
+        let a = positions(10);
+        let mut b = positions(7);
+        b.insert(TopicPartition::new("other", 0), 3);
+        assert_eq!(combine(vec![Some(a.clone()), Some(a.clone())]), a);
+        assert_eq!(combine(vec![Some(a.clone()), Some(b)]), positions(7));
+        assert_eq!(combine(vec![Some(a), None]), Positions::new());
+        assert_eq!(combine(Vec::new()), Positions::new());
+    }
+
+    #[test]
+    fn path_components_cannot_escape() {
+        assert_eq!(
+            path_safe("_runnel-default_query_CTAS_T_1"),
+            "_runnel-default_query_CTAS_T_1"
+        );
+        assert_eq!(path_safe("a/b c"), "a_b_c");
+        assert_eq!(path_safe(".."), "_..");
+        assert_eq!(path_safe(""), "_");
     }
 }

@@ -6,12 +6,18 @@
 //! and restores the store from that topic (after a local checkpoint) when the task starts —
 //! Kafka Streams' design. Window and session stores are key-value stores over composite keys
 //! (see [`keys`]), so one implementation serves all three.
+//!
+//! Two implementations: [`memory::MemoryStore`] and [`rocks::RocksStore`] (RocksDB, chosen
+//! with `runnel.state.store`, the default when a state directory is known). A task's stores
+//! live in `<state dir>/<application id>/<task id>/`; see [`changelog::TaskStores`].
 
 pub mod changelog;
 pub mod codec;
 pub mod keys;
 pub mod memory;
+pub mod rocks;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -65,6 +71,61 @@ pub trait KeyValueStore: Send + Sync {
     fn approximate_len(&self) -> u64;
     /// Makes what was written durable, where the store has durability of its own.
     fn flush(&self) -> StateResult<()>;
+    /// Applies several changes at once (atomically, where the store can).
+    fn write_batch(&self, entries: &mut dyn Iterator<Item = (&[u8], Option<&[u8]>)>) -> StateResult<()> {
+        for (k, v) in entries {
+            self.put(k, v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Which implementation backs a task's stores (`runnel.state.store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreKind {
+    /// RocksDB in the state directory; restarts replay only the changelog's tail.
+    #[default]
+    Rocksdb,
+    /// In memory; every start replays the whole changelog.
+    Memory,
+}
+
+impl StoreKind {
+    /// Parses a `runnel.state.store` value (`rocksdb` or `memory`, any case).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "rocksdb" => Some(StoreKind::Rocksdb),
+            "memory" => Some(StoreKind::Memory),
+            _ => None,
+        }
+    }
+}
+
+/// Where and how a query's tasks keep their state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateConfig {
+    /// `state.dir`: the root of the tasks' local state; with none, stores are in memory.
+    pub state_dir: Option<PathBuf>,
+    /// `runnel.state.store`; `Rocksdb` needs a state directory (without one, memory is used).
+    pub store: StoreKind,
+}
+
+impl StateConfig {
+    /// In-memory stores only (transient queries, tests).
+    pub fn memory() -> Self {
+        StateConfig {
+            state_dir: None,
+            store: StoreKind::Memory,
+        }
+    }
+
+    /// The directory of a task's local state, when its stores are on disk.
+    pub fn task_dir(&self, application_id: &str, task_id: &str) -> Option<PathBuf> {
+        match (&self.state_dir, self.store) {
+            (Some(root), StoreKind::Rocksdb) => Some(root.join(application_id).join(task_id)),
+            _ => None,
+        }
+    }
 }
 
 /// A store shared by the task that writes it and the pull queries that read it.
