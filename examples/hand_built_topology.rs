@@ -110,6 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_poll_records: 1000,
         stop_at: None,
         cache_max_bytes: 0,
+        state: runnel::state::StateConfig::memory(),
     };
     let running = RunningQuery::start(topology.to_graphs(), log.clone(), config, None)?;
     let mut consumer = log.consumer()?;

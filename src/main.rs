@@ -133,7 +133,7 @@ fn run(cli: Cli) -> Result<bool, String> {
     }
     let log: Arc<dyn Log> = EmbeddedLog::open(&cli.data_dir).map_err(|e| e.to_string())?;
     let where_ = format!("embedded log at {}", cli.data_dir.display());
-    let engine = Engine::open(log, config).map_err(|e| e.to_string())?;
+    let engine = Engine::open_with_data_dir(log, config, Some(cli.data_dir.clone())).map_err(|e| e.to_string())?;
     let interactive_stdin = std::io::stdin().is_terminal();
     let script = match (&cli.file, &cli.execute) {
         (Some(f), _) => Some(std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?),

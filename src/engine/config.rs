@@ -33,6 +33,16 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "10000",
         "How long a pull query waits for its table to catch up with the log.",
     ),
+    (
+        "state.dir",
+        "",
+        "Where tasks keep their local state stores; empty means <data dir>/state for the embedded log.",
+    ),
+    (
+        "runnel.state.store",
+        "rocksdb",
+        "State store implementation: rocksdb (on disk, restored from a checkpoint) or memory (restored from the changelog).",
+    ),
     ("runnel.output", "table", "Shell output format: table, json or csv."),
     (
         "max.poll.records",
@@ -147,6 +157,7 @@ fn validate(key: &str, value: &str) -> Result<()> {
             matches!(value, "at_least_once" | "exactly_once_v2" | "exactly_once")
         }
         "runnel.output" => matches!(value.to_lowercase().as_str(), "table" | "json" | "csv"),
+        "runnel.state.store" => matches!(value.to_lowercase().as_str(), "rocksdb" | "memory"),
         _ => true,
     };
     if ok {

@@ -72,12 +72,23 @@ pub struct Engine {
     state: Mutex<EngineState>,
     /// True while the command topic is being replayed.
     replaying: std::sync::atomic::AtomicBool,
+    /// The data directory of the embedded log, when the engine runs on one.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Engine {
     /// Opens an engine on `log`: makes sure its internal topics exist, then replays the
     /// command topic and restarts every persistent query it names.
     pub fn open(log: Arc<dyn Log>, config: Config) -> Result<Arc<Engine>> {
+        Self::open_with_data_dir(log, config, None)
+    }
+
+    /// Opens an engine whose embedded log lives in `data_dir`: local state goes under it.
+    pub fn open_with_data_dir(
+        log: Arc<dyn Log>,
+        config: Config,
+        data_dir: Option<std::path::PathBuf>,
+    ) -> Result<Arc<Engine>> {
         let engine = Arc::new(Engine {
             log,
             config: Mutex::new(config),
@@ -88,6 +99,7 @@ impl Engine {
                 transient_counter: 0,
             }),
             replaying: std::sync::atomic::AtomicBool::new(false),
+            data_dir,
         });
         engine.ensure_topic(&engine.command_topic(), 1)?;
         engine.ensure_topic(PROCESSING_LOG_TOPIC, 1)?;
@@ -101,6 +113,11 @@ impl Engine {
             Ok(()) | Err(LogError::TopicExists(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The data directory of the embedded log, if the engine runs on one.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
     }
 
     /// The log the engine runs on.
@@ -380,7 +397,13 @@ impl Engine {
         if !visiting.insert(id.to_string()) {
             return;
         }
-        let sources: Vec<String> = self.state.lock().queries.get(id).map(|q| q.sources.clone()).unwrap_or_default();
+        let sources: Vec<String> = self
+            .state
+            .lock()
+            .queries
+            .get(id)
+            .map(|q| q.sources.clone())
+            .unwrap_or_default();
         for s in sources {
             let writer = self.state.lock().catalog.source(&s).and_then(|d| d.written_by.clone());
             if let Some(w) = writer {

@@ -34,7 +34,6 @@ const SINK_PROPERTIES: &[&str] = &[
 ];
 
 fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<String>) -> Result<QueryConfig> {
-    let _ = engine;
     Ok(QueryConfig {
         query_id: query_id.to_string(),
         group,
@@ -47,6 +46,15 @@ fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<
         max_poll_records: config.get_u64("max.poll.records")?.max(1) as usize,
         stop_at: None,
         cache_max_bytes: config.get_u64("statestore.cache.max.bytes")?,
+        state: crate::state::StateConfig {
+            state_dir: config
+                .get("state.dir")
+                .filter(|s| !s.is_empty())
+                .map(std::path::PathBuf::from)
+                .or_else(|| engine.data_dir().map(|d| d.join("state"))),
+            store: crate::state::StoreKind::parse(config.get("runnel.state.store").as_deref().unwrap_or("rocksdb"))
+                .ok_or_else(|| Error::config("runnel.state.store must be rocksdb or memory"))?,
+        },
     })
 }
 

@@ -46,6 +46,8 @@ pub struct QueryConfig {
     /// `statestore.cache.max.bytes`: the record cache shared by the query's tasks; 0 emits
     /// every update.
     pub cache_max_bytes: u64,
+    /// Where and how tasks keep their state stores.
+    pub state: crate::state::StateConfig,
 }
 
 /// The state of a query, as `SHOW QUERIES` reports it.
@@ -251,7 +253,7 @@ impl Worker {
                 };
                 positions.push((TopicPartition::new(topic, partition), offset));
             }
-            let task = Task::new(
+            let task = Task::with_state(
                 &config.query_id,
                 sub,
                 partition,
@@ -259,6 +261,7 @@ impl Worker {
                 log.clone(),
                 parse_ts,
                 config.group.as_deref(),
+                &config.state,
             )?;
             let mut task = task;
             task.set_cache_bytes(config.cache_max_bytes / total_tasks.max(1) as u64);

@@ -7,6 +7,7 @@ use crate::runtime::ops::{Filter, Project};
 use crate::runtime::processor::ProcessorSupplier;
 use crate::runtime::sink::SinkSpec;
 use crate::runtime::source::SourceSpec;
+use crate::types::ColumnKind;
 
 use super::builder::{Topology, TopologyBuilder};
 
@@ -105,7 +106,33 @@ impl KStream {
         schema: BatchSchema,
         name: Option<&str>,
     ) -> Result<KStream> {
-        let supplier: ProcessorSupplier = Arc::new(move || Box::new(Project::new(exprs.clone())));
+        // The key changes unless every output key column is an input key column, in order.
+        let input_keys: Vec<usize> = self
+            .schema
+            .data_columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == ColumnKind::Key)
+            .map(|(i, _)| i)
+            .collect();
+        let output_keys: Vec<Option<usize>> = schema
+            .data_columns()
+            .iter()
+            .zip(&exprs)
+            .filter(|(c, _)| c.kind == ColumnKind::Key)
+            .map(|(_, e)| match e {
+                PhysicalExpr::Column { index, .. } => Some(*index),
+                _ => None,
+            })
+            .collect();
+        let rekeyed = output_keys != input_keys.into_iter().map(Some).collect::<Vec<_>>();
+        let supplier: ProcessorSupplier = Arc::new(move || {
+            Box::new(if rekeyed {
+                Project::rekeying(exprs.clone())
+            } else {
+                Project::new(exprs.clone())
+            })
+        });
         self.process(b, "KSTREAM-MAPVALUES", name, supplier, schema)
     }
 

@@ -7,12 +7,19 @@ use crate::runtime::processor::{Processor, ProcessorContext};
 /// pseudo columns pass through, so the record timestamp is kept.
 pub struct Project {
     exprs: Vec<PhysicalExpr>,
+    rekeyed: bool,
 }
 
 impl Project {
     /// A projection computing `exprs`, in order.
     pub fn new(exprs: Vec<PhysicalExpr>) -> Self {
-        Project { exprs }
+        Project { exprs, rekeyed: false }
+    }
+
+    /// A projection that computes a new key (`PARTITION BY`, `GROUP BY`): whether the input
+    /// record had a null key says nothing about the new key, so that mark is dropped.
+    pub fn rekeying(exprs: Vec<PhysicalExpr>) -> Self {
+        Project { exprs, rekeyed: true }
     }
 }
 
@@ -28,6 +35,8 @@ impl Processor for Project {
         let mut out = Batch::new(columns, batch.len)?;
         out.tombstones = batch.tombstones;
         out.retractions = batch.retractions;
+        out.headers = batch.headers;
+        out.null_keys = if self.rekeyed { None } else { batch.null_keys };
         ctx.forward(out);
         Ok(())
     }
