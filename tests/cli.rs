@@ -297,3 +297,65 @@ SELECT MESSAGE->KIND AS kind, MESSAGE->TOPIC AS topic, MESSAGE->OFFSET AS off FR
     let out = runnel(dir.path(), &["--output", "json", "-e", "SHOW QUERIES;"]);
     assert!(stdout(&out).contains("RUNNING"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_keeps_what_was_written() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let setup = "CREATE STREAM s (id INT KEY, v STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', PARTITIONS=1);\n\
+                 INSERT INTO s (id, v) VALUES (0, 'before the disk filled');";
+    let out = runnel(dir.path(), &["-e", setup]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // No file may grow past 64 KiB: writes beyond fail as on a full disk (EFBIG with SIGXFSZ
+    // ignored, the same error path as ENOSPC).
+    let mut script = String::new();
+    for i in 1..2000 {
+        script.push_str(&format!(
+            "INSERT INTO s (id, v) VALUES ({i}, 'a value that takes some room on disk {i}');\n"
+        ));
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &script).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runnel"));
+    cmd.arg("--data-dir")
+        .arg(dir.path())
+        .arg("-f")
+        .arg(file.path())
+        .stdin(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the failing INSERT fails the script: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(err.contains("log error"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // With room again, the log opens cleanly and holds every acknowledged record, in order.
+    let out = runnel(dir.path(), &["--output", "json", "-e", "SELECT id FROM s;"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids: Vec<i64> = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["ID"].as_i64())
+        .collect();
+    assert!(
+        ids.len() > 10 && ids.len() < 2000,
+        "some inserts landed before the disk filled: {}",
+        ids.len()
+    );
+    assert_eq!(ids, (0..ids.len() as i64).collect::<Vec<_>>());
+}
