@@ -10,6 +10,7 @@ use super::data_type::to_sql_type;
 use crate::error::{Error, Result};
 use crate::function::FunctionRegistry;
 use crate::runtime::expr::{BinaryOp, PhysicalExpr};
+use crate::runtime::ops::{TableFunction, TableFunctionCall};
 use crate::types::{SqlType, Value};
 
 /// A column visible to expressions.
@@ -55,7 +56,17 @@ pub struct Binder<'a> {
     functions: &'a FunctionRegistry,
     catalog: &'a Catalog,
     lambdas: Vec<(String, SqlType)>,
+    /// Table function calls met so far, when they are allowed (a select list over a stream).
+    table_functions: Option<Vec<TableFunctionCall>>,
+    /// The table function whose arguments are being bound.
+    in_table_function: Option<&'static str>,
+    /// The searched `CASE` being bound, as text.
+    in_case: Option<String>,
 }
+
+/// Column indexes from here on stand for the results of table functions until the planner
+/// places them: the `n`th call binds to `SYNTH_COLUMN_BASE + n`.
+pub const SYNTH_COLUMN_BASE: usize = usize::MAX / 2;
 
 /// An error at the position of `node`.
 pub fn err_at(node: &impl Spanned, message: impl std::fmt::Display) -> Error {
@@ -87,7 +98,22 @@ impl<'a> Binder<'a> {
             functions,
             catalog,
             lambdas: Vec::new(),
+            table_functions: None,
+            in_table_function: None,
+            in_case: None,
         }
+    }
+
+    /// Allows table functions (`EXPLODE`) in what is bound next: each call is recorded and
+    /// binds to a column `SYNTH_COLUMN_BASE + n` (see [`Binder::take_table_functions`]).
+    pub fn allow_table_functions(&mut self) {
+        self.table_functions.get_or_insert_with(Vec::new);
+    }
+
+    /// The table function calls recorded since [`Binder::allow_table_functions`], in order;
+    /// table functions are not allowed afterwards.
+    pub fn take_table_functions(&mut self) -> Vec<TableFunctionCall> {
+        self.table_functions.take().unwrap_or_default()
     }
 
     /// Binds one expression.
@@ -273,7 +299,12 @@ impl<'a> Binder<'a> {
                 conditions,
                 else_result,
                 ..
-            } => self.case(operand.as_deref(), conditions, else_result.as_deref(), expr),
+            } => {
+                let outer = self.in_case.replace(crate::sql::ExprSql(expr).to_string());
+                let bound = self.case(operand.as_deref(), conditions, else_result.as_deref(), expr);
+                self.in_case = outer;
+                bound
+            }
             Expr::Cast {
                 kind,
                 expr: e,
@@ -624,6 +655,9 @@ impl<'a> Binder<'a> {
             }
             _ => {}
         }
+        if let Some(tf) = TableFunction::by_name(&name) {
+            return self.table_function(tf, &args, node);
+        }
         let Some(func) = self.functions.scalar(&name) else {
             if self.functions.is_aggregate(&name) {
                 return Err(err_at(
@@ -700,6 +734,54 @@ impl<'a> Binder<'a> {
             .collect();
         let ty = func.return_type(&arg_types).map_err(|m| err_at(node, m))?;
         Ok(PhysicalExpr::Call { func, args, ty })
+    }
+
+    fn table_function(&mut self, tf: TableFunction, args: &[&FunctionArg], node: &Expr) -> Result<PhysicalExpr> {
+        if let Some(outer) = self.in_table_function {
+            return Err(err_at(
+                node,
+                format!("Table functions cannot be nested: {outer}({}())", tf.name()),
+            ));
+        }
+        if self.table_functions.is_none() {
+            return Err(err_at(
+                node,
+                format!(
+                    "Table function {} can only be used in the SELECT list of a query on a stream.",
+                    tf.name()
+                ),
+            ));
+        }
+        if let Some(case) = &self.in_case {
+            return Err(err_at(node, format!("Table functions cannot be used in CASE: {case}")));
+        }
+        self.in_table_function = Some(tf.name());
+        let bound: Result<Vec<PhysicalExpr>> = args
+            .iter()
+            .map(|a| {
+                let e = self.unnamed_arg(a, node)?;
+                self.bind(e)
+            })
+            .collect();
+        self.in_table_function = None;
+        let bound = bound?;
+        let types: Vec<Option<SqlType>> = bound
+            .iter()
+            .map(|a| if is_null_literal(a) { None } else { Some(a.ty()) })
+            .collect();
+        let ty = tf.return_type(&types).map_err(|m| err_at(node, m))?;
+        let calls = self.table_functions.get_or_insert_with(Vec::new);
+        let n = calls.len();
+        calls.push(TableFunctionCall {
+            func: tf,
+            args: bound,
+            ty: ty.clone(),
+        });
+        Ok(PhysicalExpr::column(
+            SYNTH_COLUMN_BASE + n,
+            format!("KSQL_SYNTH_{n}"),
+            ty,
+        ))
     }
 
     fn unnamed_arg<'e>(&self, arg: &'e FunctionArg, node: &Expr) -> Result<&'e Expr> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::Expr;
 
-use super::binder::{Binder, Scope, ScopeColumn, ident_name, is_null_literal};
+use super::binder::{Binder, SYNTH_COLUMN_BASE, Scope, ScopeColumn, ident_name, is_null_literal};
 use super::catalog::{Catalog, SourceDesc};
 use super::logical::LogicalPlan;
 use crate::error::{Error, Result};
@@ -110,13 +110,21 @@ pub fn plan_query(
     }
 
     if !query.group_by.is_empty() {
+        if query.select.iter().any(|item| match item {
+            SelectItem::Expr { expr, .. } | SelectItem::StructAll(expr) => calls_table_function(expr),
+            _ => false,
+        }) {
+            return Err(Error::plan("Table functions cannot be used with aggregations."));
+        }
         return super::aggregate::plan_aggregate(query, source, root, &scope, catalog, functions, purpose, sink_name);
     }
 
     // The select list, in order: (name, expression, is a plain source column, is star).
+    // Table functions bind to placeholder columns, placed once the flat map's schema is known.
+    binder.allow_table_functions();
+    let mut aliases = AliasGenerator::new(source_schema.data_columns().iter().map(|c| c.name.as_str()));
     let mut items: Vec<(String, PhysicalExpr, bool)> = Vec::new();
     let mut star = false;
-    let mut generated = 0;
     for item in &query.select {
         match item {
             SelectItem::Wildcard => {
@@ -157,12 +165,50 @@ pub fn plan_query(
                         )));
                     }
                     Some(a) => a.value.clone(),
-                    None => default_name(expr, &mut generated),
+                    None => aliases.name_for(expr),
                 };
                 let plain = matches!(bound, PhysicalExpr::Column { .. });
                 items.push((name, bound, plain));
             }
         }
+    }
+
+    // Table functions: a flat map between the source (after WHERE) and the projection. Its
+    // output inserts one column per call after the data columns, before the pseudo columns.
+    let table_functions = binder.take_table_functions();
+    let data_len = source_schema.data_columns().len();
+    let synth_count = table_functions.len();
+    let place = move |i: usize| -> usize {
+        if i >= SYNTH_COLUMN_BASE {
+            data_len + (i - SYNTH_COLUMN_BASE)
+        } else if i >= data_len {
+            i + synth_count
+        } else {
+            i
+        }
+    };
+    let mut input_schema = source_schema.clone();
+    if !table_functions.is_empty() {
+        if source.kind == SourceKind::Table {
+            return Err(Error::plan("Table source is not supported with table functions"));
+        }
+        let mut data = source_schema.data_columns().to_vec();
+        for (n, call) in table_functions.iter().enumerate() {
+            data.push(Column {
+                name: format!("KSQL_SYNTH_{n}"),
+                ty: call.ty.clone(),
+                kind: ColumnKind::Value,
+            });
+        }
+        input_schema = BatchSchema::with_pseudo_columns(data);
+        for (_, e, _) in &mut items {
+            e.remap_columns(&mut { place });
+        }
+        root = LogicalPlan::FlatMap {
+            input: Box::new(root),
+            functions: table_functions,
+            schema: input_schema.clone(),
+        };
     }
 
     let key_columns: Vec<&Column> = source_schema
@@ -176,7 +222,12 @@ pub fn plan_query(
     if purpose == QueryPurpose::Transient {
         for (name, e, _) in &items {
             let kind = match e {
-                PhysicalExpr::Column { index, .. } if source_schema.columns[*index].kind == ColumnKind::Key => {
+                PhysicalExpr::Column { index, .. }
+                    if input_schema
+                        .columns
+                        .get(*index)
+                        .is_some_and(|c| c.kind == ColumnKind::Key) =>
+                {
                     ColumnKind::Key
                 }
                 _ => ColumnKind::Value,
@@ -190,8 +241,10 @@ pub fn plan_query(
         }
     } else if rekeyed {
         let mut remaining = items.clone();
-        for (i, pexpr) in query.partition_by.iter().enumerate() {
-            let bound = binder.bind(pexpr)?;
+        let mut partition_aliases = AliasGenerator::new(source_schema.data_columns().iter().map(|c| c.name.as_str()));
+        for pexpr in &query.partition_by {
+            let mut bound = binder.bind(pexpr)?;
+            bound.remap_columns(&mut { place });
             if is_null_literal(&bound) {
                 continue; // PARTITION BY NULL: records get a null key.
             }
@@ -201,7 +254,7 @@ pub fn plan_query(
                 Some(p) => remaining.remove(p).0,
                 None if star => match &bound {
                     PhysicalExpr::Column { name, .. } => name.clone(),
-                    _ => format!("KSQL_COL_{}", generated + i),
+                    _ => partition_aliases.name_for(pexpr),
                 },
                 None => {
                     return Err(Error::plan(format!(
@@ -351,35 +404,106 @@ fn star_columns(schema: &BatchSchema) -> Vec<(String, PhysicalExpr, bool)> {
         .collect()
 }
 
-/// ksqlDB's name for an unaliased select item: the column name, `STRUCT__FIELD` for a struct
-/// field, otherwise `KSQL_COL_<n>`.
-fn default_name(expr: &Expr, generated: &mut usize) -> String {
-    match expr {
-        Expr::Identifier(i) => ident_name(i),
-        Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
-        Expr::Nested(inner) => default_name(inner, generated),
-        Expr::BinaryOp {
-            left,
-            op: sqlparser::ast::BinaryOperator::Arrow,
-            right,
-        } => {
-            let mut tmp = *generated;
-            let l = default_name(left, &mut tmp);
-            let r = default_name(right, &mut tmp);
-            if l.starts_with("KSQL_COL_") || r.starts_with("KSQL_COL_") {
-                next_generated(generated)
-            } else {
-                format!("{l}__{r}")
-            }
+/// Whether `expr` calls a table function (`EXPLODE`) anywhere.
+fn calls_table_function(expr: &Expr) -> bool {
+    let mut found = false;
+    super::rewrite::rewrite_in_place(&mut expr.clone(), &mut |x| {
+        if let Expr::Function(f) = x
+            && crate::runtime::ops::TableFunction::by_name(&f.name.to_string()).is_some()
+        {
+            found = true;
         }
-        _ => next_generated(generated),
+        None
+    });
+    found
+}
+
+/// ksqlDB's names for unaliased select items (its `ColumnNames.columnAliasGenerator`): a
+/// column keeps its name; a struct field access `s->f` is named after the field, `F`, then
+/// `F_1`, `F_2`, ... on clashes; anything else is `KSQL_COL_<n>`. Numbers that the source's
+/// own column names already use (`F`, `F_1`, `KSQL_COL_3`) are skipped.
+pub(crate) struct AliasGenerator {
+    /// Per name stem: the next number to try and the numbers taken.
+    stems: std::collections::HashMap<String, (u64, std::collections::HashSet<u64>)>,
+}
+
+const GENERATED_STEM: &str = "KSQL_COL";
+
+impl AliasGenerator {
+    /// A generator avoiding the names of a source's columns.
+    pub(crate) fn new<'a>(source_columns: impl Iterator<Item = &'a str>) -> Self {
+        let mut stems: std::collections::HashMap<String, (u64, std::collections::HashSet<u64>)> =
+            std::collections::HashMap::new();
+        for name in source_columns {
+            let (stem, n) = split_numbered(name);
+            stems.entry(stem).or_default().1.insert(n);
+        }
+        AliasGenerator { stems }
+    }
+
+    /// The name of the unaliased select item `expr`.
+    pub(crate) fn name_for(&mut self, expr: &Expr) -> String {
+        match expr {
+            Expr::Identifier(i) => ident_name(i),
+            Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
+            Expr::Nested(inner) => self.name_for(inner),
+            Expr::BinaryOp {
+                op: sqlparser::ast::BinaryOperator::Arrow,
+                right,
+                ..
+            } if matches!(right.as_ref(), Expr::Identifier(_)) => {
+                let Expr::Identifier(field) = right.as_ref() else {
+                    unreachable!()
+                };
+                let (stem, _) = split_numbered(&ident_name(field));
+                self.next(&stem)
+            }
+            Expr::CompoundFieldAccess { access_chain, .. }
+                if matches!(
+                    access_chain.last(),
+                    Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(_)))
+                ) =>
+            {
+                let Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))) = access_chain.last() else {
+                    unreachable!()
+                };
+                let (stem, _) = split_numbered(&ident_name(field));
+                self.next(&stem)
+            }
+            _ => self.next_generated(),
+        }
+    }
+
+    /// The next `KSQL_COL_<n>`.
+    pub(crate) fn next_generated(&mut self) -> String {
+        self.next(GENERATED_STEM)
+    }
+
+    fn next(&mut self, stem: &str) -> String {
+        let (next, used) = self.stems.entry(stem.to_string()).or_default();
+        let mut n = *next;
+        while used.contains(&n) {
+            n += 1;
+        }
+        *next = n + 1;
+        if n == 0 && stem != GENERATED_STEM {
+            stem.to_string()
+        } else {
+            format!("{stem}_{n}")
+        }
     }
 }
 
-fn next_generated(generated: &mut usize) -> String {
-    let name = format!("KSQL_COL_{generated}");
-    *generated += 1;
-    name
+/// Splits `NAME_12` into (`NAME`, 12); a name without a numeric suffix has number 0.
+fn split_numbered(name: &str) -> (String, u64) {
+    if let Some((stem, digits)) = name.rsplit_once('_')
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = digits.parse::<u64>()
+    {
+        return (stem.to_string(), n);
+    }
+    (name.to_string(), 0)
 }
 
 /// The names of the pseudo columns, which user columns may not take.

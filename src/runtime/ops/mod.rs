@@ -3,12 +3,14 @@
 
 mod aggregate;
 mod filter;
+mod flat_map;
 mod project;
 mod sink;
 mod table_changes;
 
 pub use aggregate::{Aggregate, AggregateSpec};
 pub use filter::Filter;
+pub use flat_map::{FlatMap, TableFunction, TableFunctionCall};
 pub use project::Project;
 pub use sink::{ChannelSink, TopicSink};
 pub use table_changes::TableChanges;
