@@ -89,9 +89,13 @@ pub fn plan_query(
         schema: source_schema.clone(),
     };
     if let Some(selection) = &query.selection {
-        let predicate = binder
-            .bind(selection)
-            .map_err(|e| Error::plan(format!("Error in WHERE expression: {}", e.message)))?;
+        let predicate = binder.bind(selection).map_err(|e| {
+            if binder.take_late_error() {
+                Error::plan(format!("Invalid Predicate: {}", e.message))
+            } else {
+                Error::plan(format!("Error in WHERE expression: {}", e.message))
+            }
+        })?;
         let predicate = if is_null_literal(&predicate) {
             PhysicalExpr::literal(crate::types::Value::Null, SqlType::Boolean)
         } else {
@@ -156,7 +160,18 @@ pub fn plan_query(
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let bound = binder.bind(expr)?;
+                let bound = binder.bind(expr).map_err(|e| {
+                    if binder.take_late_error() {
+                        Error::plan(format!("Invalid Select: {}", e.message))
+                    } else {
+                        e
+                    }
+                })?;
+                if is_null_literal(&bound) {
+                    return Err(Error::plan(
+                        "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
+                    ));
+                }
                 let name = match alias {
                     Some(a) if purpose == QueryPurpose::Persistent && is_reserved_column(&a.value) => {
                         return Err(Error::plan(format!(

@@ -20,7 +20,7 @@ use crate::types::{SqlType, Value};
 
 pub use cast::cast_value;
 pub use eval::{evaluate, evaluate_predicate};
-pub use row::{RowCtx, eval_value};
+pub use row::{RowCtx, eval_value, eval_value_logged};
 
 /// A failure evaluating one row: the row index in the batch and what went wrong.
 #[derive(Debug, Clone, PartialEq)]
