@@ -42,6 +42,7 @@ pub(crate) fn plan_aggregate(
     sink_name: &str,
 ) -> Result<QueryPlan> {
     let mut binder = Binder::new(scope, functions, catalog);
+    binder.set_clause("GROUP BY");
     let on_table = source.kind == SourceKind::Table;
 
     // Grouping keys, bound on the source.

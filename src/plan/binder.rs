@@ -65,6 +65,8 @@ pub struct Binder<'a> {
     /// Whether the last error is one ksqlDB raises when it generates code for an expression
     /// (a failed coercion or CAST) rather than while typing it.
     late_error: bool,
+    /// The clause being bound (`SELECT`, `WHERE`, ...), for messages about unknown columns.
+    clause: &'static str,
 }
 
 /// Column indexes from here on stand for the results of table functions until the planner
@@ -105,7 +107,14 @@ impl<'a> Binder<'a> {
             in_table_function: None,
             in_case: None,
             late_error: false,
+            clause: "",
         }
+    }
+
+    /// Names the clause bound next (`SELECT`, `WHERE`, `PARTITION BY`, ...): an unknown
+    /// column is reported as ksqlDB does, `SELECT column 'X' cannot be resolved.`
+    pub fn set_clause(&mut self, clause: &'static str) {
+        self.clause = clause;
     }
 
     /// Whether the error just returned is one ksqlDB raises while generating code for the
@@ -402,10 +411,15 @@ impl<'a> Binder<'a> {
                     None => name.clone(),
                 };
                 let known: Vec<&str> = self.scope.columns.iter().map(|c| c.name.as_str()).collect();
+                let what = if self.clause.is_empty() {
+                    "Column".to_string()
+                } else {
+                    format!("{} column", self.clause)
+                };
                 Err(err_at(
                     node,
                     format!(
-                        "Column '{full}' cannot be resolved. Known columns: {}",
+                        "{what} '{full}' cannot be resolved. Known columns: {}",
                         known.join(", ")
                     ),
                 ))

@@ -89,6 +89,7 @@ pub fn plan_query(
         schema: source_schema.clone(),
     };
     if let Some(selection) = &query.selection {
+        binder.set_clause("WHERE");
         let predicate = binder.bind(selection).map_err(|e| {
             if binder.take_late_error() {
                 Error::plan(format!("Invalid Predicate: {}", e.message))
@@ -126,6 +127,7 @@ pub fn plan_query(
     // The select list, in order: (name, expression, is a plain source column, is star).
     // Table functions bind to placeholder columns, placed once the flat map's schema is known.
     binder.allow_table_functions();
+    binder.set_clause("SELECT");
     let mut aliases = AliasGenerator::new(source_schema.data_columns().iter().map(|c| c.name.as_str()));
     let mut items: Vec<(String, PhysicalExpr, bool)> = Vec::new();
     let mut star = false;
@@ -133,14 +135,14 @@ pub fn plan_query(
         match item {
             SelectItem::Wildcard => {
                 star = true;
-                items.extend(star_columns(&source_schema));
+                items.extend(star_columns(&source_schema, !query.partition_by.is_empty()));
             }
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != alias && q.value != source.name {
                     return Err(Error::plan(format!("{}.* does not name the source {alias}", q.value)));
                 }
                 star = true;
-                items.extend(star_columns(&source_schema));
+                items.extend(star_columns(&source_schema, !query.partition_by.is_empty()));
             }
             SelectItem::StructAll(expr) => {
                 let base = binder.bind(expr)?;
@@ -233,6 +235,9 @@ pub fn plan_query(
         .collect();
     let mut out_cols: Vec<Column> = Vec::new();
     let mut exprs: Vec<PhysicalExpr> = Vec::new();
+    // Key columns named after a PARTITION BY expression under SELECT * (which may be a
+    // pseudo column: `PARTITION BY ROWTIME` makes a key column ROWTIME).
+    let mut generated_keys: Vec<String> = Vec::new();
     let rekeyed = !query.partition_by.is_empty();
     if purpose == QueryPurpose::Transient {
         for (name, e, _) in &items {
@@ -255,10 +260,22 @@ pub fn plan_query(
             exprs.push(e.clone());
         }
     } else if rekeyed {
+        if query.partition_by.len() > 1 && query.partition_by.iter().any(|p| is_null_expr(p)) {
+            return Err(Error::plan("Cannot PARTITION BY multiple columns including NULL"));
+        }
         let mut remaining = items.clone();
         let mut partition_aliases = AliasGenerator::new(source_schema.data_columns().iter().map(|c| c.name.as_str()));
+        binder.set_clause("PARTITION BY");
         for pexpr in &query.partition_by {
-            let mut bound = binder.bind(pexpr)?;
+            let mut bound = binder.bind(pexpr).map_err(|e| match pexpr {
+                Expr::Identifier(i) if e.message.contains("cannot be resolved") => {
+                    let name = ident_name(i);
+                    Error::plan(format!(
+                        "PARTITION BY column '{name}' cannot be resolved. '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+                    ))
+                }
+                _ => e,
+            })?;
             bound.remap_columns(&mut { place });
             if is_null_literal(&bound) {
                 continue; // PARTITION BY NULL: records get a null key.
@@ -267,11 +284,16 @@ pub fn plan_query(
             let pos = remaining.iter().position(|(_, e, _)| e.to_string() == text);
             let name = match pos {
                 Some(p) => remaining.remove(p).0,
-                None if star => match &bound {
-                    PhysicalExpr::Column { name, .. } => name.clone(),
-                    _ => partition_aliases.name_for(pexpr),
-                },
+                None if star => {
+                    let name = match &bound {
+                        PhysicalExpr::Column { name, .. } => name.clone(),
+                        _ => partition_aliases.name_for(pexpr),
+                    };
+                    generated_keys.push(name.clone());
+                    name
+                }
                 None => {
+                    let text = qualified(&bound, &alias).to_string();
                     return Err(Error::plan(format!(
                         "The query used to build `{sink_name}` must include the partitioning expression {text} in its projection (eg, SELECT {text}...)."
                     )));
@@ -301,6 +323,23 @@ pub fn plan_query(
             match pos {
                 Some(p) => {
                     let (name, e, _) = remaining.remove(p);
+                    let mut aliases: Vec<&str> = remaining
+                        .iter()
+                        .filter(|(_, e, plain)| {
+                            *plain && matches!(e, PhysicalExpr::Column { name, .. } if name == &key.name)
+                        })
+                        .map(|(n, _, _)| n.as_str())
+                        .collect();
+                    if !aliases.is_empty() {
+                        aliases.push(&name);
+                        aliases.sort();
+                        let (last, rest) = aliases.split_last().unwrap_or((&"", &[]));
+                        return Err(Error::plan(format!(
+                            "The projection contains a key column (`{}`) more than once, aliased as: {} and {last}.",
+                            key.name,
+                            rest.join(", ")
+                        )));
+                    }
                     out_cols.push(Column {
                         name,
                         ty: e.ty(),
@@ -309,9 +348,14 @@ pub fn plan_query(
                     exprs.push(e);
                 }
                 None => {
+                    let names: Vec<&str> = key_columns.iter().map(|k| k.name.as_str()).collect();
+                    let listed = match names.split_last() {
+                        Some((last, rest)) if !rest.is_empty() => format!("s {} and {last}", rest.join(", ")),
+                        _ => format!(" {}", names.join("")),
+                    };
                     return Err(Error::plan(format!(
-                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the key column {} in its projection (eg, SELECT {}...).",
-                        key.name, key.name
+                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the key column{listed} in its projection (eg, SELECT {}...).",
+                        names.join(", ")
                     )));
                 }
             }
@@ -327,7 +371,9 @@ pub fn plan_query(
     }
     check_duplicates(&out_cols)?;
     if purpose == QueryPurpose::Persistent
-        && let Some(c) = out_cols.iter().find(|c| is_reserved_column(&c.name))
+        && let Some(c) = out_cols
+            .iter()
+            .find(|c| is_reserved_column(&c.name) && !generated_keys.contains(&c.name))
     {
         return Err(Error::plan(format!(
             "Reserved column name in select: `{}`. Please remove or alias the column.",
@@ -404,8 +450,11 @@ fn scope_of(schema: &BatchSchema, alias: &str) -> Scope {
     }
 }
 
-fn star_columns(schema: &BatchSchema) -> Vec<(String, PhysicalExpr, bool)> {
-    schema
+/// The columns `SELECT *` stands for: key columns then the others, in source order. After
+/// `PARTITION BY` the old key columns come last, after the value columns, as in ksqlDB (its
+/// repartitioned rows carry the old key at the end of the value).
+fn star_columns(schema: &BatchSchema, rekeyed: bool) -> Vec<(String, PhysicalExpr, bool)> {
+    let mut cols: Vec<(String, PhysicalExpr, bool)> = schema
         .data_columns()
         .iter()
         .enumerate()
@@ -416,7 +465,40 @@ fn star_columns(schema: &BatchSchema) -> Vec<(String, PhysicalExpr, bool)> {
                 true,
             )
         })
-        .collect()
+        .collect();
+    if rekeyed {
+        let key_count = schema
+            .data_columns()
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Key)
+            .count();
+        cols.rotate_left(key_count);
+    }
+    cols
+}
+
+/// Whether a parsed expression is the NULL literal.
+fn is_null_expr(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_null_expr(inner),
+        Expr::Value(v) => matches!(v.value, sqlparser::ast::Value::Null),
+        _ => false,
+    }
+}
+
+/// `e` with its columns qualified by `source` (`ABS(INPUT.ID)`), as ksqlDB prints
+/// expressions in some messages.
+fn qualified(e: &PhysicalExpr, source: &str) -> PhysicalExpr {
+    let mut q = e.clone();
+    fn walk(e: &mut PhysicalExpr, source: &str) {
+        if let PhysicalExpr::Column { name, .. } = e {
+            *name = format!("{source}.{name}");
+            return;
+        }
+        e.for_each_child_mut(&mut |c| walk(c, source));
+    }
+    walk(&mut q, source);
+    q
 }
 
 /// Whether `expr` calls a table function (`EXPLODE`) anywhere.
