@@ -86,6 +86,13 @@ pub fn err_at(node: &impl Spanned, message: impl std::fmt::Display) -> Error {
     }
 }
 
+/// An invalid literal: ksqlDB rejects those (`Invalid numeric literal`, `Number overflows
+/// DOUBLE`) when it parses the statement, so they are parse errors here too.
+fn literal_err(node: &Expr, message: String) -> Error {
+    let located = err_at(node, message);
+    Error::new(crate::error::ErrorKind::Parse, located.message)
+}
+
 /// The catalog name of an identifier: upper case unless quoted.
 pub fn ident_name(ident: &sp::Ident) -> String {
     if ident.quote_style.is_some() {
@@ -145,7 +152,7 @@ impl<'a> Binder<'a> {
                 format!("'{expr}' is not a column; use -> to access struct fields"),
             )),
             Expr::Nested(inner) => self.bind(inner),
-            Expr::Value(v) => literal(&v.value).map_err(|m| err_at(expr, m)),
+            Expr::Value(v) => literal(&v.value).map_err(|m| literal_err(expr, m)),
             Expr::TypedString(ts) => {
                 let s = match &ts.value.value {
                     sp::Value::SingleQuotedString(s) => s.clone(),
@@ -153,6 +160,18 @@ impl<'a> Binder<'a> {
                 };
                 let ty = to_sql_type(&ts.data_type, self.catalog)?;
                 Ok(PhysicalExpr::literal(Value::String(s), SqlType::String).cast_to(&ty))
+            }
+            // A negative number is one literal, so `-1.7976931348623160E308` overflows as
+            // written.
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr: inner,
+            } if matches!(inner.as_ref(), Expr::Value(v) if matches!(v.value, sp::Value::Number(..))) => {
+                let Expr::Value(v) = inner.as_ref() else { unreachable!() };
+                let sp::Value::Number(text, long) = &v.value else {
+                    unreachable!()
+                };
+                literal(&sp::Value::Number(format!("-{text}"), *long)).map_err(|m| literal_err(expr, m))
             }
             Expr::UnaryOp { op, expr: inner } => {
                 let e = self.bind(inner)?;
@@ -967,6 +986,9 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
             let t = text.as_str();
             if t.contains(['e', 'E']) {
                 let d: f64 = t.parse().map_err(|_| format!("invalid number {t}"))?;
+                if d.is_infinite() || exceeds_double_max(t) {
+                    return Err(format!("Number overflows DOUBLE: {t}"));
+                }
                 PhysicalExpr::literal(Value::Double(d), SqlType::Double)
             } else if t.contains('.') {
                 let scale = t.split_once('.').map(|(_, f)| f.len()).unwrap_or(0) as i8;
@@ -991,14 +1013,8 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
             } else if let Ok(i) = t.parse::<i64>() {
                 PhysicalExpr::literal(Value::BigInt(i), SqlType::BigInt)
             } else {
-                let unscaled = Value::parse_decimal(t, 0).ok_or_else(|| format!("number {t} is too large"))?;
-                PhysicalExpr::literal(
-                    Value::Decimal(unscaled, 0),
-                    SqlType::Decimal {
-                        precision: t.len().min(38) as u8,
-                        scale: 0,
-                    },
-                )
+                // ksqlDB reads a whole number as INT or BIGINT only.
+                return Err(format!("Invalid numeric literal: {t}"));
             }
         }
         sp::Value::SingleQuotedString(s) | sp::Value::DoubleQuotedString(s) => {
@@ -1008,6 +1024,36 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
         sp::Value::Null => PhysicalExpr::literal(Value::Null, SqlType::String),
         other => return Err(format!("unsupported literal {other}")),
     })
+}
+
+/// Whether number text in scientific notation is beyond DOUBLE's largest finite value
+/// (1.7976931348623157E308) although it rounds to it.
+fn exceeds_double_max(text: &str) -> bool {
+    let t = text.trim_start_matches(['-', '+']);
+    let Some((mantissa, exp)) = t.split_once(['e', 'E']) else {
+        return false;
+    };
+    let Ok(exp) = exp.parse::<i64>() else {
+        return false;
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    let significant = digits.trim_start_matches('0').trim_end_matches('0');
+    if significant.is_empty() {
+        return false;
+    }
+    // The value is 0.<significant> x 10^(magnitude).
+    let magnitude = exp + int.len() as i64 - leading as i64;
+    const MAX_DIGITS: &str = "17976931348623157";
+    match magnitude.cmp(&309) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => {
+            let width = significant.len().max(MAX_DIGITS.len());
+            format!("{significant:0<width$}") > format!("{MAX_DIGITS:0<width$}")
+        }
+    }
 }
 
 /// Whether `e` is a bare NULL literal (whose type is taken from its context).

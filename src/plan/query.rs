@@ -75,6 +75,9 @@ pub fn plan_query(
             source.name
         )));
     }
+    if purpose == QueryPurpose::Transient && query.emit.is_none() {
+        check_pull_pseudo_columns(query)?;
+    }
     if query.having.is_some() && query.group_by.is_empty() {
         return Err(Error::plan("HAVING requires GROUP BY"));
     }
@@ -499,6 +502,49 @@ fn qualified(e: &PhysicalExpr, source: &str) -> PhysicalExpr {
     }
     walk(&mut q, source);
     q
+}
+
+/// Pseudo columns a pull query may not read: a pull query reads stored rows, which have no
+/// partition or offset.
+const PULL_DISALLOWED_COLUMNS: [&str; 2] = ["ROWPARTITION", "ROWOFFSET"];
+
+/// ksqlDB's pull-query check on pseudo columns in the select list and in `WHERE`.
+fn check_pull_pseudo_columns(query: &Query) -> Result<()> {
+    let used = |exprs: &mut dyn Iterator<Item = &Expr>| -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for e in exprs {
+            super::rewrite::rewrite_in_place(&mut e.clone(), &mut |x| {
+                let name = match x {
+                    Expr::Identifier(i) => ident_name(i),
+                    Expr::CompoundIdentifier(parts) if parts.len() == 2 => ident_name(&parts[1]),
+                    _ => return None,
+                };
+                if PULL_DISALLOWED_COLUMNS.contains(&name.as_str()) && !found.contains(&name) {
+                    found.push(name);
+                }
+                None
+            });
+        }
+        found
+    };
+    let select = used(&mut query.select.iter().filter_map(|item| match item {
+        SelectItem::Expr { expr, .. } | SelectItem::StructAll(expr) => Some(expr),
+        _ => None,
+    }));
+    if !select.is_empty() {
+        return Err(Error::plan(format!(
+            "Pull queries don't support the following columns in SELECT clauses: {}",
+            select.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let filter = used(&mut query.selection.iter());
+    if !filter.is_empty() {
+        return Err(Error::plan(format!(
+            "Pull queries don't support the following columns in WHERE clauses: {}",
+            filter.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// Whether `expr` calls a table function (`EXPLODE`) anywhere.
