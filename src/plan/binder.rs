@@ -568,7 +568,12 @@ impl<'a> Binder<'a> {
             {
                 return Err(err_at(
                     node,
-                    format!("Cannot compare {} values with {}", l.ty(), bop.symbol()),
+                    format!(
+                        "Cannot compare {l} ({}) to {r} ({}) with {}.",
+                        l.ty(),
+                        r.ty(),
+                        comparison_name(bop)
+                    ),
                 ));
             }
             return Ok(PhysicalExpr::Binary {
@@ -945,6 +950,8 @@ fn comparison_name(op: BinaryOp) -> &'static str {
 
 /// Brings two operands to one type for comparison; `what` names the operator in errors.
 fn coerce(l: PhysicalExpr, r: PhysicalExpr, node: &Expr, what: &str) -> Result<(PhysicalExpr, PhysicalExpr)> {
+    let l = magic_timestamp(l, &r);
+    let r = magic_timestamp(r, &l);
     let (lt, rt) = (l.ty(), r.ty());
     if is_null_literal(&l) {
         return Ok((retype_null(l, &rt), r));
@@ -1024,6 +1031,50 @@ fn literal(v: &sp::Value) -> std::result::Result<PhysicalExpr, String> {
         sp::Value::Null => PhysicalExpr::literal(Value::Null, SqlType::String),
         other => return Err(format!("unsupported literal {other}")),
     })
+}
+
+/// ksqlDB's "magic" timestamps: a string literal compared with ROWTIME, WINDOWSTART or
+/// WINDOWEND (BIGINT milliseconds) is read as a timestamp (`'2018-01-01T00:00:00.001'`,
+/// optionally with a zone offset such as `+0000`). `e` is returned as a BIGINT literal
+/// when it is such a string and `other` such a column.
+fn magic_timestamp(e: PhysicalExpr, other: &PhysicalExpr) -> PhysicalExpr {
+    let is_time_column = matches!(other, PhysicalExpr::Column { name, ty: SqlType::BigInt, .. }
+        if matches!(name.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND"));
+    match &e {
+        PhysicalExpr::Literal {
+            value: Value::String(text),
+            ..
+        } if is_time_column => match parse_timestamp_with_zone(text) {
+            Some(ms) => PhysicalExpr::literal(Value::BigInt(ms), SqlType::BigInt),
+            None => e,
+        },
+        _ => e,
+    }
+}
+
+/// Timestamp text with an optional trailing zone (`Z`, `+0100`, `-01:30`), in epoch millis.
+fn parse_timestamp_with_zone(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let bytes = t.as_bytes();
+    let zone = [6usize, 5].into_iter().find_map(|len| {
+        let start = t.len().checked_sub(len)?;
+        let sign = match bytes.get(start)? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let digits: String = t[start + 1..].chars().filter(|c| *c != ':').collect();
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) || !t[..start].contains('T') {
+            return None;
+        }
+        let hours: i64 = digits[..2].parse().ok()?;
+        let minutes: i64 = digits[2..].parse().ok()?;
+        Some((start, sign * (hours * 60 + minutes) * 60_000))
+    });
+    match zone {
+        Some((start, offset)) => Some(crate::runtime::expr::cast::parse_timestamp_text(&t[..start])? - offset),
+        None => crate::runtime::expr::cast::parse_timestamp_text(t),
+    }
 }
 
 /// Whether number text in scientific notation is beyond DOUBLE's largest finite value

@@ -142,7 +142,10 @@ pub fn plan_query(
             }
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != alias && q.value != source.name {
-                    return Err(Error::plan(format!("{}.* does not name the source {alias}", q.value)));
+                    return Err(Error::plan(format!(
+                        "'{}' is not a valid stream/table name or alias.",
+                        q.value
+                    )));
                 }
                 star = true;
                 items.extend(star_columns(&source_schema, !query.partition_by.is_empty()));
