@@ -518,7 +518,9 @@ fn has_aggregate(plan: &crate::plan::logical::LogicalPlan) -> bool {
     match plan {
         LogicalPlan::Aggregate { .. } => true,
         LogicalPlan::Source { .. } => false,
-        LogicalPlan::Filter { input, .. } | LogicalPlan::Project { input, .. } => has_aggregate(input),
+        LogicalPlan::Filter { input, .. } | LogicalPlan::FlatMap { input, .. } | LogicalPlan::Project { input, .. } => {
+            has_aggregate(input)
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Iden
 use super::binder::{Binder, Scope, ScopeColumn, is_null_literal};
 use super::catalog::{Catalog, SourceDesc};
 use super::logical::{AggregateCall, LogicalPlan};
-use super::query::{QueryPlan, QueryPurpose, is_reserved_column};
+use super::query::{AliasGenerator, QueryPlan, QueryPurpose, is_reserved_column};
 use super::rewrite::rewrite_in_place;
 use crate::error::{Error, Result};
 use crate::function::FunctionRegistry;
@@ -42,6 +42,7 @@ pub(crate) fn plan_aggregate(
     sink_name: &str,
 ) -> Result<QueryPlan> {
     let mut binder = Binder::new(scope, functions, catalog);
+    binder.set_clause("GROUP BY");
     let on_table = source.kind == SourceKind::Table;
 
     // Grouping keys, bound on the source.
@@ -253,21 +254,13 @@ pub(crate) fn plan_aggregate(
     let mut out_exprs: Vec<PhysicalExpr> = Vec::new();
     let mut key_slots: Vec<Option<(String, PhysicalExpr)>> = vec![None; keys.len()];
     let mut values: Vec<(String, PhysicalExpr)> = Vec::new();
-    let mut generated = 0usize;
+    let mut aliases = AliasGenerator::new(source.schema.columns.iter().map(|c| c.name.as_str()));
     for (alias, original, rewritten) in &mut items {
         replace_keys(rewritten);
         let bound = post_binder.bind(rewritten).map_err(|e| not_grouped(e, original))?;
         let name = match alias {
             Some(a) => a.clone(),
-            None => match original {
-                Expr::Identifier(i) => super::binder::ident_name(i),
-                Expr::CompoundIdentifier(parts) => parts.last().map(super::binder::ident_name).unwrap_or_default(),
-                _ => {
-                    let n = format!("KSQL_COL_{generated}");
-                    generated += 1;
-                    n
-                }
-            },
+            None => aliases.name_for(original),
         };
         if purpose == QueryPurpose::Persistent && is_reserved_column(&name) {
             return Err(Error::plan(format!(

@@ -43,6 +43,17 @@ pub enum LogicalPlan {
         /// Whether the input is a table's changelog (updates retract the old row first).
         on_table: bool,
     },
+    /// Table functions of the select list (`EXPLODE`): each row becomes one row per value.
+    /// Output: the input's data columns, one `KSQL_SYNTH_<n>` column per call, then the
+    /// pseudo columns.
+    FlatMap {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// The table function calls, bound on the input.
+        functions: Vec<crate::runtime::ops::TableFunctionCall>,
+        /// Output schema.
+        schema: BatchSchema,
+    },
     /// `SELECT` list (and the new key of `PARTITION BY`).
     Project {
         /// Input.
@@ -72,6 +83,7 @@ impl LogicalPlan {
     pub fn schema(&self) -> &BatchSchema {
         match self {
             LogicalPlan::Source { schema, .. }
+            | LogicalPlan::FlatMap { schema, .. }
             | LogicalPlan::Project { schema, .. }
             | LogicalPlan::Aggregate { schema, .. } => schema,
             LogicalPlan::Filter { input, .. } => input.schema(),
@@ -122,6 +134,20 @@ impl LogicalPlan {
                     } else {
                         ""
                     }
+                )?;
+                input.fmt_indented(f, depth + 1)
+            }
+            LogicalPlan::FlatMap {
+                input,
+                functions,
+                schema,
+            } => {
+                let calls: Vec<String> = functions.iter().map(|c| c.to_string()).collect();
+                writeln!(
+                    f,
+                    "{pad} > [ FLAT_MAP ] | Schema: {} | Table functions: {}",
+                    cols(schema),
+                    calls.join(", ")
                 )?;
                 input.fmt_indented(f, depth + 1)
             }

@@ -1,5 +1,5 @@
 //! Lowering a logical plan to a topology through the DSL, naming nodes as ksqlDB does
-//! (`WhereFilter`, `Project`).
+//! (`WhereFilter`, `FlatMap`, `Project`).
 
 use super::catalog::SourceDesc;
 use super::logical::LogicalPlan;
@@ -55,6 +55,7 @@ fn plan_partitions(plan: &LogicalPlan) -> i32 {
     match plan {
         LogicalPlan::Source { source, .. } => source.partitions,
         LogicalPlan::Filter { input, .. }
+        | LogicalPlan::FlatMap { input, .. }
         | LogicalPlan::Project { input, .. }
         | LogicalPlan::Aggregate { input, .. } => plan_partitions(input),
     }
@@ -285,6 +286,14 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) 
             } else {
                 s.filter(b, predicate.clone(), Some(name))
             }
+        }
+        LogicalPlan::FlatMap {
+            input,
+            functions,
+            schema,
+        } => {
+            let s = lower(input, b, table, app_id)?;
+            s.flat_map(b, functions.clone(), schema.clone())
         }
         LogicalPlan::Project {
             input, exprs, schema, ..

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::Expr;
 
-use super::binder::{Binder, Scope, ScopeColumn, ident_name, is_null_literal};
+use super::binder::{Binder, SYNTH_COLUMN_BASE, Scope, ScopeColumn, ident_name, is_null_literal};
 use super::catalog::{Catalog, SourceDesc};
 use super::logical::LogicalPlan;
 use crate::error::{Error, Result};
@@ -75,6 +75,9 @@ pub fn plan_query(
             source.name
         )));
     }
+    if purpose == QueryPurpose::Transient && query.emit.is_none() {
+        check_pull_pseudo_columns(query)?;
+    }
     if query.having.is_some() && query.group_by.is_empty() {
         return Err(Error::plan("HAVING requires GROUP BY"));
     }
@@ -89,9 +92,14 @@ pub fn plan_query(
         schema: source_schema.clone(),
     };
     if let Some(selection) = &query.selection {
-        let predicate = binder
-            .bind(selection)
-            .map_err(|e| Error::plan(format!("Error in WHERE expression: {}", e.message)))?;
+        binder.set_clause("WHERE");
+        let predicate = binder.bind(selection).map_err(|e| {
+            if binder.take_late_error() {
+                Error::plan(format!("Invalid Predicate: {}", e.message))
+            } else {
+                Error::plan(format!("Error in WHERE expression: {}", e.message))
+            }
+        })?;
         let predicate = if is_null_literal(&predicate) {
             PhysicalExpr::literal(crate::types::Value::Null, SqlType::Boolean)
         } else {
@@ -110,25 +118,37 @@ pub fn plan_query(
     }
 
     if !query.group_by.is_empty() {
+        if query.select.iter().any(|item| match item {
+            SelectItem::Expr { expr, .. } | SelectItem::StructAll(expr) => calls_table_function(expr),
+            _ => false,
+        }) {
+            return Err(Error::plan("Table functions cannot be used with aggregations."));
+        }
         return super::aggregate::plan_aggregate(query, source, root, &scope, catalog, functions, purpose, sink_name);
     }
 
     // The select list, in order: (name, expression, is a plain source column, is star).
+    // Table functions bind to placeholder columns, placed once the flat map's schema is known.
+    binder.allow_table_functions();
+    binder.set_clause("SELECT");
+    let mut aliases = AliasGenerator::new(source_schema.data_columns().iter().map(|c| c.name.as_str()));
     let mut items: Vec<(String, PhysicalExpr, bool)> = Vec::new();
     let mut star = false;
-    let mut generated = 0;
     for item in &query.select {
         match item {
             SelectItem::Wildcard => {
                 star = true;
-                items.extend(star_columns(&source_schema));
+                items.extend(star_columns(&source_schema, !query.partition_by.is_empty()));
             }
             SelectItem::QualifiedWildcard(q) => {
                 if q.value != alias && q.value != source.name {
-                    return Err(Error::plan(format!("{}.* does not name the source {alias}", q.value)));
+                    return Err(Error::plan(format!(
+                        "'{}' is not a valid stream/table name or alias.",
+                        q.value
+                    )));
                 }
                 star = true;
-                items.extend(star_columns(&source_schema));
+                items.extend(star_columns(&source_schema, !query.partition_by.is_empty()));
             }
             SelectItem::StructAll(expr) => {
                 let base = binder.bind(expr)?;
@@ -148,7 +168,18 @@ pub fn plan_query(
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let bound = binder.bind(expr)?;
+                let bound = binder.bind(expr).map_err(|e| {
+                    if binder.take_late_error() {
+                        Error::plan(format!("Invalid Select: {}", e.message))
+                    } else {
+                        e
+                    }
+                })?;
+                if is_null_literal(&bound) {
+                    return Err(Error::plan(
+                        "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).",
+                    ));
+                }
                 let name = match alias {
                     Some(a) if purpose == QueryPurpose::Persistent && is_reserved_column(&a.value) => {
                         return Err(Error::plan(format!(
@@ -157,12 +188,50 @@ pub fn plan_query(
                         )));
                     }
                     Some(a) => a.value.clone(),
-                    None => default_name(expr, &mut generated),
+                    None => aliases.name_for(expr),
                 };
                 let plain = matches!(bound, PhysicalExpr::Column { .. });
                 items.push((name, bound, plain));
             }
         }
+    }
+
+    // Table functions: a flat map between the source (after WHERE) and the projection. Its
+    // output inserts one column per call after the data columns, before the pseudo columns.
+    let table_functions = binder.take_table_functions();
+    let data_len = source_schema.data_columns().len();
+    let synth_count = table_functions.len();
+    let place = move |i: usize| -> usize {
+        if i >= SYNTH_COLUMN_BASE {
+            data_len + (i - SYNTH_COLUMN_BASE)
+        } else if i >= data_len {
+            i + synth_count
+        } else {
+            i
+        }
+    };
+    let mut input_schema = source_schema.clone();
+    if !table_functions.is_empty() {
+        if source.kind == SourceKind::Table {
+            return Err(Error::plan("Table source is not supported with table functions"));
+        }
+        let mut data = source_schema.data_columns().to_vec();
+        for (n, call) in table_functions.iter().enumerate() {
+            data.push(Column {
+                name: format!("KSQL_SYNTH_{n}"),
+                ty: call.ty.clone(),
+                kind: ColumnKind::Value,
+            });
+        }
+        input_schema = BatchSchema::with_pseudo_columns(data);
+        for (_, e, _) in &mut items {
+            e.remap_columns(&mut { place });
+        }
+        root = LogicalPlan::FlatMap {
+            input: Box::new(root),
+            functions: table_functions,
+            schema: input_schema.clone(),
+        };
     }
 
     let key_columns: Vec<&Column> = source_schema
@@ -172,11 +241,19 @@ pub fn plan_query(
         .collect();
     let mut out_cols: Vec<Column> = Vec::new();
     let mut exprs: Vec<PhysicalExpr> = Vec::new();
+    // Key columns named after a PARTITION BY expression under SELECT * (which may be a
+    // pseudo column: `PARTITION BY ROWTIME` makes a key column ROWTIME).
+    let mut generated_keys: Vec<String> = Vec::new();
     let rekeyed = !query.partition_by.is_empty();
     if purpose == QueryPurpose::Transient {
         for (name, e, _) in &items {
             let kind = match e {
-                PhysicalExpr::Column { index, .. } if source_schema.columns[*index].kind == ColumnKind::Key => {
+                PhysicalExpr::Column { index, .. }
+                    if input_schema
+                        .columns
+                        .get(*index)
+                        .is_some_and(|c| c.kind == ColumnKind::Key) =>
+                {
                     ColumnKind::Key
                 }
                 _ => ColumnKind::Value,
@@ -189,9 +266,23 @@ pub fn plan_query(
             exprs.push(e.clone());
         }
     } else if rekeyed {
+        if query.partition_by.len() > 1 && query.partition_by.iter().any(is_null_expr) {
+            return Err(Error::plan("Cannot PARTITION BY multiple columns including NULL"));
+        }
         let mut remaining = items.clone();
-        for (i, pexpr) in query.partition_by.iter().enumerate() {
-            let bound = binder.bind(pexpr)?;
+        let mut partition_aliases = AliasGenerator::new(source_schema.data_columns().iter().map(|c| c.name.as_str()));
+        binder.set_clause("PARTITION BY");
+        for pexpr in &query.partition_by {
+            let mut bound = binder.bind(pexpr).map_err(|e| match pexpr {
+                Expr::Identifier(i) if e.message.contains("cannot be resolved") => {
+                    let name = ident_name(i);
+                    Error::plan(format!(
+                        "PARTITION BY column '{name}' cannot be resolved. '{name}' must be a column in the source schema since PARTITION BY is applied on the input."
+                    ))
+                }
+                _ => e,
+            })?;
+            bound.remap_columns(&mut { place });
             if is_null_literal(&bound) {
                 continue; // PARTITION BY NULL: records get a null key.
             }
@@ -199,11 +290,16 @@ pub fn plan_query(
             let pos = remaining.iter().position(|(_, e, _)| e.to_string() == text);
             let name = match pos {
                 Some(p) => remaining.remove(p).0,
-                None if star => match &bound {
-                    PhysicalExpr::Column { name, .. } => name.clone(),
-                    _ => format!("KSQL_COL_{}", generated + i),
-                },
+                None if star => {
+                    let name = match &bound {
+                        PhysicalExpr::Column { name, .. } => name.clone(),
+                        _ => partition_aliases.name_for(pexpr),
+                    };
+                    generated_keys.push(name.clone());
+                    name
+                }
                 None => {
+                    let text = qualified(&bound, &alias).to_string();
                     return Err(Error::plan(format!(
                         "The query used to build `{sink_name}` must include the partitioning expression {text} in its projection (eg, SELECT {text}...)."
                     )));
@@ -233,6 +329,23 @@ pub fn plan_query(
             match pos {
                 Some(p) => {
                     let (name, e, _) = remaining.remove(p);
+                    let mut aliases: Vec<&str> = remaining
+                        .iter()
+                        .filter(|(_, e, plain)| {
+                            *plain && matches!(e, PhysicalExpr::Column { name, .. } if name == &key.name)
+                        })
+                        .map(|(n, _, _)| n.as_str())
+                        .collect();
+                    if !aliases.is_empty() {
+                        aliases.push(&name);
+                        aliases.sort();
+                        let (last, rest) = aliases.split_last().unwrap_or((&"", &[]));
+                        return Err(Error::plan(format!(
+                            "The projection contains a key column (`{}`) more than once, aliased as: {} and {last}.",
+                            key.name,
+                            rest.join(", ")
+                        )));
+                    }
                     out_cols.push(Column {
                         name,
                         ty: e.ty(),
@@ -241,9 +354,14 @@ pub fn plan_query(
                     exprs.push(e);
                 }
                 None => {
+                    let names: Vec<&str> = key_columns.iter().map(|k| k.name.as_str()).collect();
+                    let listed = match names.split_last() {
+                        Some((last, rest)) if !rest.is_empty() => format!("s {} and {last}", rest.join(", ")),
+                        _ => format!(" {}", names.join("")),
+                    };
                     return Err(Error::plan(format!(
-                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the key column {} in its projection (eg, SELECT {}...).",
-                        key.name, key.name
+                        "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the key column{listed} in its projection (eg, SELECT {}...).",
+                        names.join(", ")
                     )));
                 }
             }
@@ -259,7 +377,9 @@ pub fn plan_query(
     }
     check_duplicates(&out_cols)?;
     if purpose == QueryPurpose::Persistent
-        && let Some(c) = out_cols.iter().find(|c| is_reserved_column(&c.name))
+        && let Some(c) = out_cols
+            .iter()
+            .find(|c| is_reserved_column(&c.name) && !generated_keys.contains(&c.name))
     {
         return Err(Error::plan(format!(
             "Reserved column name in select: `{}`. Please remove or alias the column.",
@@ -336,8 +456,11 @@ fn scope_of(schema: &BatchSchema, alias: &str) -> Scope {
     }
 }
 
-fn star_columns(schema: &BatchSchema) -> Vec<(String, PhysicalExpr, bool)> {
-    schema
+/// The columns `SELECT *` stands for: key columns then the others, in source order. After
+/// `PARTITION BY` the old key columns come last, after the value columns, as in ksqlDB (its
+/// repartitioned rows carry the old key at the end of the value).
+fn star_columns(schema: &BatchSchema, rekeyed: bool) -> Vec<(String, PhysicalExpr, bool)> {
+    let mut cols: Vec<(String, PhysicalExpr, bool)> = schema
         .data_columns()
         .iter()
         .enumerate()
@@ -348,38 +471,185 @@ fn star_columns(schema: &BatchSchema) -> Vec<(String, PhysicalExpr, bool)> {
                 true,
             )
         })
-        .collect()
+        .collect();
+    if rekeyed {
+        let key_count = schema
+            .data_columns()
+            .iter()
+            .filter(|c| c.kind == ColumnKind::Key)
+            .count();
+        cols.rotate_left(key_count);
+    }
+    cols
 }
 
-/// ksqlDB's name for an unaliased select item: the column name, `STRUCT__FIELD` for a struct
-/// field, otherwise `KSQL_COL_<n>`.
-fn default_name(expr: &Expr, generated: &mut usize) -> String {
-    match expr {
-        Expr::Identifier(i) => ident_name(i),
-        Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
-        Expr::Nested(inner) => default_name(inner, generated),
-        Expr::BinaryOp {
-            left,
-            op: sqlparser::ast::BinaryOperator::Arrow,
-            right,
-        } => {
-            let mut tmp = *generated;
-            let l = default_name(left, &mut tmp);
-            let r = default_name(right, &mut tmp);
-            if l.starts_with("KSQL_COL_") || r.starts_with("KSQL_COL_") {
-                next_generated(generated)
-            } else {
-                format!("{l}__{r}")
-            }
-        }
-        _ => next_generated(generated),
+/// Whether a parsed expression is the NULL literal.
+fn is_null_expr(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_null_expr(inner),
+        Expr::Value(v) => matches!(v.value, sqlparser::ast::Value::Null),
+        _ => false,
     }
 }
 
-fn next_generated(generated: &mut usize) -> String {
-    let name = format!("KSQL_COL_{generated}");
-    *generated += 1;
-    name
+/// `e` with its columns qualified by `source` (`ABS(INPUT.ID)`), as ksqlDB prints
+/// expressions in some messages.
+fn qualified(e: &PhysicalExpr, source: &str) -> PhysicalExpr {
+    let mut q = e.clone();
+    fn walk(e: &mut PhysicalExpr, source: &str) {
+        if let PhysicalExpr::Column { name, .. } = e {
+            *name = format!("{source}.{name}");
+            return;
+        }
+        e.for_each_child_mut(&mut |c| walk(c, source));
+    }
+    walk(&mut q, source);
+    q
+}
+
+/// Pseudo columns a pull query may not read: a pull query reads stored rows, which have no
+/// partition or offset.
+const PULL_DISALLOWED_COLUMNS: [&str; 2] = ["ROWPARTITION", "ROWOFFSET"];
+
+/// ksqlDB's pull-query check on pseudo columns in the select list and in `WHERE`.
+fn check_pull_pseudo_columns(query: &Query) -> Result<()> {
+    let used = |exprs: &mut dyn Iterator<Item = &Expr>| -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        for e in exprs {
+            super::rewrite::rewrite_in_place(&mut e.clone(), &mut |x| {
+                let name = match x {
+                    Expr::Identifier(i) => ident_name(i),
+                    Expr::CompoundIdentifier(parts) if parts.len() == 2 => ident_name(&parts[1]),
+                    _ => return None,
+                };
+                if PULL_DISALLOWED_COLUMNS.contains(&name.as_str()) && !found.contains(&name) {
+                    found.push(name);
+                }
+                None
+            });
+        }
+        found
+    };
+    let select = used(&mut query.select.iter().filter_map(|item| match item {
+        SelectItem::Expr { expr, .. } | SelectItem::StructAll(expr) => Some(expr),
+        _ => None,
+    }));
+    if !select.is_empty() {
+        return Err(Error::plan(format!(
+            "Pull queries don't support the following columns in SELECT clauses: {}",
+            select.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let filter = used(&mut query.selection.iter());
+    if !filter.is_empty() {
+        return Err(Error::plan(format!(
+            "Pull queries don't support the following columns in WHERE clauses: {}",
+            filter.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `expr` calls a table function (`EXPLODE`) anywhere.
+fn calls_table_function(expr: &Expr) -> bool {
+    let mut found = false;
+    super::rewrite::rewrite_in_place(&mut expr.clone(), &mut |x| {
+        if let Expr::Function(f) = x
+            && crate::runtime::ops::TableFunction::by_name(&f.name.to_string()).is_some()
+        {
+            found = true;
+        }
+        None
+    });
+    found
+}
+
+/// ksqlDB's names for unaliased select items (its `ColumnNames.columnAliasGenerator`): a
+/// column keeps its name; a struct field access `s->f` is named after the field, `F`, then
+/// `F_1`, `F_2`, ... on clashes; anything else is `KSQL_COL_<n>`. Numbers that the source's
+/// own column names already use (`F`, `F_1`, `KSQL_COL_3`) are skipped.
+pub(crate) struct AliasGenerator {
+    /// Per name stem: the next number to try and the numbers taken.
+    stems: std::collections::HashMap<String, (u64, std::collections::HashSet<u64>)>,
+}
+
+const GENERATED_STEM: &str = "KSQL_COL";
+
+impl AliasGenerator {
+    /// A generator avoiding the names of a source's columns.
+    pub(crate) fn new<'a>(source_columns: impl Iterator<Item = &'a str>) -> Self {
+        let mut stems: std::collections::HashMap<String, (u64, std::collections::HashSet<u64>)> =
+            std::collections::HashMap::new();
+        for name in source_columns {
+            let (stem, n) = split_numbered(name);
+            stems.entry(stem).or_default().1.insert(n);
+        }
+        AliasGenerator { stems }
+    }
+
+    /// The name of the unaliased select item `expr`.
+    pub(crate) fn name_for(&mut self, expr: &Expr) -> String {
+        match expr {
+            Expr::Identifier(i) => ident_name(i),
+            Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
+            Expr::Nested(inner) => self.name_for(inner),
+            Expr::BinaryOp {
+                op: sqlparser::ast::BinaryOperator::Arrow,
+                right,
+                ..
+            } if matches!(right.as_ref(), Expr::Identifier(_)) => {
+                let Expr::Identifier(field) = right.as_ref() else {
+                    unreachable!()
+                };
+                let (stem, _) = split_numbered(&ident_name(field));
+                self.next(&stem)
+            }
+            Expr::CompoundFieldAccess { access_chain, .. }
+                if matches!(
+                    access_chain.last(),
+                    Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(_)))
+                ) =>
+            {
+                let Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))) = access_chain.last() else {
+                    unreachable!()
+                };
+                let (stem, _) = split_numbered(&ident_name(field));
+                self.next(&stem)
+            }
+            _ => self.next_generated(),
+        }
+    }
+
+    /// The next `KSQL_COL_<n>`.
+    pub(crate) fn next_generated(&mut self) -> String {
+        self.next(GENERATED_STEM)
+    }
+
+    fn next(&mut self, stem: &str) -> String {
+        let (next, used) = self.stems.entry(stem.to_string()).or_default();
+        let mut n = *next;
+        while used.contains(&n) {
+            n += 1;
+        }
+        *next = n + 1;
+        if n == 0 && stem != GENERATED_STEM {
+            stem.to_string()
+        } else {
+            format!("{stem}_{n}")
+        }
+    }
+}
+
+/// Splits `NAME_12` into (`NAME`, 12); a name without a numeric suffix has number 0.
+fn split_numbered(name: &str) -> (String, u64) {
+    if let Some((stem, digits)) = name.rsplit_once('_')
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = digits.parse::<u64>()
+    {
+        return (stem.to_string(), n);
+    }
+    (name.to_string(), 0)
 }
 
 /// The names of the pseudo columns, which user columns may not take.

@@ -136,6 +136,18 @@ impl KStream {
         self.process(b, "KSTREAM-MAPVALUES", name, supplier, schema)
     }
 
+    /// Applies table functions: each row becomes one row per value they return (ksqlDB's
+    /// `FlatMap` step, a `flatTransformValues`); `schema` describes the output.
+    pub fn flat_map(
+        &self,
+        b: &mut StreamsBuilder,
+        calls: Vec<crate::runtime::ops::TableFunctionCall>,
+        schema: BatchSchema,
+    ) -> Result<KStream> {
+        let supplier: ProcessorSupplier = Arc::new(move || Box::new(crate::runtime::ops::FlatMap::new(calls.clone())));
+        self.process(b, "KSTREAM-FLATTRANSFORMVALUES", Some("FlatMap"), supplier, schema)
+    }
+
     /// Runs a custom processor whose output batches have `schema`.
     pub fn process(
         &self,

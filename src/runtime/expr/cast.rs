@@ -120,13 +120,34 @@ fn describe(v: &Value) -> String {
     }
 }
 
-/// The text form of a value as `CAST(x AS STRING)` gives it.
+/// The text form of a value as `CAST(x AS STRING)` gives it: Java's `toString` of the value
+/// ksqlDB holds, so collections read `[1, 2]`, `{k=v, k2=v2}` and `Struct{A=1,B=x}` (a struct
+/// leaves out its NULL fields, as Kafka Connect's `Struct` does).
 pub fn to_text(v: &Value) -> String {
     match v {
         Value::Double(d) => format_double(*d),
         Value::Timestamp(ms) => format_timestamp(*ms),
         Value::Date(d) => format_date(*d),
         Value::Time(t) => format_time(*t),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(to_text).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Value::Map(entries) => {
+            let parts: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}={}", to_text(k), to_text(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Struct(fields) => {
+            let parts: Vec<String> = fields
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(n, v)| format!("{n}={}", to_text(v)))
+                .collect();
+            format!("Struct{{{}}}", parts.join(","))
+        }
         other => other.to_string(),
     }
 }
@@ -194,6 +215,26 @@ mod tests {
         assert_eq!(
             cast_value(Value::String("1970-01-01T00:00:01.5".into()), &SqlType::Timestamp),
             Ok(Value::Timestamp(1500))
+        );
+    }
+
+    #[test]
+    fn collections_cast_to_javas_text() {
+        let map = Value::Map(vec![(Value::String("this".into()), Value::Int(1))]);
+        assert_eq!(cast_value(map, &SqlType::String), Ok(Value::String("{this=1}".into())));
+        let st = Value::Struct(vec![
+            ("F0".into(), Value::Int(1)),
+            ("f1".into(), Value::Int(3)),
+            ("G".into(), Value::Null),
+        ]);
+        assert_eq!(
+            cast_value(st, &SqlType::String),
+            Ok(Value::String("Struct{F0=1,f1=3}".into()))
+        );
+        let arr = Value::Array(vec![Value::Int(1), Value::Null, Value::String("x".into())]);
+        assert_eq!(
+            cast_value(arr, &SqlType::String),
+            Ok(Value::String("[1, null, x]".into()))
         );
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, Datum, Scalar};
 
-use super::row::{RowCtx, eval_value};
+use super::row::{RowCtx, eval_value_logged};
 use super::{BinaryOp, PhysicalExpr, RowError};
 use crate::error::Result;
 use crate::types::arrow::{build_array, repeat_value, to_arrow};
@@ -213,9 +213,12 @@ fn operand(expr: &PhysicalExpr, columns: &[ArrayRef], n: usize, errors: &mut Vec
 fn row_wise(expr: &PhysicalExpr, columns: &[ArrayRef], n: usize, errors: &mut Vec<RowError>) -> Result<Operand> {
     let mut values = Vec::with_capacity(n);
     let mut env = Vec::new();
+    let mut call_errors = Vec::new();
     for row in 0..n {
         let ctx = RowCtx { columns, row };
-        match eval_value(expr, &ctx, &mut env) {
+        let result = eval_value_logged(expr, &ctx, &mut env, &mut call_errors);
+        errors.extend(call_errors.drain(..).map(|message| RowError { row, message }));
+        match result {
             Ok(v) => values.push(v),
             Err(message) => {
                 errors.push(RowError { row, message });

@@ -20,7 +20,7 @@ use crate::types::{SqlType, Value};
 
 pub use cast::cast_value;
 pub use eval::{evaluate, evaluate_predicate};
-pub use row::{RowCtx, eval_value};
+pub use row::{RowCtx, eval_value, eval_value_logged};
 
 /// A failure evaluating one row: the row index in the batch and what went wrong.
 #[derive(Debug, Clone, PartialEq)]
@@ -302,6 +302,81 @@ impl PhysicalExpr {
     /// A literal.
     pub fn literal(value: Value, ty: SqlType) -> Self {
         PhysicalExpr::Literal { value, ty }
+    }
+
+    /// Calls `f` on every column index the expression reads, letting it change them (the
+    /// planner moves columns when a node between the source and the projection adds some).
+    pub fn remap_columns(&mut self, f: &mut dyn FnMut(usize) -> usize) {
+        if let PhysicalExpr::Column { index, .. } = self {
+            *index = f(*index);
+            return;
+        }
+        self.for_each_child_mut(&mut |c| c.remap_columns(f));
+    }
+
+    /// Calls `f` on each direct sub-expression.
+    pub fn for_each_child_mut(&mut self, f: &mut dyn FnMut(&mut PhysicalExpr)) {
+        match self {
+            PhysicalExpr::Column { .. } | PhysicalExpr::Literal { .. } | PhysicalExpr::LambdaVar { .. } => {}
+            PhysicalExpr::Binary { left, right, .. } | PhysicalExpr::IsDistinctFrom { left, right, .. } => {
+                f(left);
+                f(right);
+            }
+            PhysicalExpr::Not(e)
+            | PhysicalExpr::Negate(e)
+            | PhysicalExpr::IsNull { expr: e, .. }
+            | PhysicalExpr::Cast { expr: e, .. }
+            | PhysicalExpr::Field { expr: e, .. }
+            | PhysicalExpr::Lambda { body: e, .. } => f(e),
+            PhysicalExpr::Like { expr, pattern, .. } => {
+                f(expr);
+                f(pattern);
+            }
+            PhysicalExpr::Between { expr, low, high, .. } => {
+                f(expr);
+                f(low);
+                f(high);
+            }
+            PhysicalExpr::InList { expr, list, .. } => {
+                f(expr);
+                list.iter_mut().for_each(f);
+            }
+            PhysicalExpr::Case {
+                branches, else_result, ..
+            } => {
+                for (c, r) in branches {
+                    f(c);
+                    f(r);
+                }
+                if let Some(e) = else_result {
+                    f(e);
+                }
+            }
+            PhysicalExpr::Call { args, .. } => args.iter_mut().for_each(f),
+            PhysicalExpr::Subscript { expr, index, .. } => {
+                f(expr);
+                f(index);
+            }
+            PhysicalExpr::MakeArray { items, .. } => items.iter_mut().for_each(f),
+            PhysicalExpr::MakeMap { entries, .. } => {
+                for (k, v) in entries {
+                    f(k);
+                    f(v);
+                }
+            }
+            PhysicalExpr::MakeStruct { fields, .. } => fields.iter_mut().for_each(|(_, e)| f(e)),
+        }
+    }
+
+    /// Whether `pred` holds for this expression or any sub-expression.
+    pub fn any(&self, pred: &dyn Fn(&PhysicalExpr) -> bool) -> bool {
+        if pred(self) {
+            return true;
+        }
+        let mut copy = self.clone();
+        let mut found = false;
+        copy.for_each_child_mut(&mut |c| found = found || c.any(pred));
+        found
     }
 
     /// Wraps `self` in a cast to `to` unless it already has that type.

@@ -1,6 +1,7 @@
 //! Row-wise evaluation: the reference semantics of every expression, used for the shapes
 //! without a vectorised kernel and inside lambdas.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 
 use arrow_array::ArrayRef;
@@ -17,8 +18,33 @@ pub struct RowCtx<'a> {
     pub row: usize,
 }
 
-/// Evaluates `expr` for one row. `env` holds the lambda parameters in scope.
+/// Evaluates `expr` for one row. `env` holds the lambda parameters in scope. Any failure,
+/// a function call's included, fails the whole evaluation (INSERT VALUES, planning-time
+/// constants); see [`eval_value_logged`] for the per-record semantics of a query.
 pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -> Result<Value, String> {
+    eval(expr, ctx, env, None)
+}
+
+/// Evaluates `expr` for one row as a query does: a function call that fails yields NULL for
+/// that call only — the enclosing expression goes on with the NULL, as in ksqlDB — and its
+/// message is appended to `errors`. Other failures (division by zero, a failed cast) still
+/// fail the whole evaluation.
+pub fn eval_value_logged(
+    expr: &PhysicalExpr,
+    ctx: &RowCtx<'_>,
+    env: &mut Vec<Value>,
+    errors: &mut Vec<String>,
+) -> Result<Value, String> {
+    let sink = RefCell::new(std::mem::take(errors));
+    let result = eval(expr, ctx, env, Some(&sink));
+    *errors = sink.into_inner();
+    result
+}
+
+/// Where failed function calls are reported; `None` makes them fail the evaluation.
+type CallErrors<'s> = Option<&'s RefCell<Vec<String>>>;
+
+fn eval(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>, sink: CallErrors<'_>) -> Result<Value, String> {
     Ok(match expr {
         PhysicalExpr::Column { index, .. } => match ctx.columns.get(*index) {
             Some(col) => value_at(col.as_ref(), ctx.row),
@@ -32,11 +58,11 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             ..
         } => {
             // Three-valued logic: FALSE wins over NULL.
-            let l = eval_value(left, ctx, env)?;
+            let l = eval(left, ctx, env, sink)?;
             if l == Value::Boolean(false) {
                 return Ok(l);
             }
-            let r = eval_value(right, ctx, env)?;
+            let r = eval(right, ctx, env, sink)?;
             match (l, r) {
                 (_, Value::Boolean(false)) => Value::Boolean(false),
                 (Value::Boolean(true), Value::Boolean(true)) => Value::Boolean(true),
@@ -49,11 +75,11 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             right,
             ..
         } => {
-            let l = eval_value(left, ctx, env)?;
+            let l = eval(left, ctx, env, sink)?;
             if l == Value::Boolean(true) {
                 return Ok(l);
             }
-            let r = eval_value(right, ctx, env)?;
+            let r = eval(right, ctx, env, sink)?;
             match (l, r) {
                 (_, Value::Boolean(true)) => Value::Boolean(true),
                 (Value::Boolean(false), Value::Boolean(false)) => Value::Boolean(false),
@@ -61,25 +87,25 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             }
         }
         PhysicalExpr::Binary { op, left, right, ty } => {
-            let l = eval_value(left, ctx, env)?;
-            let r = eval_value(right, ctx, env)?;
+            let l = eval(left, ctx, env, sink)?;
+            let r = eval(right, ctx, env, sink)?;
             binary(*op, &l, &r, ty)?
         }
-        PhysicalExpr::Not(e) => match eval_value(e, ctx, env)? {
+        PhysicalExpr::Not(e) => match eval(e, ctx, env, sink)? {
             Value::Boolean(b) => Value::Boolean(!b),
             _ => Value::Null,
         },
-        PhysicalExpr::Negate(e) => match eval_value(e, ctx, env)? {
+        PhysicalExpr::Negate(e) => match eval(e, ctx, env, sink)? {
             Value::Int(v) => Value::Int(v.wrapping_neg()),
             Value::BigInt(v) => Value::BigInt(v.wrapping_neg()),
             Value::Double(v) => Value::Double(-v),
             Value::Decimal(u, s) => Value::Decimal(-u, s),
             _ => Value::Null,
         },
-        PhysicalExpr::IsNull { expr, negated } => Value::Boolean(eval_value(expr, ctx, env)?.is_null() != *negated),
+        PhysicalExpr::IsNull { expr, negated } => Value::Boolean(eval(expr, ctx, env, sink)?.is_null() != *negated),
         PhysicalExpr::IsDistinctFrom { left, right, negated } => {
-            let l = eval_value(left, ctx, env)?;
-            let r = eval_value(right, ctx, env)?;
+            let l = eval(left, ctx, env, sink)?;
+            let r = eval(right, ctx, env, sink)?;
             let same = match (&l, &r) {
                 (Value::Null, Value::Null) => true,
                 (Value::Null, _) | (_, Value::Null) => false,
@@ -92,7 +118,7 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             pattern,
             escape,
             negated,
-        } => match (eval_value(expr, ctx, env)?, eval_value(pattern, ctx, env)?) {
+        } => match (eval(expr, ctx, env, sink)?, eval(pattern, ctx, env, sink)?) {
             (Value::String(s), Value::String(p)) => Value::Boolean(like_match(&s, &p, *escape) != *negated),
             _ => Value::Null,
         },
@@ -102,9 +128,9 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             high,
             negated,
         } => {
-            let v = eval_value(expr, ctx, env)?;
-            let lo = eval_value(low, ctx, env)?;
-            let hi = eval_value(high, ctx, env)?;
+            let v = eval(expr, ctx, env, sink)?;
+            let lo = eval(low, ctx, env, sink)?;
+            let hi = eval(high, ctx, env, sink)?;
             match (v.sql_cmp(&lo), v.sql_cmp(&hi)) {
                 (Some(a), Some(b)) => Value::Boolean((a != Ordering::Less && b != Ordering::Greater) != *negated),
                 // NULL anywhere: false, whether negated or not (ksqlDB).
@@ -112,13 +138,13 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             }
         }
         PhysicalExpr::InList { expr, list, negated } => {
-            let v = eval_value(expr, ctx, env)?;
+            let v = eval(expr, ctx, env, sink)?;
             // ksqlDB: a NULL operand is in no list and out of none; NULL items never match.
             if v.is_null() {
                 return Ok(Value::Boolean(false));
             }
             for item in list {
-                let c = eval_value(item, ctx, env)?;
+                let c = eval(item, ctx, env, sink)?;
                 if !c.is_null() && (v.sql_cmp(&c) == Some(Ordering::Equal) || v == c) {
                     return Ok(Value::Boolean(!*negated));
                 }
@@ -129,16 +155,16 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             branches, else_result, ..
         } => {
             for (cond, result) in branches {
-                if eval_value(cond, ctx, env)? == Value::Boolean(true) {
-                    return eval_value(result, ctx, env);
+                if eval(cond, ctx, env, sink)? == Value::Boolean(true) {
+                    return eval(result, ctx, env, sink);
                 }
             }
             match else_result {
-                Some(e) => eval_value(e, ctx, env)?,
+                Some(e) => eval(e, ctx, env, sink)?,
                 None => Value::Null,
             }
         }
-        PhysicalExpr::Cast { expr, to } => cast_value(eval_value(expr, ctx, env)?, to)?,
+        PhysicalExpr::Cast { expr, to } => cast_value(eval(expr, ctx, env, sink)?, to)?,
         PhysicalExpr::Call { func, args, ty } => {
             let mut values = Vec::with_capacity(args.len());
             let mut lambdas: Vec<&PhysicalExpr> = Vec::new();
@@ -147,13 +173,21 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
                     lambdas.push(arg);
                     values.push(Value::Null);
                 } else {
-                    values.push(eval_value(arg, ctx, env)?);
+                    values.push(eval(arg, ctx, env, sink)?);
                 }
             }
-            if lambdas.is_empty() {
-                func.invoke(&values, ty, &[])?
+            let result = if lambdas.is_empty() {
+                func.invoke(&values, ty, &[])
             } else {
-                call_with_lambdas(func.as_ref(), &values, ty, &lambdas, ctx, env)?
+                call_with_lambdas(func.as_ref(), &values, ty, &lambdas, ctx, env, sink)
+            };
+            match (result, sink) {
+                (Ok(v), _) => v,
+                (Err(message), Some(errors)) => {
+                    errors.borrow_mut().push(message);
+                    Value::Null
+                }
+                (Err(message), None) => return Err(message),
             }
         }
         PhysicalExpr::Lambda { .. } => {
@@ -163,7 +197,7 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             Some(v) => v.clone(),
             None => return Err(format!("lambda variable {name} is not bound")),
         },
-        PhysicalExpr::Field { expr, field, .. } => match eval_value(expr, ctx, env)? {
+        PhysicalExpr::Field { expr, field, .. } => match eval(expr, ctx, env, sink)? {
             Value::Struct(fields) => fields
                 .into_iter()
                 .find(|(n, _)| n == field)
@@ -172,21 +206,21 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
             _ => Value::Null,
         },
         PhysicalExpr::Subscript { expr, index, .. } => {
-            let container = eval_value(expr, ctx, env)?;
-            let idx = eval_value(index, ctx, env)?;
+            let container = eval(expr, ctx, env, sink)?;
+            let idx = eval(index, ctx, env, sink)?;
             subscript(container, &idx)
         }
         PhysicalExpr::MakeArray { items, .. } => Value::Array(
             items
                 .iter()
-                .map(|i| eval_value(i, ctx, env))
+                .map(|i| eval(i, ctx, env, sink))
                 .collect::<Result<_, _>>()?,
         ),
         PhysicalExpr::MakeMap { entries, .. } => {
             let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                let k = eval_value(k, ctx, env)?;
-                let v = eval_value(v, ctx, env)?;
+                let k = eval(k, ctx, env, sink)?;
+                let v = eval(v, ctx, env, sink)?;
                 // A repeated key keeps the last value, as a Java map would.
                 match out.iter_mut().find(|(ek, _)| *ek == k) {
                     Some(slot) => slot.1 = v,
@@ -198,7 +232,7 @@ pub fn eval_value(expr: &PhysicalExpr, ctx: &RowCtx<'_>, env: &mut Vec<Value>) -
         PhysicalExpr::MakeStruct { fields, .. } => Value::Struct(
             fields
                 .iter()
-                .map(|(n, e)| Ok((n.clone(), eval_value(e, ctx, env)?)))
+                .map(|(n, e)| Ok((n.clone(), eval(e, ctx, env, sink)?)))
                 .collect::<Result<_, String>>()?,
         ),
     })
@@ -213,6 +247,7 @@ fn call_with_lambdas(
     lambdas: &[&PhysicalExpr],
     ctx: &RowCtx<'_>,
     env: &mut Vec<Value>,
+    sink: CallErrors<'_>,
 ) -> Result<Value, String> {
     // Each lambda closes over the row and the outer environment; it borrows `env` mutably only
     // while it runs, so the closures take turns through a RefCell.
@@ -230,7 +265,7 @@ fn call_with_lambdas(
                     .map_err(|_| "nested lambda re-entry".to_string())?;
                 let base = env.len();
                 env.extend(params.iter().cloned());
-                let result = eval_value(body, ctx, &mut env);
+                let result = eval(body, ctx, &mut env, sink);
                 env.truncate(base);
                 result
             });

@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod filter;
+mod flat_map;
 mod materialize;
 mod project;
 mod record_cache;
@@ -11,6 +12,7 @@ mod table_changes;
 
 pub use aggregate::{Aggregate, AggregateSpec};
 pub use filter::Filter;
+pub use flat_map::{FlatMap, TableFunction, TableFunctionCall};
 pub use materialize::Materialize;
 pub use project::Project;
 pub use record_cache::RecordCache;
