@@ -344,12 +344,15 @@ mod tests {
                 "LATEST_BY_OFFSET",
                 "MAX",
                 "MIN",
+                "STDDEV_POP",
                 "STDDEV_SAMP",
                 "STDDEV_SAMPLE",
                 "SUM",
                 "SUM_LIST",
                 "TOPK",
                 "TOPKDISTINCT",
+                "VAR_POP",
+                "VAR_SAMP",
             ]
         );
         for d in reg.list_aggregates() {
@@ -376,6 +379,9 @@ mod tests {
             "ATTR",
             "STDDEV_SAMP",
             "STDDEV_SAMPLE",
+            "STDDEV_POP",
+            "VAR_SAMP",
+            "VAR_POP",
         ] {
             assert_eq!(undo(name, SqlType::Int, &[]), Some(true), "{name}");
         }

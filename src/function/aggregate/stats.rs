@@ -1,4 +1,4 @@
-//! STDDEV_SAMP, STDDEV_SAMPLE and CORRELATION.
+//! STDDEV_SAMP, STDDEV_SAMPLE, STDDEV_POP, VAR_SAMP, VAR_POP and CORRELATION.
 
 use std::sync::Arc;
 
@@ -7,7 +7,14 @@ use crate::types::{SqlType, Value};
 use super::{AggregateFunction, AggregateImpl, arg, bound, declare, field, no_match, no_params, struct_type};
 
 pub(super) fn all() -> Vec<Arc<dyn AggregateFunction>> {
-    vec![stddev(true), stddev(false), correlation()]
+    vec![
+        stddev(true),
+        stddev(false),
+        moments(Moment::StddevPop),
+        moments(Moment::VarSamp),
+        moments(Moment::VarPop),
+        correlation(),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,6 +247,146 @@ fn stddev(samp: bool) -> Arc<dyn AggregateFunction> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// STDDEV_POP, VAR_SAMP and VAR_POP: Welford/Chan updates of STRUCT<COUNT BIGINT, SUM DOUBLE,
+// M2 DOUBLE> in double arithmetic (M2 is the sum of squared deviations from the mean).
+//
+// ksqlDB does not ship these; they follow the standard definitions. Like ksqlDB's STDDEV_SAMP,
+// a group too small for the statistic (no values; one value for VAR_SAMP) gives 0.0 rather
+// than NULL, so a table group whose rows were all retracted reads 0.0 as COUNT reads 0.
+
+/// Which second-moment statistic a [`Moments`] accumulator reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// sqrt(M2 / n).
+    StddevPop,
+    /// M2 / (n - 1).
+    VarSamp,
+    /// M2 / n.
+    VarPop,
+}
+
+struct Moments(Moment);
+
+impl Moments {
+    fn parts(state: &Value) -> (i64, f64, f64) {
+        (
+            field(state, "COUNT").as_i64().unwrap_or(0),
+            field(state, "SUM").as_f64().unwrap_or(0.0),
+            field(state, "M2").as_f64().unwrap_or(0.0),
+        )
+    }
+
+    fn state(count: i64, sum: f64, m2: f64) -> Value {
+        Value::Struct(vec![
+            ("COUNT".into(), Value::BigInt(count)),
+            ("SUM".into(), Value::Double(sum)),
+            ("M2".into(), Value::Double(m2)),
+        ])
+    }
+}
+
+impl AggregateImpl for Moments {
+    fn initial(&self) -> Value {
+        Self::state(0, 0.0, 0.0)
+    }
+    fn add(&self, state: Value, args: &[Value]) -> Result<Value, String> {
+        let Some(x) = arg(args, 0).as_f64() else {
+            return Ok(state);
+        };
+        let (n, sum, m2) = Self::parts(&state);
+        if n <= 0 {
+            return Ok(Self::state(1, x, 0.0));
+        }
+        let old_mean = sum / n as f64;
+        let new_mean = (sum + x) / (n + 1) as f64;
+        Ok(Self::state(n + 1, sum + x, m2 + (x - old_mean) * (x - new_mean)))
+    }
+    fn undo(&self, state: Value, args: &[Value]) -> Result<Value, String> {
+        let Some(x) = arg(args, 0).as_f64() else {
+            return Ok(state);
+        };
+        let (n, sum, m2) = Self::parts(&state);
+        if n <= 1 {
+            return Ok(self.initial());
+        }
+        let cur_mean = sum / n as f64;
+        let prev_mean = (sum - x) / (n - 1) as f64;
+        let m2 = (m2 - (x - prev_mean) * (x - cur_mean)).max(0.0);
+        Ok(Self::state(n - 1, sum - x, m2))
+    }
+    fn supports_undo(&self) -> bool {
+        true
+    }
+    fn merge(&self, a: Value, b: Value) -> Result<Value, String> {
+        let (na, sa, ma) = Self::parts(&a);
+        let (nb, sb, mb) = Self::parts(&b);
+        if na <= 0 {
+            return Ok(b);
+        }
+        if nb <= 0 {
+            return Ok(a);
+        }
+        let n = na + nb;
+        let gap = sa / na as f64 - sb / nb as f64;
+        let m2 = ma + mb + gap * gap * (na as f64 * nb as f64) / n as f64;
+        Ok(Self::state(n, sa + sb, m2))
+    }
+    fn result(&self, state: &Value) -> Value {
+        let (n, _, m2) = Self::parts(state);
+        let v = match self.0 {
+            Moment::VarSamp if n >= 2 => m2 / (n - 1) as f64,
+            Moment::VarPop if n >= 1 => m2 / n as f64,
+            Moment::StddevPop if n >= 1 => (m2 / n as f64).sqrt(),
+            _ => 0.0,
+        };
+        Value::Double(v)
+    }
+}
+
+fn moments(which: Moment) -> Arc<dyn AggregateFunction> {
+    let (name, description): (&'static str, &'static str) = match which {
+        Moment::StddevPop => (
+            "STDDEV_POP",
+            "Returns the population standard deviation of the column, sqrt(sum((x - mean)^2) / n); \
+             NULLs are ignored and an empty group gives 0.0.",
+        ),
+        Moment::VarSamp => (
+            "VAR_SAMP",
+            "Returns the sample variance of the column, sum((x - mean)^2) / (n - 1); NULLs are \
+             ignored and fewer than two values give 0.0, as STDDEV_SAMP does.",
+        ),
+        Moment::VarPop => (
+            "VAR_POP",
+            "Returns the population variance of the column, sum((x - mean)^2) / n; NULLs are \
+             ignored and an empty group gives 0.0.",
+        ),
+    };
+    const SIGS: [&str; 4] = ["INT", "BIGINT", "DOUBLE", "DECIMAL"];
+    declare(
+        name,
+        description,
+        &[
+            (&[("col1", "INT")], "DOUBLE"),
+            (&[("col1", "BIGINT")], "DOUBLE"),
+            (&[("col1", "DOUBLE")], "DOUBLE"),
+            (&[("col1", "DECIMAL")], "DOUBLE"),
+        ],
+        no_params,
+        Box::new(move |args, params| match (args, params) {
+            ([Some(SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::Decimal { .. })], []) => {
+                let state = struct_type(&[
+                    ("COUNT", SqlType::BigInt),
+                    ("SUM", SqlType::Double),
+                    ("M2", SqlType::Double),
+                ]);
+                Ok(bound(name, SqlType::Double, state, Moments(which)))
+            }
+            _ => Err(no_match(name, &SIGS, args, params)),
+        }),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
 // CORRELATION: Pearson's coefficient from running sums.
 
 const CORR_FIELDS: [&str; 5] = ["X_SUM", "Y_SUM", "X_SQUARED_SUM", "Y_SQUARED_SUM", "XY_SUM"];
@@ -327,6 +474,7 @@ fn correlation() -> Arc<dyn AggregateFunction> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::BoundAggregate;
     use super::super::testing::{bind, col, run};
     use super::*;
 
@@ -409,6 +557,88 @@ mod tests {
             }
         }
         assert!(bind("STDDEV_SAMP", &[Some(SqlType::String)], &[]).is_err());
+    }
+
+    fn result_f64(b: &BoundAggregate, st: &Value) -> f64 {
+        match b.imp.result(st) {
+            Value::Double(x) => x,
+            other => panic!("not a double: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn population_and_sample_moments() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, sum of squared deviations 32.
+        let want = [("STDDEV_POP", 2.0), ("VAR_POP", 4.0), ("VAR_SAMP", 32.0 / 7.0)];
+        for (name, expected) in want {
+            for t in [SqlType::Int, SqlType::BigInt, SqlType::Double] {
+                let b = bind(name, &[Some(t.clone())], &[]).unwrap();
+                assert_eq!(b.return_type, SqlType::Double);
+                assert!(b.imp.supports_undo());
+                let v = |n: i32| match t {
+                    SqlType::Int => Value::Int(n),
+                    SqlType::BigInt => Value::BigInt(n as i64),
+                    _ => Value::Double(n as f64),
+                };
+                let mut st = b.imp.initial();
+                for n in [2, 4, 4, 4, 5, 5, 7, 9] {
+                    st = b.imp.add(st, &[v(n)]).unwrap();
+                    // NULLs are ignored.
+                    st = b.imp.add(st, &[Value::Null]).unwrap();
+                }
+                let got = result_f64(&b, &st);
+                assert!((got - expected).abs() < 1e-9, "{name} {t}: {got}");
+                // Undo 9 and 2 equals adding the rest only.
+                let undone = b.imp.undo(b.imp.undo(st.clone(), &[v(9)]).unwrap(), &[v(2)]).unwrap();
+                let undone = b.imp.undo(undone, &[Value::Null]).unwrap();
+                let mut rest = b.imp.initial();
+                for n in [4, 4, 4, 5, 5, 7] {
+                    rest = b.imp.add(rest, &[v(n)]).unwrap();
+                }
+                let (x, y) = (result_f64(&b, &undone), result_f64(&b, &rest));
+                assert!((x - y).abs() < 1e-9, "{name} {t} undo: {x} vs {y}");
+                // Merging halves equals folding the whole.
+                let mut h1 = b.imp.initial();
+                for n in [2, 4, 4] {
+                    h1 = b.imp.add(h1, &[v(n)]).unwrap();
+                }
+                let mut h2 = b.imp.initial();
+                for n in [4, 5, 5, 7, 9] {
+                    h2 = b.imp.add(h2, &[v(n)]).unwrap();
+                }
+                let merged = b.imp.merge(h1, h2).unwrap();
+                assert!((result_f64(&b, &merged) - expected).abs() < 1e-9, "{name} {t} merge");
+                let merged = b.imp.merge(b.imp.initial(), merged).unwrap();
+                assert!(
+                    (result_f64(&b, &merged) - expected).abs() < 1e-9,
+                    "{name} {t} merge empty"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn small_groups_give_zero() {
+        for name in ["STDDEV_POP", "VAR_POP", "VAR_SAMP"] {
+            let b = bind(name, &[Some(SqlType::Double)], &[]).unwrap();
+            assert_eq!(b.imp.result(&b.imp.initial()), d(0.0), "{name} empty");
+            let one = b.imp.add(b.imp.initial(), &[d(3.5)]).unwrap();
+            assert_eq!(b.imp.result(&one), d(0.0), "{name} single");
+            // Retracting the last value returns to the empty state.
+            let none = b.imp.undo(one, &[d(3.5)]).unwrap();
+            assert_eq!(none, b.imp.initial(), "{name} retracted");
+            let two = run(&b, &col(&[d(1.0), d(3.0)]));
+            let want = match name {
+                "STDDEV_POP" => 1.0,
+                "VAR_POP" => 1.0,
+                _ => 2.0,
+            };
+            assert_eq!(two[1], d(want), "{name} pair");
+            assert!(bind(name, &[Some(SqlType::String)], &[]).is_err());
+            assert!(bind(name, &[None], &[]).is_err());
+        }
+        let dec = bind("VAR_SAMP", &[Some(SqlType::Decimal { precision: 4, scale: 2 })], &[]);
+        assert!(dec.is_ok());
     }
 
     #[test]
