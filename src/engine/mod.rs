@@ -344,10 +344,14 @@ impl Engine {
                     })
                     .collect()
             };
-            // A query's internal topics (repartition topics) fill while it runs, so their
-            // ends are read afresh; it has caught up when two checks in a row find it there.
+            // A query's internal topics (repartition topics) fill while it runs. Once its
+            // external sources are processed up to their ends, everything derived from them is
+            // already in the internal topics (a task appends before it reports its position),
+            // so the internal ends read after that check are complete: one pass decides.
             let internal_prefix = format!("_runnel-{}query_{qid}", self.service_id());
-            let mut stable = 0;
+            let (external, internal): (BTreeMap<_, _>, BTreeMap<_, _>) = ends
+                .into_iter()
+                .partition(|(tp, _)| !tp.topic.starts_with(&internal_prefix));
             loop {
                 let done = {
                     let state = self.state.lock();
@@ -356,22 +360,16 @@ impl Engine {
                         .get(&qid)
                         .and_then(|q| q.running.as_ref())
                         .is_none_or(|r| {
-                            let ends: BTreeMap<_, _> = ends
-                                .iter()
-                                .map(|(tp, end)| {
-                                    let end = if tp.topic.starts_with(&internal_prefix) {
-                                        self.log.end_offset(&tp.topic, tp.partition).unwrap_or(*end)
-                                    } else {
-                                        *end
-                                    };
-                                    (tp.clone(), end)
-                                })
-                                .collect();
-                            r.has_processed_up_to(&ends)
+                            r.has_processed_up_to(&external) && {
+                                let internal_ends: BTreeMap<_, _> = internal
+                                    .keys()
+                                    .map(|tp| (tp.clone(), self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0)))
+                                    .collect();
+                                r.has_processed_up_to(&internal_ends)
+                            }
                         })
                 };
-                stable = if done { stable + 1 } else { 0 };
-                if stable >= 2 {
+                if done {
                     break;
                 }
                 if std::time::Instant::now() >= deadline {
@@ -380,7 +378,7 @@ impl Engine {
                         timeout.as_millis()
                     )));
                 }
-                std::thread::sleep(std::time::Duration::from_millis(1));
+                std::thread::sleep(std::time::Duration::from_micros(200));
             }
         }
         Ok(())
