@@ -59,7 +59,7 @@ pub fn plan_query(
         Relation::Source { name, alias } => (name, alias.as_ref().unwrap_or(name)),
         Relation::Join { .. } => {
             return Err(Error::plan(
-                "joins are planned by the join planner, which this build does not include",
+                "joins (stream-stream, stream-table, table-table, foreign-key) are not implemented in Runnel yet",
             ));
         }
     };
@@ -71,7 +71,7 @@ pub fn plan_query(
     };
     if query.window.is_some() {
         return Err(Error::plan(format!(
-            "the query on {} uses WINDOW: windowed aggregation is not available in this build; GROUP BY without WINDOW is",
+            "the query on {} uses WINDOW: windowed aggregation (TUMBLING, HOPPING, SESSION, SLIDING) is not implemented in Runnel yet; GROUP BY without a WINDOW clause is",
             source.name
         )));
     }
