@@ -380,7 +380,12 @@ impl TaskStores {
         }
         let marker = (*positions != self.marked).then_some(positions);
         let mut offsets = BTreeMap::new();
-        for store in &self.logged {
+        // Downstream stores first. Stores are declared in topology order, and a downstream
+        // store (a table's materialized rows) is a pure function of its upstream's output: if
+        // a crash lands between two changelog writes, the upstream store is the one left
+        // behind, the restart replays input from its marker, and the downstream rows come out
+        // the same again. The other order would fold that input into the upstream twice.
+        for store in self.logged.iter().rev() {
             let before = self.committed.changelogs.get(store.topic()).copied();
             let end = store.commit(log, timestamp, marker)?;
             self.unchecked += before.map_or(end, |b| end - b).max(0);
