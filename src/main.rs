@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use runnel::engine::{Config, Engine, Session};
 use runnel::log::Log;
 use runnel::log::embedded::EmbeddedLog;
+use runnel::log::kafka::{KafkaLog, KafkaLogOptions};
 use runnel::shell::{OutputFormat, Runner, RunnerOptions, run_interactive};
 
 /// Runnel: a streaming SQL engine in the spirit of ksqlDB and Kafka Streams.
@@ -25,18 +26,11 @@ struct Cli {
     /// Run these statements, then exit.
     #[arg(short = 'e', long = "execute", value_name = "SQL")]
     execute: Option<String>,
-    /// Where the embedded log keeps its data.
-    #[arg(long, value_name = "DIR", default_value = "./runnel-data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// How results are printed: table, json (one object per row) or csv.
     #[arg(long, value_name = "FORMAT")]
     output: Option<String>,
-    /// A properties file (key=value lines).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Set a property, e.g. --set num.stream.threads=2 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
     /// Define a variable for ${name} substitution (repeatable).
     #[arg(long = "define", value_name = "NAME=VALUE")]
     define: Vec<String>,
@@ -48,10 +42,41 @@ struct Cli {
     timeout: Option<f64>,
 }
 
+/// Where the engine keeps its data and how it is configured.
+#[derive(Args, Debug)]
+struct EngineArgs {
+    /// Where the embedded log keeps its data (and, on Kafka, where local state lives).
+    #[arg(long, value_name = "DIR", default_value = "./runnel-data")]
+    data_dir: PathBuf,
+    /// Run on this Kafka cluster (host:port[,host:port...]) instead of the embedded log.
+    #[arg(long, value_name = "SERVERS")]
+    bootstrap_servers: Option<String>,
+    /// A properties file (key=value lines).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Set a property, e.g. --set num.stream.threads=2 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run ksqlDB's query-validation tests (a JSON Lines corpus) against Runnel.
     Conformance(ConformanceArgs),
+    /// Run a SQL file as a service (ksqlDB's headless mode): execute it, then keep its
+    /// persistent queries running until SIGTERM or SIGINT.
+    Run(RunArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The SQL file (statements that create streams, tables and persistent queries).
+    file: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Define a variable for ${name} substitution (repeatable).
+    #[arg(long = "define", value_name = "NAME=VALUE")]
+    define: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -104,15 +129,56 @@ fn split_pair(s: &str, what: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{what} '{s}' must look like key=value"))
 }
 
-fn run(cli: Cli) -> Result<bool, String> {
+/// The configuration from the config file and `--set`, with `--bootstrap-servers` on top.
+fn load_config(args: &EngineArgs) -> Result<Config, String> {
     let mut config = Config::new();
-    if let Some(path) = &cli.config {
+    if let Some(path) = &args.config {
         config.load_file(path).map_err(|e| e.to_string())?;
     }
-    for s in &cli.set {
+    for s in &args.set {
         let (k, v) = split_pair(s, "--set")?;
         config.set(&k, &v).map_err(|e| e.to_string())?;
     }
+    if let Some(servers) = &args.bootstrap_servers {
+        config.set("bootstrap.servers", servers).map_err(|e| e.to_string())?;
+    }
+    Ok(config)
+}
+
+/// The log the configuration asks for (Kafka when `bootstrap.servers` is set) and a line
+/// saying which it is.
+fn open_log(args: &EngineArgs, config: &Config) -> Result<(Arc<dyn Log>, String), String> {
+    match config.get("bootstrap.servers").filter(|s| !s.trim().is_empty()) {
+        Some(servers) => {
+            let options = KafkaLogOptions {
+                bootstrap_servers: servers.clone(),
+                properties: config
+                    .explicit()
+                    .iter()
+                    .filter_map(|(k, v)| k.strip_prefix("kafka.").map(|k| (k.to_string(), v.clone())))
+                    .collect(),
+                topic_prefix: config.get("runnel.kafka.topic.prefix").unwrap_or_default(),
+                connect_timeout: None,
+            };
+            let log = KafkaLog::connect(options).map_err(|e| e.to_string())?;
+            Ok((log, format!("Kafka at {servers}")))
+        }
+        None => {
+            let log = EmbeddedLog::open(&args.data_dir).map_err(|e| e.to_string())?;
+            Ok((log, format!("embedded log at {}", args.data_dir.display())))
+        }
+    }
+}
+
+fn open_engine(args: &EngineArgs) -> Result<(Arc<Engine>, String), String> {
+    let config = load_config(args)?;
+    let (log, where_) = open_log(args, &config)?;
+    let engine = Engine::open_with_data_dir(log, config, Some(args.data_dir.clone())).map_err(|e| e.to_string())?;
+    Ok((engine, where_))
+}
+
+fn run(cli: Cli) -> Result<bool, String> {
+    let config = load_config(&cli.engine)?;
     // --output wins over runnel.output from --set or the config file.
     let output_name = cli
         .output
@@ -126,14 +192,7 @@ fn run(cli: Cli) -> Result<bool, String> {
         let (k, v) = split_pair(d, "--define")?;
         session.variables.insert(k, v);
     }
-    if let Some(servers) = config.get("bootstrap.servers").filter(|s| !s.is_empty()) {
-        return Err(format!(
-            "bootstrap.servers={servers}: this build runs on the embedded log only; unset it to use --data-dir"
-        ));
-    }
-    let log: Arc<dyn Log> = EmbeddedLog::open(&cli.data_dir).map_err(|e| e.to_string())?;
-    let where_ = format!("embedded log at {}", cli.data_dir.display());
-    let engine = Engine::open_with_data_dir(log, config, Some(cli.data_dir.clone())).map_err(|e| e.to_string())?;
+    let (engine, where_) = open_engine(&cli.engine)?;
     let interactive_stdin = std::io::stdin().is_terminal();
     let script = match (&cli.file, &cli.execute) {
         (Some(f), _) => Some(std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?),
@@ -169,10 +228,59 @@ fn run(cli: Cli) -> Result<bool, String> {
     Ok(ok)
 }
 
+/// Headless mode: runs the file, logs what runs from where, and serves until a signal.
+fn run_headless(args: RunArgs) -> Result<bool, String> {
+    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let mut session = Session::default();
+    for d in &args.define {
+        let (k, v) = split_pair(d, "--define")?;
+        session.variables.insert(k, v);
+    }
+    // Register before the queries start, so a signal during start-up is not lost.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    let (engine, where_) = open_engine(&args.engine)?;
+    eprintln!(
+        "runnel {}: headless on {where_}, running {}",
+        env!("CARGO_PKG_VERSION"),
+        args.file.display()
+    );
+    let options = RunnerOptions {
+        output: OutputFormat::Table,
+        continue_on_error: false,
+        timeout: None,
+        interactive: false,
+    };
+    let mut runner = Runner::new(engine.clone(), session, options);
+    let ok = {
+        let stdout = std::io::stdout();
+        let stderr = std::io::stderr();
+        runner.run_text(&text, &mut stdout.lock(), &mut stderr.lock())
+    };
+    if !ok {
+        engine.shutdown();
+        return Ok(false);
+    }
+    for line in engine.startup_report() {
+        eprintln!("runnel: {line}");
+    }
+    eprintln!("runnel: serving; stop with SIGTERM or Ctrl-C");
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("runnel: stopping: committing and closing every query");
+    engine.shutdown();
+    eprintln!("runnel: stopped cleanly");
+    Ok(true)
+}
+
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     let result = match cli.command.take() {
         Some(Command::Conformance(args)) => conformance(args),
+        Some(Command::Run(args)) => run_headless(args),
         None => run(cli),
     };
     match result {

@@ -50,6 +50,11 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "Records a task takes from the log per poll.",
     ),
     ("bootstrap.servers", "", "Kafka brokers; empty means the embedded log."),
+    (
+        "runnel.kafka.topic.prefix",
+        "",
+        "Prepended to every topic and consumer group name on Kafka, so several engines can share a cluster unseen by each other.",
+    ),
 ];
 
 /// A set of properties layered over the defaults.

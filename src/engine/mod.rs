@@ -411,6 +411,59 @@ impl Engine {
         out.push(id.to_string());
     }
 
+    /// One line per persistent query for start-up logs: its id, whether it runs, and per source
+    /// partition the offset it resumes from (its consumer group's committed offset) or the
+    /// reset policy that applies where nothing is committed yet.
+    pub fn startup_report(&self) -> Vec<String> {
+        let reset = self
+            .config()
+            .get("auto.offset.reset")
+            .unwrap_or_else(|| "earliest".into());
+        let queries: Vec<(String, bool, Vec<String>, Option<String>)> = self
+            .state
+            .lock()
+            .queries
+            .values()
+            .map(|q| (q.id.clone(), q.running.is_some(), q.sources.clone(), q.sink.clone()))
+            .collect();
+        let mut lines = Vec::new();
+        for (id, running, sources, sink) in queries {
+            let group = queries::group_of(self, &id);
+            let mut from = Vec::new();
+            for source in &sources {
+                let topic = match self.state.lock().catalog.source(source) {
+                    Some(d) => d.topic.clone(),
+                    None => continue,
+                };
+                let committed = self.log.committed(&group, &topic).unwrap_or_default();
+                let partitions = self
+                    .log
+                    .describe_topic(&topic)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |d| d.partitions);
+                let offsets: Vec<String> = (0..partitions)
+                    .map(|p| match committed.get(&p) {
+                        Some(o) => format!("{p}@{o}"),
+                        None => format!("{p}@{reset}"),
+                    })
+                    .collect();
+                from.push(format!("{topic} [{}]", offsets.join(", ")));
+            }
+            lines.push(format!(
+                "query {id} {}{}: reading {}",
+                if running { "running" } else { "paused" },
+                sink.map(|s| format!(" (writes {s})")).unwrap_or_default(),
+                if from.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    from.join("; ")
+                }
+            ));
+        }
+        lines
+    }
+
     /// Stops every running query, committing their offsets.
     pub fn shutdown(&self) {
         let mut state = self.state.lock();

@@ -2,12 +2,13 @@
 //!
 //! [`Log`] is the one abstraction every other layer reads and writes through. Two
 //! implementations: [`embedded::EmbeddedLog`] (durable segment files in the data directory,
-//! the default, so Runnel needs no broker) and the Kafka log (a later module, through
+//! the default, so Runnel needs no broker) and [`kafka::KafkaLog`] (Apache Kafka through
 //! `rdkafka`). Reading goes through a [`LogConsumer`] (assign partitions at offsets, poll,
 //! commit per consumer group) and writing through [`Log::append`], so both implementations
 //! map onto Kafka's own client model.
 
 pub mod embedded;
+pub mod kafka;
 mod partitioner;
 
 use std::collections::BTreeMap;
@@ -186,6 +187,16 @@ pub trait Log: Send + Sync {
     /// Appends records to one partition and returns the offset of the first. When it returns,
     /// the records are acknowledged: they survive the process being killed.
     fn append(&self, topic: &str, partition: i32, records: &[Record]) -> LogResult<i64>;
+    /// Writes records without waiting for them to be acknowledged; [`Log::await_sends`] waits
+    /// for everything the calling thread sent and reports the first failure. Sinks write this
+    /// way so a worker waits once per poll instead of once per batch and partition.
+    fn send(&self, topic: &str, partition: i32, records: &[Record]) -> LogResult<()> {
+        self.append(topic, partition, records).map(|_| ())
+    }
+    /// Waits until every record the calling thread passed to [`Log::send`] is acknowledged.
+    fn await_sends(&self) -> LogResult<()> {
+        Ok(())
+    }
     /// The offset the next appended record in the partition will get.
     fn end_offset(&self, topic: &str, partition: i32) -> LogResult<i64>;
     /// The first offset still held in the partition.

@@ -361,6 +361,9 @@ impl Worker {
             }
             start = end;
         }
+        // Sinks only enqueued their records: the positions reported next must not run ahead
+        // of output the log has acknowledged.
+        self.log.await_sends()?;
         write_entries(self.log.as_ref(), &self.query_id, &entries);
         Ok(true)
     }
@@ -370,6 +373,7 @@ impl Worker {
         for t in self.tasks.values_mut() {
             entries.extend(t.flush()?);
         }
+        self.log.await_sends()?;
         write_entries(self.log.as_ref(), &self.query_id, &entries);
         // State before offsets: a crash in between replays input into state that already
         // holds it (at least once), never the reverse.

@@ -28,7 +28,7 @@ impl Processor for TopicSink {
             return Err(Error::internal("sink has no log to write to"));
         };
         for (partition, records) in encoded.by_partition {
-            log.append(&self.spec.topic, partition, &records)?;
+            log.send(&self.spec.topic, partition, &records)?;
         }
         Ok(())
     }
