@@ -89,9 +89,12 @@ struct ConformanceArgs {
     /// Write a Markdown report to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
-    /// The log cases run on: embedded (kafka is not available yet).
+    /// The log cases run on: embedded, or kafka (with --bootstrap-servers).
     #[arg(long, value_name = "embedded|kafka", default_value = "embedded")]
     log: String,
+    /// The Kafka cluster for --log kafka (default: $RUNNEL_TEST_KAFKA).
+    #[arg(long, value_name = "SERVERS")]
+    bootstrap_servers: Option<String>,
     /// Cases run at once (0: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
@@ -120,6 +123,9 @@ fn conformance(args: ConformanceArgs) -> Result<bool, String> {
         write_baseline: args.write_baseline,
         verbose: args.verbose,
         timeout: args.timeout,
+        bootstrap_servers: args
+            .bootstrap_servers
+            .or_else(|| std::env::var("RUNNEL_TEST_KAFKA").ok()),
     })
 }
 

@@ -1,5 +1,8 @@
 //! Runs the SQL golden files under `grammar-tests/` (format: `grammar-tests/README.md`),
-//! one test per file, each on a fresh engine over a fresh embedded log.
+//! one test per file, each on a fresh engine over a fresh embedded log, and once more on
+//! Kafka (tests named `kafka::<file>`) when `RUNNEL_TEST_KAFKA` holds a broker's bootstrap
+//! address (`scripts/test` starts one with `scripts/kafka start`). On Kafka each file's topics
+//! and groups carry a prefix of their own, so files run side by side on one broker.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use runnel::engine::{Config, Engine, PushPoll, Session, StatementResult};
 use runnel::format::FormatKind;
 use runnel::log::embedded::EmbeddedLog;
+use runnel::log::kafka::{KafkaLog, KafkaLogOptions};
 use runnel::log::{Bytes, Log, Record, TopicPartition, default_partition};
 use runnel::types::Value;
 
@@ -25,13 +29,22 @@ fn main() {
     let mut files = Vec::new();
     collect(&root, &mut files);
     files.sort();
-    let trials = files
-        .into_iter()
-        .map(|path| {
-            let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
-            Trial::test(name, move || run_file(&path))
-        })
-        .collect();
+    let kafka = std::env::var("RUNNEL_TEST_KAFKA").ok().filter(|s| !s.trim().is_empty());
+    let mut trials = Vec::new();
+    for (i, path) in files.into_iter().enumerate() {
+        let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+        let embedded_path = path.clone();
+        trials.push(Trial::test(name.clone(), move || {
+            run_file(&embedded_path, &Backend::Embedded)
+        }));
+        if let Some(servers) = &kafka {
+            let backend = Backend::Kafka {
+                servers: servers.clone(),
+                prefix: format!("gt-{}-{i}-", std::process::id()),
+            };
+            trials.push(Trial::test(format!("kafka::{name}"), move || run_file(&path, &backend)));
+        }
+    }
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -115,10 +128,24 @@ fn fail(block: &Block, msg: impl std::fmt::Display) -> Failed {
     Failed::from(format!("line {} ({}): {msg}", block.line, block.header))
 }
 
-fn run_file(path: &Path) -> Result<(), Failed> {
+/// The log a file runs on.
+enum Backend {
+    Embedded,
+    Kafka { servers: String, prefix: String },
+}
+
+fn run_file(path: &Path, backend: &Backend) -> Result<(), Failed> {
     let text = std::fs::read_to_string(path).map_err(|e| Failed::from(e.to_string()))?;
     let dir = tempfile::tempdir().map_err(|e| Failed::from(e.to_string()))?;
-    let log: Arc<dyn Log> = EmbeddedLog::open(dir.path()).map_err(|e| Failed::from(e.to_string()))?;
+    let log: Arc<dyn Log> = match backend {
+        Backend::Embedded => EmbeddedLog::open(dir.path()).map_err(|e| Failed::from(e.to_string()))?,
+        Backend::Kafka { servers, prefix } => KafkaLog::connect(KafkaLogOptions {
+            bootstrap_servers: servers.clone(),
+            topic_prefix: prefix.clone(),
+            ..KafkaLogOptions::default()
+        })
+        .map_err(|e| Failed::from(e.to_string()))?,
+    };
     let mut config = Config::new();
     for (k, v) in [
         ("commit.interval.ms", "50"),

@@ -6,6 +6,9 @@
 //! a restart skips input its state already holds. Grouping by another column goes through a
 //! repartition topic first, and a crash before the offset commit writes some repartitioned
 //! records twice (at least once), so there the test asserts that nothing is lost.
+//!
+//! Every test runs on the embedded log and, when `RUNNEL_TEST_KAFKA` names a broker, on
+//! Kafka (`kafka::` tests; reported as ignored without a broker).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,17 +19,59 @@ use std::time::Duration;
 /// A table's contents: key → (COUNT, SUM).
 type Table = BTreeMap<String, (i64, i64)>;
 
-/// Records written; keys are `k0`..`k16`. With the settings below the query needs about
-/// 2.5 s (debug build) to work through them, so the kills below land mid-stream.
-const RECORDS: i64 = 20_000;
 const KEYS: i64 = 17;
 
+/// The log a test runs on.
+enum Backend {
+    Embedded,
+    /// Kafka at this bootstrap address; each data directory gets a topic prefix of its own.
+    Kafka(String),
+}
+
+impl Backend {
+    /// Records written; keys are `k0`..`k16`. With the settings below the query needs about
+    /// 2.5 s (debug build) to work through them on the embedded log, so the kills below land
+    /// mid-stream. Each `INSERT` waits for the broker's acknowledgement on Kafka, so fewer
+    /// records there, read more slowly.
+    fn records(&self) -> i64 {
+        match self {
+            Backend::Embedded => 20_000,
+            Backend::Kafka(_) => 3_000,
+        }
+    }
+
+    /// How much longer a run takes to get going (connecting, restoring from the broker).
+    fn slowdown(&self) -> u64 {
+        match self {
+            Backend::Embedded => 1,
+            Backend::Kafka(_) => 3,
+        }
+    }
+
+    fn args(&self, dir: &Path) -> Vec<String> {
+        match self {
+            Backend::Embedded => Vec::new(),
+            Backend::Kafka(servers) => {
+                let name = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                vec![
+                    "--bootstrap-servers".into(),
+                    servers.clone(),
+                    "--set".into(),
+                    format!("runnel.kafka.topic.prefix=sr{}{name}-", std::process::id()),
+                ]
+            }
+        }
+    }
+}
+
 /// Small polls and frequent commits: many commits, so kills land between and inside them.
+/// Every poll and commit is a round trip to the broker on Kafka, so polls there are larger.
 const SETTINGS: &[&str] = &[
     "--set",
     "commit.interval.ms=20",
-    "--set",
-    "max.poll.records=3",
     "--set",
     "statestore.cache.max.bytes=0",
 ];
@@ -38,11 +83,12 @@ fn script(sql: &str) -> tempfile::NamedTempFile {
     file
 }
 
-fn runnel(dir: &Path, sql: &str) -> Output {
+fn runnel(b: &Backend, dir: &Path, sql: &str) -> Output {
     let file = script(sql);
     let out = Command::new(env!("CARGO_BIN_EXE_runnel"))
         .arg("--data-dir")
         .arg(dir)
+        .args(b.args(dir))
         .args(SETTINGS)
         .args(["--output", "json", "-f"])
         .arg(file.path())
@@ -75,8 +121,8 @@ const REKEYED: &str = "CREATE STREAM nums (id INT KEY, k VARCHAR, n BIGINT) \
 const TABLE: &str = "CREATE TABLE totals AS SELECT k, COUNT(*) AS c, SUM(n) AS s FROM nums GROUP BY k;\n";
 
 /// The table as a pull query reads it: key → (count, sum).
-fn read_table(dir: &Path) -> Table {
-    let out = runnel(dir, "SELECT * FROM totals;");
+fn read_table(b: &Backend, dir: &Path) -> Table {
+    let out = runnel(b, dir, "SELECT * FROM totals;");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -86,11 +132,12 @@ fn read_table(dir: &Path) -> Table {
 
 /// Starts the engine on `dir` with `sql` (the persistent query resumes), lets it run for
 /// `ms`, then kills it without warning.
-fn run_and_kill(dir: &Path, sql: &str, ms: u64) {
+fn run_and_kill(b: &Backend, dir: &Path, sql: &str, ms: u64) {
     let file = script(sql);
     let mut child = Command::new(env!("CARGO_BIN_EXE_runnel"))
         .arg("--data-dir")
         .arg(dir)
+        .args(b.args(dir))
         .args(SETTINGS)
         .args(["--timeout", "60", "-f"])
         .arg(file.path())
@@ -99,7 +146,7 @@ fn run_and_kill(dir: &Path, sql: &str, ms: u64) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the runnel binary starts");
-    std::thread::sleep(Duration::from_millis(ms));
+    std::thread::sleep(Duration::from_millis(ms * b.slowdown()));
     // SIGKILL: no commit, no checkpoint, no flush.
     child.kill().expect("the child can be killed");
     let _ = child.wait();
@@ -109,14 +156,14 @@ fn run_and_kill(dir: &Path, sql: &str, ms: u64) {
 /// sources, but not yet for a repartition topic still being written by the query's first
 /// sub-topology, so an early reading can miss the last records; reading again (each run
 /// restarts the query) converges. Lost or twice-counted records never converge to `want`.
-fn table(dir: &Path, want: &Table) -> Table {
-    let mut last = read_table(dir);
+fn table(b: &Backend, dir: &Path, want: &Table) -> Table {
+    let mut last = read_table(b, dir);
     for _ in 0..5 {
         if &last == want {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
-        last = read_table(dir);
+        last = read_table(b, dir);
     }
     last
 }
@@ -132,13 +179,13 @@ fn totals(inputs: impl IntoIterator<Item = (String, i64)>) -> Table {
     out
 }
 
-fn expected() -> Table {
-    totals((0..RECORDS).map(|i| (format!("k{}", i % KEYS), i)))
+fn expected(b: &Backend) -> Table {
+    totals((0..b.records()).map(|i| (format!("k{}", i % KEYS), i)))
 }
 
 /// The records of the input stream (a kill during a script of inserts cuts it short).
-fn inputs(dir: &Path) -> Vec<(i64, String, i64)> {
-    let out = runnel(dir, "SELECT id, k, n FROM nums;");
+fn inputs(b: &Backend, dir: &Path) -> Vec<(i64, String, i64)> {
+    let out = runnel(b, dir, "SELECT id, k, n FROM nums;");
     let mut rows: Vec<(i64, String, i64)> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -151,32 +198,34 @@ fn inputs(dir: &Path) -> Vec<(i64, String, i64)> {
 /// Writes the records with the query killed at different points while it works through
 /// them, more records arriving between (and during) the crashes; returns the table once
 /// caught up, and the table of an uninterrupted run over the records that were written.
-fn crash_and_compare(schema: &str) -> (Table, Table) {
-    let third = RECORDS / 3;
+fn crash_and_compare(b: &Backend, schema: &str) -> (Table, Table) {
+    let third = b.records() / 3;
     let crashed = tempfile::tempdir().unwrap();
     let dir = crashed.path();
-    runnel(dir, &format!("{schema}{}", inserts(0..third)));
+    runnel(b, dir, &format!("{schema}{}", inserts(0..third)));
     // The CTAS starts on a backlog and is killed partway through it.
-    run_and_kill(dir, &format!("{TABLE}SELECT * FROM totals EMIT CHANGES;"), 400);
+    run_and_kill(b, dir, &format!("{TABLE}SELECT * FROM totals EMIT CHANGES;"), 400);
     // Restarts resume the query from its commits; inserts land while it runs.
     run_and_kill(
+        b,
         dir,
         &format!("{}SELECT * FROM totals EMIT CHANGES;", inserts(third..2 * third)),
         600,
     );
     for ms in [150, 300, 450] {
-        run_and_kill(dir, "SELECT * FROM totals EMIT CHANGES;", ms);
+        run_and_kill(b, dir, "SELECT * FROM totals EMIT CHANGES;", ms);
     }
-    runnel(dir, &inserts(2 * third..RECORDS));
-    run_and_kill(dir, "SELECT * FROM totals EMIT CHANGES;", 700);
-    run_and_kill(dir, "SELECT * FROM totals EMIT CHANGES;", 250);
+    runnel(b, dir, &inserts(2 * third..b.records()));
+    run_and_kill(b, dir, "SELECT * FROM totals EMIT CHANGES;", 700);
+    run_and_kill(b, dir, "SELECT * FROM totals EMIT CHANGES;", 250);
 
     // The reference: the records that made it into the stream, the query never interrupted.
-    let written = inputs(dir);
+    let written = inputs(b, dir);
     assert!(
         written.len() as i64 > third,
-        "most inserts landed: {} of {RECORDS}",
-        written.len()
+        "most inserts landed: {} of {}",
+        written.len(),
+        b.records()
     );
     let want = totals(written.iter().map(|(_, k, n)| (k.clone(), *n)));
     let clean = tempfile::tempdir().unwrap();
@@ -184,22 +233,20 @@ fn crash_and_compare(schema: &str) -> (Table, Table) {
         .iter()
         .map(|(id, k, n)| format!("INSERT INTO nums (id, k, n) VALUES ({id}, '{k}', {n});\n"))
         .collect();
-    runnel(clean.path(), &format!("{schema}{replay}{TABLE}"));
-    let reference = table(clean.path(), &want);
+    runnel(b, clean.path(), &format!("{schema}{replay}{TABLE}"));
+    let reference = table(b, clean.path(), &want);
     assert_eq!(reference, want, "the uninterrupted run counts every record once");
     // A pull query waits for the restarted query to catch up with its input.
-    (table(dir, &reference), reference)
+    (table(b, dir, &reference), reference)
 }
 
-#[test]
-fn killed_and_restarted_aggregations_equal_an_uninterrupted_run() {
-    let (after_crashes, reference) = crash_and_compare(KEYED);
+fn killed_and_restarted_aggregations_equal_an_uninterrupted_run(b: &Backend) {
+    let (after_crashes, reference) = crash_and_compare(b, KEYED);
     assert_eq!(after_crashes, reference, "no record lost or counted twice");
 }
 
-#[test]
-fn killed_and_restarted_repartitioned_aggregations_lose_nothing() {
-    let (after_crashes, reference) = crash_and_compare(REKEYED);
+fn killed_and_restarted_repartitioned_aggregations_lose_nothing(b: &Backend) {
+    let (after_crashes, reference) = crash_and_compare(b, REKEYED);
     assert_eq!(
         after_crashes.keys().collect::<Vec<_>>(),
         reference.keys().collect::<Vec<_>>()
@@ -213,18 +260,55 @@ fn killed_and_restarted_repartitioned_aggregations_lose_nothing() {
     }
 }
 
-#[test]
-fn a_clean_restart_keeps_the_table_and_adds_to_it() {
+fn a_clean_restart_keeps_the_table_and_adds_to_it(b: &Backend) {
     let dir = tempfile::tempdir().unwrap();
-    runnel(dir.path(), &format!("{KEYED}{}{TABLE}", inserts(0..100)));
+    runnel(b, dir.path(), &format!("{KEYED}{}{TABLE}", inserts(0..100)));
     let mut first_hundred = BTreeMap::new();
     for i in 0..100 {
         let e: &mut (i64, i64) = first_hundred.entry(format!("k{}", i % KEYS)).or_default();
         e.0 += 1;
         e.1 += i;
     }
-    assert_eq!(table(dir.path(), &first_hundred), first_hundred);
+    assert_eq!(table(b, dir.path(), &first_hundred), first_hundred);
     // The restarted query restores its counts and adds the new records to them.
-    runnel(dir.path(), &inserts(100..RECORDS));
-    assert_eq!(table(dir.path(), &expected()), expected());
+    runnel(b, dir.path(), &inserts(100..b.records()));
+    assert_eq!(table(b, dir.path(), &expected(b)), expected(b));
+}
+
+/// One test, run once per log.
+type RestoreTest = fn(&Backend);
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let kafka = std::env::var("RUNNEL_TEST_KAFKA").ok().filter(|s| !s.trim().is_empty());
+    let tests: [(&str, RestoreTest); 3] = [
+        (
+            "killed_and_restarted_aggregations_equal_an_uninterrupted_run",
+            killed_and_restarted_aggregations_equal_an_uninterrupted_run,
+        ),
+        (
+            "killed_and_restarted_repartitioned_aggregations_lose_nothing",
+            killed_and_restarted_repartitioned_aggregations_lose_nothing,
+        ),
+        (
+            "a_clean_restart_keeps_the_table_and_adds_to_it",
+            a_clean_restart_keeps_the_table_and_adds_to_it,
+        ),
+    ];
+    let mut trials = Vec::new();
+    for (name, test) in tests {
+        trials.push(libtest_mimic::Trial::test(name, move || {
+            test(&Backend::Embedded);
+            Ok(())
+        }));
+        let servers = kafka.clone();
+        trials.push(
+            libtest_mimic::Trial::test(format!("kafka::{name}"), move || {
+                test(&Backend::Kafka(servers.clone().unwrap_or_default()));
+                Ok(())
+            })
+            .with_ignored_flag(kafka.is_none()),
+        );
+    }
+    libtest_mimic::run(&args, trials).exit();
 }

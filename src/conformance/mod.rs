@@ -295,19 +295,27 @@ pub struct CliOptions {
     pub verbose: bool,
     /// `--timeout SECONDS` per case.
     pub timeout: Option<u64>,
+    /// `--bootstrap-servers` for `--log kafka`.
+    pub bootstrap_servers: Option<String>,
 }
 
 /// `runnel conformance`: runs the corpus, prints one line per failing or skipped case and a
 /// last line `N passed, M failed, K skipped`. Returns whether the run is clean: no failure
 /// (or, with `--baseline`, no failing baseline case).
 pub fn cli(options: &CliOptions) -> Result<bool, String> {
-    match options.log.as_str() {
-        "embedded" | "" => {}
-        "kafka" => {
-            return Err("--log kafka is not available yet: this build runs cases on the embedded log".into());
-        }
+    let kafka = match options.log.as_str() {
+        "embedded" | "" => None,
+        "kafka" => match options.bootstrap_servers.clone().filter(|s| !s.trim().is_empty()) {
+            Some(servers) => Some(servers),
+            None => {
+                return Err(
+                    "--log kafka needs --bootstrap-servers (or RUNNEL_TEST_KAFKA); scripts/kafka start prints one"
+                        .into(),
+                );
+            }
+        },
         other => return Err(format!("--log must be embedded or kafka, not '{other}'")),
-    }
+    };
     let entries: Vec<Entry> = load(&options.path)?
         .into_iter()
         .filter(|e| options.filter.as_deref().is_none_or(|f| matches_filter(e, f)))
@@ -318,7 +326,10 @@ pub fn cli(options: &CliOptions) -> Result<bool, String> {
             &std::fs::read_to_string(p).map_err(|e| format!("cannot read baseline {}: {e}", p.display()))?,
         )),
     };
-    let mut run_options = RunOptions::default();
+    let mut run_options = RunOptions {
+        kafka,
+        ..RunOptions::default()
+    };
     if let Some(t) = options.timeout {
         run_options.case_timeout = Duration::from_secs(t.max(1));
     }

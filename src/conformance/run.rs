@@ -15,6 +15,7 @@ use crate::engine::{Config, Engine, PushPoll, Session, StatementResult};
 use crate::error::ErrorKind;
 use crate::format::BASE64;
 use crate::log::embedded::{EmbeddedLog, EmbeddedLogOptions};
+use crate::log::kafka::{KafkaLog, KafkaLogOptions};
 use crate::log::{Bytes, Log, LogError, Record, TopicConfig, TopicPartition, default_partition};
 use crate::plan::catalog::SourceDesc;
 use crate::types::{ColumnKind, SqlType, Value};
@@ -28,7 +29,13 @@ pub struct RunOptions {
     pub idle_timeout: Duration,
     /// How long a push query may take to produce its expected rows.
     pub push_timeout: Duration,
+    /// Run on the Kafka cluster at these bootstrap servers instead of an embedded log; each
+    /// case gets a topic prefix of its own.
+    pub kafka: Option<String>,
 }
+
+/// Numbers the cases run on Kafka, for their topic prefixes.
+static KAFKA_CASES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -36,6 +43,7 @@ impl Default for RunOptions {
             case_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(10),
             push_timeout: Duration::from_secs(5),
+            kafka: None,
         }
     }
 }
@@ -205,8 +213,20 @@ fn run_case_inner(case: &Case, options: &RunOptions) -> Result<(), String> {
         segment_bytes: 1024 * 1024,
         ..EmbeddedLogOptions::default()
     };
-    let log: Arc<dyn Log> =
-        EmbeddedLog::open_with(&dir.0, log_options).map_err(|e| format!("harness: cannot open the log: {e}"))?;
+    let log: Arc<dyn Log> = match &options.kafka {
+        None => {
+            EmbeddedLog::open_with(&dir.0, log_options).map_err(|e| format!("harness: cannot open the log: {e}"))?
+        }
+        Some(servers) => {
+            let n = KAFKA_CASES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            KafkaLog::connect(KafkaLogOptions {
+                bootstrap_servers: servers.clone(),
+                topic_prefix: format!("qtt-{}-{n}-", std::process::id()),
+                ..KafkaLogOptions::default()
+            })
+            .map_err(|e| format!("harness: cannot reach Kafka: {e}"))?
+        }
+    };
     let config = case_config(case)?;
     let engine = Engine::open(log.clone(), config).map_err(|e| format!("harness: cannot open the engine: {e}"))?;
     let mut run = CaseRun {

@@ -84,11 +84,26 @@ pub(super) fn replay(engine: &Arc<Engine>) -> Result<()> {
     consumer.assign(&[(TopicPartition::new(topic.clone(), 0), start)])?;
     engine.replaying.store(true, Ordering::SeqCst);
     let mut next = start;
+    // A broker may take a while to serve the first fetch: keep polling until the end taken
+    // above, giving up only when nothing at all arrives for a long time.
+    let patience = Duration::from_secs(60);
+    let mut last_progress = std::time::Instant::now();
     while next < end {
         let records = consumer.poll(1000, Duration::from_millis(200))?;
         if records.is_empty() {
-            break;
+            if last_progress.elapsed() > patience {
+                engine.replaying.store(false, Ordering::SeqCst);
+                return Err(crate::error::Error::new(
+                    crate::error::ErrorKind::Log,
+                    format!(
+                        "the command topic {topic} stopped at offset {next} of {end} for {} s: the log is not serving it",
+                        patience.as_secs()
+                    ),
+                ));
+            }
+            continue;
         }
+        last_progress = std::time::Instant::now();
         for rec in records {
             next = rec.offset + 1;
             let Some(value) = rec.record.value else {
@@ -125,6 +140,18 @@ pub(super) fn replay(engine: &Arc<Engine>) -> Result<()> {
     }
     REPLAY_OFFSET.with(|o| o.set(None));
     engine.replaying.store(false, Ordering::SeqCst);
+    // Topics a replayed CREATE would have made: only those of sources that still exist (a
+    // later DROP ... DELETE TOPIC in the replay must not bring its topic back).
+    let deferred = std::mem::take(&mut *engine.deferred_topics.lock());
+    for (name, config) in deferred {
+        let used = engine.state.lock().catalog.sources().any(|s| s.topic == name);
+        if used {
+            match engine.log.create_topic(&name, &config) {
+                Ok(()) | Err(crate::log::LogError::TopicExists(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     // Start what the replay left running, from the offsets each query committed.
     let mut state = engine.state.lock();
     let ids: Vec<String> = state.queries.keys().cloned().collect();

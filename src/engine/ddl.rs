@@ -154,6 +154,10 @@ pub(crate) fn ensure_topic(
             }
             let mut config = TopicConfig::new(p as i32);
             config.replicas = replicas.unwrap_or(1).clamp(1, i16::MAX as i64) as i16;
+            if engine.is_replaying() {
+                engine.deferred_topics.lock().push((topic.to_string(), config));
+                return Ok(p as i32);
+            }
             match engine.log.create_topic(topic, &config) {
                 Ok(()) | Err(LogError::TopicExists(_)) => Ok(p as i32),
                 Err(e) => Err(e.into()),

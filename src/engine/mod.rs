@@ -74,6 +74,8 @@ pub struct Engine {
     replaying: std::sync::atomic::AtomicBool,
     /// The data directory of the embedded log, when the engine runs on one.
     data_dir: Option<std::path::PathBuf>,
+    /// Topics replayed statements asked for, created once the replay shows they are still used.
+    deferred_topics: Mutex<Vec<(String, TopicConfig)>>,
 }
 
 impl Engine {
@@ -100,6 +102,7 @@ impl Engine {
             }),
             replaying: std::sync::atomic::AtomicBool::new(false),
             data_dir,
+            deferred_topics: Mutex::new(Vec::new()),
         });
         engine.ensure_topic(&engine.command_topic(), 1)?;
         engine.ensure_topic(PROCESSING_LOG_TOPIC, 1)?;

@@ -1,0 +1,254 @@
+//! The `runnel` binary on a real Apache Kafka broker: scripts, restarts whose state comes
+//! back from changelog topics, headless mode, topics created and deleted through the admin
+//! API, and a wrong broker address.
+//!
+//! Needs `RUNNEL_TEST_KAFKA` (a bootstrap address; `scripts/test` starts a broker with
+//! `scripts/kafka start` and sets it). Without it every test here is reported as ignored.
+//! Each test runs under a topic prefix of its own, so tests share the broker unseen.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// One test's view of the broker: its address and its topic prefix.
+struct Cluster {
+    servers: String,
+    prefix: String,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl Cluster {
+    fn new(servers: &str) -> Self {
+        Cluster {
+            servers: servers.to_string(),
+            prefix: format!("kt{}-{}-", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)),
+        }
+    }
+
+    fn command(&self, dir: &Path) -> Command {
+        self.command_after(&[], dir)
+    }
+
+    /// The binary with `first` (a subcommand and its arguments) before the engine options.
+    fn command_after(&self, first: &[&std::ffi::OsStr], dir: &Path) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_runnel"));
+        c.args(first)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["--bootstrap-servers", &self.servers])
+            .args(["--set", &format!("runnel.kafka.topic.prefix={}", self.prefix)])
+            .args(["--set", "commit.interval.ms=100"])
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, dir: &Path, args: &[&str]) -> Result<Output, Failed> {
+        self.command(dir)
+            .args(args)
+            .output()
+            .map_err(|e| Failed::from(format!("cannot run runnel: {e}")))
+    }
+
+    /// Runs SQL and insists on success; returns standard output.
+    fn sql(&self, dir: &Path, sql: &str) -> Result<String, Failed> {
+        let out = self.run(dir, &["--output", "json", "-e", sql])?;
+        if !out.status.success() {
+            return Err(format!("{sql}\nfailed: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+fn check(cond: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
+    if cond { Ok(()) } else { Err(what().into()) }
+}
+
+const PAGEVIEWS: &str = "
+CREATE STREAM pageviews (userid VARCHAR KEY, pageid VARCHAR, ms INT)
+  WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='JSON', PARTITIONS=3);
+INSERT INTO pageviews (userid, pageid, ms) VALUES ('u1', 'home', 10);
+INSERT INTO pageviews (userid, pageid, ms) VALUES ('u2', 'about', 20);
+INSERT INTO pageviews (userid, pageid, ms) VALUES ('u1', 'news', 30);
+CREATE TABLE per_user AS SELECT userid, COUNT(*) AS views, SUM(ms) AS total FROM pageviews GROUP BY userid;
+";
+
+fn rows(json_lines: &str) -> Vec<String> {
+    let mut rows: Vec<String> = json_lines
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(str::to_string)
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// A script runs on Kafka; a second process with an empty data directory (another machine)
+/// answers from state restored out of the changelog topic, and adds to it.
+fn state_comes_back_from_the_changelog_on_a_new_machine(c: &Cluster) -> Result<(), Failed> {
+    let first = tempfile::tempdir()?;
+    let out = c.sql(first.path(), &format!("{PAGEVIEWS}SELECT * FROM per_user;"))?;
+    let want = vec![
+        r#"{"USERID":"u1","VIEWS":2,"TOTAL":40}"#.to_string(),
+        r#"{"USERID":"u2","VIEWS":1,"TOTAL":20}"#.to_string(),
+    ];
+    check(rows(&out) == want, || format!("first run: {out}"))?;
+    let second = tempfile::tempdir()?;
+    let out = c.sql(
+        second.path(),
+        "INSERT INTO pageviews (userid, pageid, ms) VALUES ('u2', 'home', 5); SELECT * FROM per_user;",
+    )?;
+    let want = vec![
+        r#"{"USERID":"u1","VIEWS":2,"TOTAL":40}"#.to_string(),
+        r#"{"USERID":"u2","VIEWS":2,"TOTAL":25}"#.to_string(),
+    ];
+    check(rows(&out) == want, || format!("fresh data directory: {out}"))?;
+    let topics = c.sql(second.path(), "SHOW TOPICS;")?;
+    check(topics.contains("PER_USER") && topics.contains("pageviews"), || {
+        format!("SHOW TOPICS: {topics}")
+    })
+}
+
+/// `runnel run app.sql` starts its queries, says what runs from where, serves until SIGTERM,
+/// then commits and exits 0; the results are there for the next process.
+fn headless_mode_serves_until_sigterm(c: &Cluster) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let app = dir.path().join("app.sql");
+    std::fs::write(&app, PAGEVIEWS)?;
+    let mut child = c
+        .command_after(&["run".as_ref(), app.as_os_str()], &dir.path().join("service"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let Some(stderr) = child.stderr.take() else {
+        return Err("no stderr".into());
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !seen.iter().any(|l: &String| l.contains("serving")) && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+    }
+    let log = seen.join("\n");
+    check(log.contains("serving"), || format!("never started serving: {log}"))?;
+    check(
+        log.contains("query CTAS_PER_USER_") && log.contains("reading pageviews"),
+        || format!("start-up log does not say what runs: {log}"),
+    )?;
+    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
+    check(status.success(), || "kill -TERM failed".into())?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("runnel run did not stop within 30 s of SIGTERM".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let rest: Vec<String> = rx.try_iter().collect();
+    check(exit.success(), || format!("exit status {exit}: {}", rest.join("\n")))?;
+    check(rest.iter().any(|l| l.contains("stopped cleanly")), || {
+        format!("no clean stop: {}", rest.join("\n"))
+    })?;
+    let out = c.sql(&dir.path().join("shell"), "SELECT * FROM per_user WHERE userid = 'u1';")?;
+    check(
+        rows(&out) == vec![r#"{"USERID":"u1","VIEWS":2,"TOTAL":40}"#.to_string()],
+        || format!("after the service stopped: {out}"),
+    )
+}
+
+/// Topics are created with the partitions asked for, an existing topic's partition count is
+/// read (and a conflicting one refused), and `DROP ... DELETE TOPIC` deletes on the broker.
+fn topics_follow_the_statements(c: &Cluster) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    c.sql(
+        dir.path(),
+        "CREATE STREAM a (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='shared', VALUE_FORMAT='JSON', PARTITIONS=4);",
+    )?;
+    let out = c.run(
+        dir.path(),
+        &[
+            "-e",
+            "CREATE STREAM b (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='shared', VALUE_FORMAT='JSON', PARTITIONS=2);",
+        ],
+    )?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    check(!out.status.success() && err.contains("4") && err.contains("2"), || {
+        format!("a conflicting partition count must be refused: {err}")
+    })?;
+    c.sql(
+        dir.path(),
+        "CREATE STREAM c (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='shared', VALUE_FORMAT='JSON');",
+    )?;
+    let topics = c.sql(dir.path(), "SHOW TOPICS;")?;
+    check(topics.contains(r#""shared""#) && topics.contains('4'), || {
+        format!("SHOW TOPICS: {topics}")
+    })?;
+    c.sql(dir.path(), "DROP STREAM c; DROP STREAM a DELETE TOPIC;")?;
+    let topics = c.sql(dir.path(), "SHOW TOPICS;")?;
+    check(!topics.contains(r#""shared""#), || {
+        format!("the topic survived DELETE TOPIC: {topics}")
+    })
+}
+
+/// A wrong broker address fails fast with a message that says what to check.
+fn a_wrong_address_fails_fast(_: &Cluster) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_runnel"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--bootstrap-servers", "127.0.0.1:1", "-e", "SHOW TOPICS;"])
+        .stdin(Stdio::null())
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    check(!out.status.success(), || "must fail".into())?;
+    check(err.contains("cannot reach Kafka at 127.0.0.1:1"), || {
+        format!("message: {err}")
+    })?;
+    check(started.elapsed() < Duration::from_secs(30), || {
+        format!("took {:?}", started.elapsed())
+    })
+}
+
+/// One test: it gets a view of the broker of its own.
+type KafkaTest = fn(&Cluster) -> Result<(), Failed>;
+
+fn main() {
+    let args = Arguments::from_args();
+    let kafka = std::env::var("RUNNEL_TEST_KAFKA").ok().filter(|s| !s.trim().is_empty());
+    let tests: [(&str, KafkaTest); 4] = [
+        (
+            "state_comes_back_from_the_changelog_on_a_new_machine",
+            state_comes_back_from_the_changelog_on_a_new_machine,
+        ),
+        ("headless_mode_serves_until_sigterm", headless_mode_serves_until_sigterm),
+        ("topics_follow_the_statements", topics_follow_the_statements),
+        ("a_wrong_address_fails_fast", a_wrong_address_fails_fast),
+    ];
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            let servers = kafka.clone().unwrap_or_default();
+            Trial::test(format!("kafka::{name}"), move || test(&Cluster::new(&servers)))
+                .with_ignored_flag(kafka.is_none())
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
