@@ -207,6 +207,192 @@ fn topics_follow_the_statements(c: &Cluster) -> Result<(), Failed> {
     })
 }
 
+/// A headless service: started, waits until it serves; `stop` sends SIGTERM and checks a
+/// clean exit.
+struct Service {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Service {
+    fn start(c: &Cluster, app: &Path, dir: &Path) -> Result<Service, Failed> {
+        let mut child = c
+            .command_after(&["run".as_ref(), app.as_os_str()], dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let Some(stderr) = child.stderr.take() else {
+            return Err("no stderr".into());
+        };
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut service = Service { child, lines };
+        service.wait_for("serving", Duration::from_secs(60))?;
+        Ok(service)
+    }
+
+    fn wait_for(&mut self, text: &str, timeout: Duration) -> Result<String, Failed> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                let hit = line.contains(text);
+                seen.push(line);
+                if hit {
+                    return Ok(seen.join("\n"));
+                }
+            }
+        }
+        Err(format!("no '{text}' within {timeout:?}: {}", seen.join("\n")).into())
+    }
+
+    fn stop(mut self) -> Result<(), Failed> {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()?;
+        check(status.success(), || "kill -TERM failed".into())?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(s) = self.child.try_wait()? {
+                let rest: Vec<String> = self.lines.try_iter().collect();
+                return check(s.success(), || format!("exit status {s}: {}", rest.join("\n")));
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return Err("the service did not stop within 60 s of SIGTERM".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Members of a consumer group, as the broker reports them.
+fn group_members(c: &Cluster, group: &str) -> usize {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let Ok(client) = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &c.servers)
+        .create::<BaseConsumer>()
+    else {
+        return 0;
+    };
+    client
+        .fetch_group_list(Some(&format!("{}{group}", c.prefix)), Duration::from_secs(10))
+        .ok()
+        .and_then(|l| l.groups().first().map(|g| g.members().len()))
+        .unwrap_or(0)
+}
+
+/// The latest value per key of a topic, read from its start.
+fn latest_by_key(
+    c: &Cluster,
+    topic: &str,
+    partitions: i32,
+) -> Result<std::collections::BTreeMap<String, String>, Failed> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &c.servers)
+        .set("group.id", format!("{}reader", c.prefix))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let wire = format!("{}{topic}", c.prefix);
+    let mut list = rdkafka::TopicPartitionList::new();
+    let mut ends = std::collections::BTreeMap::new();
+    for p in 0..partitions {
+        list.add_partition_offset(&wire, p, rdkafka::Offset::Beginning)?;
+        let (_, high) = consumer.fetch_watermarks(&wire, p, Duration::from_secs(10))?;
+        ends.insert(p, high);
+    }
+    consumer.assign(&list)?;
+    let mut out = std::collections::BTreeMap::new();
+    let mut done: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ends.iter().any(|(p, end)| done.get(p).copied().unwrap_or(0) < *end) && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            done.insert(m.partition(), m.offset() + 1);
+            let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+            let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+            out.insert(key, value);
+        }
+    }
+    Ok(out)
+}
+
+const SCALE_APP: &str = "
+CREATE STREAM IF NOT EXISTS nums (k VARCHAR KEY, n INT)
+  WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON', PARTITIONS=4);
+CREATE TABLE IF NOT EXISTS totals AS SELECT k, COUNT(*) AS c, SUM(n) AS s FROM nums GROUP BY k;
+";
+
+/// Two processes with one service id share a query: the consumer group splits its
+/// partitions between them; when one stops, the other takes every partition over, restoring
+/// the moved tasks' state from the changelogs. Nothing is lost or counted twice.
+fn processes_share_a_query_and_take_over(c: &Cluster) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let app = dir.path().join("app.sql");
+    std::fs::write(&app, SCALE_APP)?;
+    // Inserts come from a process of another service: it declares the stream over the same
+    // topic and runs no query, so it never joins the query's group.
+    let writer = |from: i32, to: i32| -> Result<(), Failed> {
+        let inserts: String = (from..to)
+            .map(|i| format!("INSERT INTO nums (k, n) VALUES ('k{}', {i});\n", i % 10))
+            .collect();
+        let out = c.run(
+            &dir.path().join("writer"),
+            &[
+                "--set",
+                "runnel.service.id=writer_",
+                "-e",
+                &format!("CREATE STREAM IF NOT EXISTS nums (k VARCHAR KEY, n INT) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON', PARTITIONS=4);\n{inserts}"),
+            ],
+        )?;
+        check(out.status.success(), || {
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+    };
+    let a = Service::start(c, &app, &dir.path().join("a"))?;
+    writer(0, 100)?;
+    let b = Service::start(c, &app, &dir.path().join("b"))?;
+    let group = "_runnel-default_query_CTAS_TOTALS_1";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while group_members(c, group) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    check(group_members(c, group) == 2, || {
+        format!("both processes join the group: {} members", group_members(c, group))
+    })?;
+    writer(100, 200)?;
+    a.stop()?;
+    writer(200, 300)?;
+    let mut want = std::collections::BTreeMap::new();
+    for i in 0..300 {
+        let e: &mut (i64, i64) = want.entry(format!("k{}", i % 10)).or_default();
+        e.0 += 1;
+        e.1 += i64::from(i);
+    }
+    let want: std::collections::BTreeMap<String, String> = want
+        .into_iter()
+        .map(|(k, (count, sum))| (k, format!(r#"{{"C":{count},"S":{sum}}}"#)))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut got = latest_by_key(c, "TOTALS", 4)?;
+    while got != want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        got = latest_by_key(c, "TOTALS", 4)?;
+    }
+    b.stop()?;
+    check(got == want, || {
+        format!("totals after the handover:\n got {got:?}\nwant {want:?}")
+    })
+}
+
 /// A wrong broker address fails fast with a message that says what to check.
 fn a_wrong_address_fails_fast(_: &Cluster) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
@@ -233,7 +419,11 @@ type KafkaTest = fn(&Cluster) -> Result<(), Failed>;
 fn main() {
     let args = Arguments::from_args();
     let kafka = std::env::var("RUNNEL_TEST_KAFKA").ok().filter(|s| !s.trim().is_empty());
-    let tests: [(&str, KafkaTest); 4] = [
+    let tests: [(&str, KafkaTest); 5] = [
+        (
+            "processes_share_a_query_and_take_over",
+            processes_share_a_query_and_take_over,
+        ),
         (
             "state_comes_back_from_the_changelog_on_a_new_machine",
             state_comes_back_from_the_changelog_on_a_new_machine,

@@ -40,23 +40,33 @@ impl Backend {
         }
     }
 
-    /// How much longer a run takes to get going (connecting, restoring from the broker).
+    /// How much longer a run takes to get going. On Kafka a process restarted after a kill
+    /// waits for the consumer group to expire the killed member (the session timeout, 6 s
+    /// here) before it gets its partitions, so its kills come later.
     fn slowdown(&self) -> u64 {
         match self {
             Backend::Embedded => 1,
-            Backend::Kafka(_) => 3,
+            Backend::Kafka(_) => 20,
         }
     }
 
     fn args(&self, dir: &Path) -> Vec<String> {
         match self {
-            Backend::Embedded => Vec::new(),
+            Backend::Embedded => vec!["--set".into(), "max.poll.records=3".into()],
             Backend::Kafka(servers) => {
                 let name = dir
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 vec![
+                    "--set".into(),
+                    "max.poll.records=30".into(),
+                    "--set".into(),
+                    "kafka.session.timeout.ms=6000".into(),
+                    "--set".into(),
+                    "kafka.heartbeat.interval.ms=500".into(),
+                    "--set".into(),
+                    "runnel.pull.wait.ms=30000".into(),
                     "--bootstrap-servers".into(),
                     servers.clone(),
                     "--set".into(),

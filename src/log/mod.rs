@@ -228,6 +228,48 @@ pub trait LogConsumer: Send {
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> LogResult<()>;
     /// The current position of every assigned partition.
     fn positions(&self) -> Vec<(TopicPartition, i64)>;
+
+    /// Joins consumer group `group` as a member reading `topics`: from then on the group
+    /// protocol decides which partitions this consumer reads, announced through
+    /// [`LogConsumer::pending_rebalance`]. Returns `false` when the log has no group protocol
+    /// (the embedded log, where one process owns the data): the caller assigns partitions.
+    fn subscribe(&mut self, group: &str, topics: &[String]) -> LogResult<bool> {
+        let _ = (group, topics);
+        Ok(false)
+    }
+
+    /// A change of assignment the caller must act on before polling again: for a revocation,
+    /// commit what the partitions processed and call [`LogConsumer::complete_revoke`]; for an
+    /// assignment, decide the positions and call [`LogConsumer::complete_assign`].
+    fn pending_rebalance(&mut self) -> Option<Rebalance> {
+        None
+    }
+
+    /// Gives the revoked partitions back to the group.
+    fn complete_revoke(&mut self) -> LogResult<()> {
+        Ok(())
+    }
+
+    /// Starts reading the assigned partitions at these positions.
+    fn complete_assign(&mut self, positions: &[(TopicPartition, i64)]) -> LogResult<()> {
+        self.assign(positions)
+    }
+
+    /// Commits offsets as a member of the subscribed group (a group with members accepts
+    /// commits only from them). Returns `false` when not subscribed.
+    fn commit_as_member(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<bool> {
+        let _ = offsets;
+        Ok(false)
+    }
+}
+
+/// A consumer group's change of a member's partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebalance {
+    /// These partitions are now this member's.
+    Assigned(Vec<TopicPartition>),
+    /// These partitions are being taken away.
+    Revoked(Vec<TopicPartition>),
 }
 
 /// Builds the log a data directory or configuration asks for.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::log::{ConsumedRecord, Log, LogConsumer, TopicPartition};
+use crate::log::{ConsumedRecord, Log, LogConsumer, Rebalance, TopicPartition};
 use crate::runtime::graph::ProcessorGraph;
 use crate::runtime::processing_log::write_entries;
 use crate::runtime::source::TimestampParser;
@@ -70,8 +70,13 @@ pub struct RunningQuery {
     pub processed: Arc<std::sync::atomic::AtomicU64>,
     /// How far each source partition has been processed (the next offset to process).
     positions: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
-    /// Every task's state stores, by (store name, partition): what pull queries read.
-    stores: BTreeMap<(String, i32), crate::state::SharedStore>,
+    /// Every task's state stores, by (store name, partition): what pull queries read. Tasks
+    /// come and go as the consumer group moves partitions between members.
+    stores: Arc<Mutex<BTreeMap<(String, i32), crate::state::SharedStore>>>,
+    /// Workers still waiting for their partitions from the consumer group.
+    unsettled: Arc<std::sync::atomic::AtomicUsize>,
+    /// Every partition of every topic the query reads, wherever it is processed.
+    source_partitions: Vec<TopicPartition>,
 }
 
 impl RunningQuery {
@@ -85,6 +90,7 @@ impl RunningQuery {
     ) -> Result<Self> {
         let graphs: Vec<Arc<ProcessorGraph>> = graphs.into_iter().map(Arc::new).collect();
         let mut tasks: Vec<(usize, i32)> = Vec::new();
+        let mut source_partitions = Vec::new();
         for (sub, graph) in graphs.iter().enumerate() {
             let topics = graph.source_topics();
             let Some(first) = topics.first() else {
@@ -100,6 +106,9 @@ impl RunningQuery {
                 }
             };
             tasks.extend((0..partitions).map(|p| (sub, p)));
+            for topic in &topics {
+                source_partitions.extend((0..partitions).map(|p| TopicPartition::new(topic.clone(), p)));
+            }
             // Changelog topics: compacted, one partition per task of the sub-topology.
             if let Some(app) = &config.group {
                 for store in graph.stores() {
@@ -120,7 +129,18 @@ impl RunningQuery {
         let state = Arc::new(Mutex::new(QueryState::Running));
         let processed = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let positions = Arc::new(Mutex::new(BTreeMap::new()));
-        let mut stores = BTreeMap::new();
+        let mut latest_at_start = BTreeMap::new();
+        if config.offset_reset == OffsetReset::Latest {
+            for tp in &source_partitions {
+                latest_at_start.insert(tp.clone(), log.end_offset(&tp.topic, tp.partition)?);
+            }
+        }
+        let shared = Shared {
+            latest_at_start,
+            stores: Arc::new(Mutex::new(BTreeMap::new())),
+            positions: positions.clone(),
+            unsettled: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        };
         let mut handles = Vec::new();
         for t in 0..threads {
             let mine: Vec<(usize, i32)> = tasks
@@ -129,13 +149,7 @@ impl RunningQuery {
                 .filter(|(i, _)| i % threads == t)
                 .map(|(_, task)| *task)
                 .collect();
-            let worker = Worker::new(&graphs, &log, &config, mine, parse_ts, tasks.len())?;
-            positions.lock().extend(worker.consumer.positions());
-            for ((_, partition), task) in &worker.tasks {
-                for (name, store) in task.stores() {
-                    stores.insert((name.clone(), *partition), store.clone());
-                }
-            }
+            let worker = Worker::new(&graphs, &log, &config, mine, parse_ts, tasks.len(), &shared)?;
             let shared_positions = positions.clone();
             let (stop, state, processed) = (stop.clone(), state.clone(), processed.clone());
             let name = format!("{}-StreamThread-{}", config.query_id, t + 1);
@@ -151,14 +165,21 @@ impl RunningQuery {
             state,
             processed,
             positions,
-            stores,
+            stores: shared.stores,
+            unsettled: shared.unsettled,
+            source_partitions,
         })
     }
 
-    /// Whether every source partition has been processed up to `ends` (or the query ended).
+    /// Whether every source partition this process holds has been processed up to `ends` (or
+    /// the query ended). Partitions held elsewhere count as done; while a worker waits for
+    /// its partitions from the consumer group, nothing is known, so the answer is no.
     pub fn has_processed_up_to(&self, ends: &BTreeMap<TopicPartition, i64>) -> bool {
         if self.is_finished() {
             return true;
+        }
+        if self.unsettled.load(Ordering::SeqCst) > 0 {
+            return false;
         }
         let positions = self.positions.lock();
         ends.iter().all(|(tp, end)| positions.get(tp).is_none_or(|p| p >= end))
@@ -167,15 +188,17 @@ impl RunningQuery {
     /// The instances of store `name`, one per task (by partition).
     pub fn stores_named(&self, name: &str) -> Vec<(i32, crate::state::SharedStore)> {
         self.stores
+            .lock()
             .iter()
             .filter(|((n, _), _)| n == name)
             .map(|((_, p), s)| (*p, s.clone()))
             .collect()
     }
 
-    /// The topic-partitions the query reads.
+    /// The topic-partitions the query reads (all of them, including those another process
+    /// of the same service processes).
     pub fn source_partitions(&self) -> Vec<TopicPartition> {
-        self.positions.lock().keys().cloned().collect()
+        self.source_partitions.clone()
     }
 
     /// The current state.
@@ -216,12 +239,40 @@ struct Worker {
     log: Arc<dyn Log>,
     consumer: Box<dyn LogConsumer>,
     tasks: BTreeMap<(usize, i32), Task>,
-    /// Topic → (sub-topology, source index in it).
+    /// Topic → (sub-topology, source index in it), over every sub-topology of the query.
     source_index: BTreeMap<String, (usize, usize)>,
     group: Option<String>,
     commit_interval: Duration,
     max_poll_records: usize,
     stop_at: Option<BTreeMap<TopicPartition, i64>>,
+    /// What creating a task needs.
+    graphs: Vec<Arc<ProcessorGraph>>,
+    config: QueryConfig,
+    parse_ts: Option<TimestampParser>,
+    total_tasks: usize,
+    /// The query's stores by (name, partition), shared with pull queries.
+    stores: Arc<Mutex<BTreeMap<(String, i32), crate::state::SharedStore>>>,
+    /// The query's processed positions, shared with read-your-writes waits.
+    positions: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
+    /// See [`Shared::latest_at_start`].
+    latest_at_start: BTreeMap<TopicPartition, i64>,
+    /// A member of the query's consumer group (the group protocol assigns partitions), or
+    /// the owner of a fixed set of tasks (the embedded log).
+    member: bool,
+    /// Members of the query still waiting for their partitions: while any is, this process
+    /// cannot say how far the query got.
+    unsettled: Arc<std::sync::atomic::AtomicUsize>,
+    settled: bool,
+}
+
+/// What the workers of one query share.
+struct Shared {
+    /// For `auto.offset.reset=latest`: each source partition's end when the query started, so
+    /// "latest" means the same whenever the group gets round to assigning a partition.
+    latest_at_start: BTreeMap<TopicPartition, i64>,
+    stores: Arc<Mutex<BTreeMap<(String, i32), crate::state::SharedStore>>>,
+    positions: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
+    unsettled: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Worker {
@@ -232,54 +283,165 @@ impl Worker {
         mine: Vec<(usize, i32)>,
         parse_ts: Option<TimestampParser>,
         total_tasks: usize,
+        shared: &Shared,
     ) -> Result<Self> {
-        let mut positions = Vec::new();
         let mut source_index = BTreeMap::new();
-        let mut tasks = BTreeMap::new();
-        for (sub, partition) in mine {
-            let graph = &graphs[sub];
+        let mut all_topics = Vec::new();
+        for (sub, graph) in graphs.iter().enumerate() {
             for (i, topic) in graph.source_topics().into_iter().enumerate() {
                 source_index.insert(topic.clone(), (sub, i));
-                let committed = match &config.group {
-                    Some(g) => log.committed(g, &topic)?,
-                    None => BTreeMap::new(),
-                };
-                let offset = match committed.get(&partition) {
-                    Some(o) => *o,
-                    None => match config.offset_reset {
-                        OffsetReset::Earliest => log.start_offset(&topic, partition)?,
-                        OffsetReset::Latest => log.end_offset(&topic, partition)?,
-                    },
-                };
-                positions.push((TopicPartition::new(topic, partition), offset));
+                all_topics.push(topic);
             }
-            let task = Task::with_state(
-                &config.query_id,
-                sub,
-                partition,
-                graph.clone(),
-                log.clone(),
-                parse_ts,
-                config.group.as_deref(),
-                &config.state,
-            )?;
-            let mut task = task;
-            task.set_cache_bytes(config.cache_max_bytes / total_tasks.max(1) as u64);
-            tasks.insert((sub, partition), task);
         }
         let mut consumer = log.consumer()?;
-        consumer.assign(&positions)?;
-        Ok(Worker {
+        // Persistent queries join their consumer group where the log has a group protocol
+        // (Kafka): the group then splits partitions between threads and processes.
+        let member = match (&config.group, &config.stop_at) {
+            (Some(group), None) => consumer.subscribe(group, &all_topics)?,
+            _ => false,
+        };
+        let mut worker = Worker {
             query_id: config.query_id.clone(),
             log: log.clone(),
             consumer,
-            tasks,
+            tasks: BTreeMap::new(),
             source_index,
             group: config.group.clone(),
             commit_interval: config.commit_interval,
             max_poll_records: config.max_poll_records,
             stop_at: config.stop_at.clone(),
-        })
+            graphs: graphs.to_vec(),
+            config: config.clone(),
+            parse_ts,
+            total_tasks,
+            stores: shared.stores.clone(),
+            positions: shared.positions.clone(),
+            latest_at_start: shared.latest_at_start.clone(),
+            member,
+            unsettled: shared.unsettled.clone(),
+            settled: !member,
+        };
+        if member {
+            worker.unsettled.fetch_add(1, Ordering::SeqCst);
+            return Ok(worker);
+        }
+        let mut tps = Vec::new();
+        for (sub, partition) in mine {
+            worker.add_task(sub, partition)?;
+            for topic in worker.graphs[sub].source_topics() {
+                tps.push(TopicPartition::new(topic, partition));
+            }
+        }
+        let positions = worker.start_positions(&tps)?;
+        worker.consumer.assign(&positions)?;
+        worker.positions.lock().extend(positions);
+        Ok(worker)
+    }
+
+    /// Creates the task of (sub-topology, partition), restoring its stores first.
+    fn add_task(&mut self, sub: usize, partition: i32) -> Result<()> {
+        if self.tasks.contains_key(&(sub, partition)) {
+            return Ok(());
+        }
+        let mut task = Task::with_state(
+            &self.config.query_id,
+            sub,
+            partition,
+            self.graphs[sub].clone(),
+            self.log.clone(),
+            self.parse_ts,
+            self.config.group.as_deref(),
+            &self.config.state,
+        )?;
+        task.set_cache_bytes(self.config.cache_max_bytes / self.total_tasks.max(1) as u64);
+        let mut stores = self.stores.lock();
+        for (name, store) in task.stores() {
+            stores.insert((name.clone(), partition), store.clone());
+        }
+        drop(stores);
+        self.tasks.insert((sub, partition), task);
+        Ok(())
+    }
+
+    /// Where each partition starts: its group's committed offset, else `auto.offset.reset`.
+    fn start_positions(&self, tps: &[TopicPartition]) -> Result<Vec<(TopicPartition, i64)>> {
+        let mut committed_by_topic: BTreeMap<String, BTreeMap<i32, i64>> = BTreeMap::new();
+        let mut out = Vec::with_capacity(tps.len());
+        for tp in tps {
+            if !committed_by_topic.contains_key(&tp.topic) {
+                let committed = match &self.config.group {
+                    Some(g) => self.log.committed(g, &tp.topic)?,
+                    None => BTreeMap::new(),
+                };
+                committed_by_topic.insert(tp.topic.clone(), committed);
+            }
+            let offset = match committed_by_topic.get(&tp.topic).and_then(|c| c.get(&tp.partition)) {
+                Some(o) => *o,
+                None => match self.config.offset_reset {
+                    OffsetReset::Earliest => self.log.start_offset(&tp.topic, tp.partition)?,
+                    OffsetReset::Latest => match self.latest_at_start.get(tp) {
+                        Some(end) => *end,
+                        None => self.log.end_offset(&tp.topic, tp.partition)?,
+                    },
+                },
+            };
+            out.push((tp.clone(), offset));
+        }
+        Ok(out)
+    }
+
+    /// Acts on a rebalance of the query's consumer group, if one is waiting.
+    fn handle_rebalance(&mut self) -> Result<()> {
+        match self.consumer.pending_rebalance() {
+            None => Ok(()),
+            Some(Rebalance::Revoked(tps)) => {
+                if self.settled {
+                    self.settled = false;
+                    self.unsettled.fetch_add(1, Ordering::SeqCst);
+                }
+                // Commit everything, as Kafka Streams does when partitions are revoked: the
+                // next owner starts exactly where this one stopped. The range assignor is
+                // eager: every partition is revoked, and the next assignment brings back
+                // those that stay (their stores restore from the local checkpoint).
+                self.commit()?;
+                for t in self.tasks.values_mut() {
+                    t.close();
+                }
+                let mut stores = self.stores.lock();
+                for ((_, partition), task) in std::mem::take(&mut self.tasks) {
+                    for name in task.stores().keys() {
+                        stores.remove(&(name.clone(), partition));
+                    }
+                }
+                drop(stores);
+                let mut positions = self.positions.lock();
+                for tp in &tps {
+                    positions.remove(tp);
+                }
+                drop(positions);
+                self.consumer.complete_revoke()?;
+                Ok(())
+            }
+            Some(Rebalance::Assigned(tps)) => {
+                for tp in &tps {
+                    let Some(&(sub, _)) = self.source_index.get(&tp.topic) else {
+                        return Err(Error::internal(format!(
+                            "assigned {} which the query does not read",
+                            tp.topic
+                        )));
+                    };
+                    self.add_task(sub, tp.partition)?;
+                }
+                let positions = self.start_positions(&tps)?;
+                self.consumer.complete_assign(&positions)?;
+                self.positions.lock().extend(positions);
+                if !self.settled {
+                    self.settled = true;
+                    self.unsettled.fetch_sub(1, Ordering::SeqCst);
+                }
+                Ok(())
+            }
+        }
     }
 
     fn run(
@@ -298,6 +460,9 @@ impl Worker {
             let result = self.step(processed).and_then(|did| {
                 if did {
                     positions.lock().extend(self.consumer.positions());
+                }
+                if self.member {
+                    self.handle_rebalance()?;
                 }
                 dirty |= did;
                 if dirty && last_commit.elapsed() >= self.commit_interval {
@@ -381,7 +546,10 @@ impl Worker {
             t.commit_stores()?;
         }
         if let Some(group) = &self.group {
-            self.log.commit(group, &self.consumer.positions())?;
+            let positions = self.consumer.positions();
+            if !self.consumer.commit_as_member(&positions)? {
+                self.log.commit(group, &positions)?;
+            }
         }
         Ok(())
     }

@@ -1,23 +1,71 @@
-//! Reading Kafka partitions at positions the caller chooses (manual assignment, as Kafka
-//! Streams' restore consumer and our query workers use it): offsets are committed by the
-//! log per consumer group, not by this consumer.
+//! Reading Kafka partitions: at positions the caller chooses (manual assignment, as Kafka
+//! Streams' restore consumer uses it), or as a member of a consumer group whose protocol
+//! splits the partitions between members (query workers on several threads and processes).
+//!
+//! Rebalances are handed to the caller instead of being applied inside librdkafka's
+//! callback: a revocation waits until the caller has committed the revoked partitions' state
+//! and offsets (librdkafka holds the group's join until then), and an assignment starts at the
+//! positions the caller chooses, so a task that moves restores its state first.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::TopicPartitionList;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use parking_lot::Mutex;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Headers, Message};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, TopicPartitionList};
 
 use super::{KafkaLog, broker_error};
-use crate::log::{Bytes, ConsumedRecord, LogConsumer, LogError, LogResult, Record, TopicPartition};
+use crate::log::{Bytes, ConsumedRecord, LogConsumer, LogError, LogResult, Rebalance, Record, TopicPartition};
+
+/// A rebalance librdkafka announced: whether it assigns (else revokes), and the wire
+/// topic-partitions.
+type Announced = (bool, Vec<(String, i32)>);
+
+/// Holds a group rebalance for the caller (see the module comment).
+#[derive(Default)]
+pub(super) struct MemberContext {
+    pending: Mutex<Option<Announced>>,
+    /// Set while the consumer closes: rebalances are then applied at once, as librdkafka's
+    /// close waits for them.
+    closing: std::sync::atomic::AtomicBool,
+}
+
+impl ClientContext for MemberContext {}
+
+impl ConsumerContext for MemberContext {
+    fn rebalance(&self, base: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        let assign = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => true,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => false,
+            _ => {
+                // An error from the group protocol: drop the assignment; the group retries.
+                let _ = base.unassign();
+                return;
+            }
+        };
+        if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = if assign { base.assign(tpl) } else { base.unassign() };
+            return;
+        }
+        let partitions = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        *self.pending.lock() = Some((assign, partitions));
+    }
+}
 
 /// A consumer of a [`KafkaLog`].
 pub struct KafkaConsumer {
     log: Arc<KafkaLog>,
-    inner: BaseConsumer,
+    inner: BaseConsumer<MemberContext>,
+    /// Whether `inner` is a member of a consumer group.
+    subscribed: bool,
     /// Next offset to read, per assigned partition (wire topic names are not kept).
     positions: Vec<(TopicPartition, i64)>,
     /// Index into `positions` by (wire topic, partition).
@@ -35,10 +83,11 @@ impl std::fmt::Debug for KafkaConsumer {
 }
 
 impl KafkaConsumer {
-    pub(super) fn new(log: Arc<KafkaLog>, inner: BaseConsumer) -> Self {
+    pub(super) fn new(log: Arc<KafkaLog>, inner: BaseConsumer<MemberContext>) -> Self {
         KafkaConsumer {
             log,
             inner,
+            subscribed: false,
             positions: Vec::new(),
             index: HashMap::new(),
             names: HashMap::new(),
@@ -134,7 +183,7 @@ impl LogConsumer for KafkaConsumer {
 
     fn poll(&mut self, max_records: usize, timeout: Duration) -> LogResult<Vec<ConsumedRecord>> {
         let mut out = Vec::new();
-        if self.positions.is_empty() {
+        if self.positions.is_empty() && !self.subscribed {
             std::thread::sleep(timeout.min(Duration::from_millis(100)));
             return Ok(out);
         }
@@ -173,6 +222,10 @@ impl LogConsumer for KafkaConsumer {
             if out.is_empty() && Instant::now() >= deadline {
                 break;
             }
+            // The caller must act on a rebalance before more records are taken.
+            if self.subscribed && self.inner.context().pending.lock().is_some() {
+                break;
+            }
         }
         Ok(out)
     }
@@ -193,6 +246,80 @@ impl LogConsumer for KafkaConsumer {
 
     fn positions(&self) -> Vec<(TopicPartition, i64)> {
         self.positions.clone()
+    }
+
+    fn subscribe(&mut self, group: &str, topics: &[String]) -> LogResult<bool> {
+        let inner = self.log.member_consumer(group)?;
+        let wires: Vec<String> = topics.iter().map(|t| self.log.wire_topic(t)).collect();
+        let names: Vec<&str> = wires.iter().map(String::as_str).collect();
+        inner
+            .subscribe(&names)
+            .map_err(|e| broker_error(&format!("joining consumer group {group}"), e))?;
+        self.inner = inner;
+        self.subscribed = true;
+        self.positions.clear();
+        self.index.clear();
+        Ok(true)
+    }
+
+    fn pending_rebalance(&mut self) -> Option<Rebalance> {
+        let guard = self.inner.context().pending.lock();
+        let (assign, partitions) = guard.as_ref()?;
+        let tps = partitions
+            .iter()
+            .map(|(t, p)| TopicPartition::new(self.log.our_topic(t), *p))
+            .collect();
+        Some(if *assign {
+            Rebalance::Assigned(tps)
+        } else {
+            Rebalance::Revoked(tps)
+        })
+    }
+
+    fn complete_revoke(&mut self) -> LogResult<()> {
+        self.inner.context().pending.lock().take();
+        self.positions.clear();
+        self.index.clear();
+        self.inner
+            .unassign()
+            .map_err(|e| broker_error("giving partitions back to the group", e))
+    }
+
+    fn complete_assign(&mut self, positions: &[(TopicPartition, i64)]) -> LogResult<()> {
+        self.inner.context().pending.lock().take();
+        self.assign(positions)
+    }
+
+    fn commit_as_member(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<bool> {
+        if !self.subscribed {
+            return Ok(false);
+        }
+        if offsets.is_empty() {
+            return Ok(true);
+        }
+        let mut list = TopicPartitionList::with_capacity(offsets.len());
+        for (tp, offset) in offsets {
+            list.add_partition_offset(
+                &self.log.wire_topic(&tp.topic),
+                tp.partition,
+                rdkafka::Offset::Offset(*offset),
+            )
+            .map_err(|e| broker_error("committing offsets", e))?;
+        }
+        self.inner
+            .commit(&list, CommitMode::Sync)
+            .map_err(|e| broker_error("committing offsets as a group member", e))?;
+        Ok(true)
+    }
+}
+
+impl Drop for KafkaConsumer {
+    fn drop(&mut self) {
+        // librdkafka's close revokes the assignment and waits for the revocation to be applied.
+        self.inner
+            .context()
+            .closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

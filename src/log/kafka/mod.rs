@@ -27,6 +27,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
 pub use consumer::KafkaConsumer;
+use consumer::MemberContext;
 use producer::{DeliveryRouter, Producer};
 
 use super::{Log, LogConsumer, LogError, LogResult, Record, TopicConfig, TopicDescription, TopicPartition};
@@ -150,6 +151,20 @@ impl KafkaLog {
         let consumer = Arc::new(consumer);
         groups.insert(group.to_string(), consumer.clone());
         Ok(consumer)
+    }
+
+    /// A consumer that joins `group` when it subscribes. Members use the range assignor, which
+    /// gives a member the same partition numbers of every topic of equal partition count, so
+    /// co-partitioned topics stay together.
+    fn member_consumer(&self, group: &str) -> LogResult<BaseConsumer<MemberContext>> {
+        let wire = format!("{}{group}", self.options.topic_prefix);
+        let mut config = consumer_config(&client_config(&self.options), &wire);
+        if !self.options.properties.contains_key("partition.assignment.strategy") {
+            config.set("partition.assignment.strategy", "range");
+        }
+        config
+            .create_with_context(MemberContext::default())
+            .map_err(|e| broker_error(&format!("creating a member of consumer group {group}"), e))
     }
 
     /// Partition count and replication factor of a topic as the broker's metadata says, or
@@ -431,8 +446,8 @@ impl Log for KafkaLog {
         // librdkafka assigns partitions only to a consumer with a group id; this one never
         // commits or joins, so every reader can share the name.
         let group = format!("{}runnel-reader", self.options.topic_prefix);
-        let inner: BaseConsumer = consumer_config(&client_config(&self.options), &group)
-            .create()
+        let inner: BaseConsumer<MemberContext> = consumer_config(&client_config(&self.options), &group)
+            .create_with_context(MemberContext::default())
             .map_err(|e| broker_error("creating a consumer", e))?;
         Ok(Box::new(KafkaConsumer::new(this, inner)))
     }
