@@ -111,6 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stop_at: None,
         cache_max_bytes: 0,
         state: runnel::state::StateConfig::memory(),
+        exactly_once: false,
     };
     let running = RunningQuery::start(topology.to_graphs(), log.clone(), config, None)?;
     let mut consumer = log.consumer()?;

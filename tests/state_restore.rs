@@ -8,7 +8,8 @@
 //! records twice (at least once), so there the test asserts that nothing is lost.
 //!
 //! Every test runs on the embedded log and, when `RUNNEL_TEST_KAFKA` names a broker, on
-//! Kafka (`kafka::` tests; reported as ignored without a broker).
+//! Kafka (`kafka::` tests; reported as ignored without a broker); `kafka-eos::` runs the
+//! repartitioned case under `processing.guarantee=exactly_once_v2` and asserts it exact.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,6 +27,8 @@ enum Backend {
     Embedded,
     /// Kafka at this bootstrap address; each data directory gets a topic prefix of its own.
     Kafka(String),
+    /// Kafka with `processing.guarantee=exactly_once_v2`.
+    KafkaExactlyOnce(String),
 }
 
 impl Backend {
@@ -36,7 +39,7 @@ impl Backend {
     fn records(&self) -> i64 {
         match self {
             Backend::Embedded => 20_000,
-            Backend::Kafka(_) => 3_000,
+            Backend::Kafka(_) | Backend::KafkaExactlyOnce(_) => 3_000,
         }
     }
 
@@ -46,19 +49,31 @@ impl Backend {
     fn slowdown(&self) -> u64 {
         match self {
             Backend::Embedded => 1,
-            Backend::Kafka(_) => 20,
+            Backend::Kafka(_) | Backend::KafkaExactlyOnce(_) => 20,
         }
+    }
+
+    /// The topic prefix a data directory's process uses on Kafka.
+    fn prefix(&self, dir: &Path) -> String {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("sr{}{name}-", std::process::id())
     }
 
     fn args(&self, dir: &Path) -> Vec<String> {
         match self {
             Backend::Embedded => vec!["--set".into(), "max.poll.records=3".into()],
-            Backend::Kafka(servers) => {
-                let name = dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+            Backend::Kafka(servers) | Backend::KafkaExactlyOnce(servers) => {
+                let guarantee = if matches!(self, Backend::KafkaExactlyOnce(_)) {
+                    "processing.guarantee=exactly_once_v2"
+                } else {
+                    "processing.guarantee=at_least_once"
+                };
                 vec![
+                    "--set".into(),
+                    guarantee.into(),
                     "--set".into(),
                     "max.poll.records=30".into(),
                     "--set".into(),
@@ -70,7 +85,7 @@ impl Backend {
                     "--bootstrap-servers".into(),
                     servers.clone(),
                     "--set".into(),
-                    format!("runnel.kafka.topic.prefix=sr{}{name}-", std::process::id()),
+                    format!("runnel.kafka.topic.prefix={}", self.prefix(dir)),
                 ]
             }
         }
@@ -178,6 +193,39 @@ fn table(b: &Backend, dir: &Path, want: &Table) -> Table {
     last
 }
 
+/// Every committed record of a topic (read_committed), values by key in offset order.
+fn committed_updates(servers: &str, prefix: &str, topic: &str) -> BTreeMap<String, Vec<String>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", format!("{prefix}checker"))
+        .set("isolation.level", "read_committed")
+        .create()
+        .expect("a consumer");
+    let wire = format!("{prefix}{topic}");
+    let md = consumer
+        .fetch_metadata(Some(&wire), Duration::from_secs(10))
+        .expect("metadata");
+    let partitions = md.topics().first().map_or(0, |t| t.partitions().len() as i32);
+    let mut list = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition_offset(&wire, p, rdkafka::Offset::Beginning).unwrap();
+    }
+    consumer.assign(&list).unwrap();
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut quiet = std::time::Instant::now();
+    while quiet.elapsed() < Duration::from_secs(3) {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            quiet = std::time::Instant::now();
+            let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+            let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
+            out.entry(key).or_default().push(value);
+        }
+    }
+    out
+}
+
 /// COUNT and SUM per key of `(key, n)` inputs.
 fn totals(inputs: impl IntoIterator<Item = (String, i64)>) -> Table {
     let mut out: Table = BTreeMap::new();
@@ -247,7 +295,24 @@ fn crash_and_compare(b: &Backend, schema: &str) -> (Table, Table) {
     let reference = table(b, clean.path(), &want);
     assert_eq!(reference, want, "the uninterrupted run counts every record once");
     // A pull query waits for the restarted query to catch up with its input.
-    (table(b, dir, &reference), reference)
+    let after = table(b, dir, &reference);
+    if let Backend::KafkaExactlyOnce(servers) = b {
+        // The committed output itself: with the record cache off, every input record makes
+        // exactly one update of its key, so an exact run has as many updates per key as the
+        // key has inputs, and ends on the same row.
+        let updates = committed_updates(servers, &b.prefix(dir), "TOTALS");
+        for (k, (count, sum)) in &reference {
+            let got = updates.get(k).map(Vec::as_slice).unwrap_or_default();
+            assert_eq!(got.len() as i64, *count, "{k}: committed updates {got:?}");
+            let last: serde_json::Value = serde_json::from_str(got.last().map_or("null", String::as_str)).unwrap();
+            assert_eq!(
+                (last["C"].as_i64(), last["S"].as_i64()),
+                (Some(*count), Some(*sum)),
+                "{k}"
+            );
+        }
+    }
+    (after, reference)
 }
 
 fn killed_and_restarted_aggregations_equal_an_uninterrupted_run(b: &Backend) {
@@ -268,6 +333,14 @@ fn killed_and_restarted_repartitioned_aggregations_lose_nothing(b: &Backend) {
             "{k}: ({c}, {s}) lost records of ({count}, {sum})"
         );
     }
+}
+
+/// Under exactly-once processing even the repartitioned aggregation, whose repartition
+/// topic a crash would make an at-least-once run write twice, ends exactly equal to the
+/// uninterrupted run: output, changelogs and offsets are committed together or not at all.
+fn killed_and_restarted_exactly_once_aggregations_are_exact(b: &Backend) {
+    let (after_crashes, reference) = crash_and_compare(b, REKEYED);
+    assert_eq!(after_crashes, reference, "no record lost or counted twice");
 }
 
 fn a_clean_restart_keeps_the_table_and_adds_to_it(b: &Backend) {
@@ -306,6 +379,19 @@ fn main() {
         ),
     ];
     let mut trials = Vec::new();
+    let servers = kafka.clone();
+    trials.push(
+        libtest_mimic::Trial::test(
+            "kafka-eos::killed_and_restarted_exactly_once_aggregations_are_exact",
+            move || {
+                killed_and_restarted_exactly_once_aggregations_are_exact(&Backend::KafkaExactlyOnce(
+                    servers.clone().unwrap_or_default(),
+                ));
+                Ok(())
+            },
+        )
+        .with_ignored_flag(kafka.is_none()),
+    );
     for (name, test) in tests {
         trials.push(libtest_mimic::Trial::test(name, move || {
             test(&Backend::Embedded);

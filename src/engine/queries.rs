@@ -54,8 +54,18 @@ fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<
                 .or_else(|| engine.data_dir().map(|d| d.join("state"))),
             store: crate::state::StoreKind::parse(config.get("runnel.state.store").as_deref().unwrap_or("rocksdb"))
                 .ok_or_else(|| Error::config("runnel.state.store must be rocksdb or memory"))?,
+            exactly_once: exactly_once(config),
         },
+        exactly_once: exactly_once(config),
     })
+}
+
+/// `processing.guarantee` asks for exactly-once processing.
+fn exactly_once(config: &Config) -> bool {
+    matches!(
+        config.get("processing.guarantee").as_deref(),
+        Some("exactly_once_v2" | "exactly_once")
+    )
 }
 
 /// The consumer group of a persistent query (ksqlDB: `_confluent-ksql-<service>query_<id>`).

@@ -255,6 +255,22 @@ pub trait LogConsumer: Send {
         self.assign(positions)
     }
 
+    /// Starts exactly-once processing for the calling thread: from now on everything it writes
+    /// through the log belongs to a transaction of a producer with this transactional id,
+    /// committed with the group's offsets by [`LogConsumer::commit_transaction`]. A restarted
+    /// worker with the same id aborts its predecessor's open transaction. Returns `false` when
+    /// the log has no transactions (the embedded log).
+    fn begin_transactions(&mut self, transactional_id: &str) -> LogResult<bool> {
+        let _ = transactional_id;
+        Ok(false)
+    }
+
+    /// Commits the current transaction with these input offsets, and begins the next.
+    fn commit_transaction(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<()> {
+        let _ = offsets;
+        Err(LogError::Invalid("this log has no transactions".into()))
+    }
+
     /// Commits offsets as a member of the subscribed group (a group with members accepts
     /// commits only from them). Returns `false` when not subscribed.
     fn commit_as_member(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<bool> {

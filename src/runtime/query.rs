@@ -48,6 +48,9 @@ pub struct QueryConfig {
     pub cache_max_bytes: u64,
     /// Where and how tasks keep their state stores.
     pub state: crate::state::StateConfig,
+    /// `processing.guarantee=exactly_once_v2`: on a log with transactions, each worker writes
+    /// its output, changelogs and input offsets in one transaction per commit.
+    pub exactly_once: bool,
 }
 
 /// The state of a query, as `SHOW QUERIES` reports it.
@@ -136,6 +139,8 @@ impl RunningQuery {
             }
         }
         let shared = Shared {
+            parse_ts,
+            total_tasks: tasks.len(),
             latest_at_start,
             stores: Arc::new(Mutex::new(BTreeMap::new())),
             positions: positions.clone(),
@@ -149,7 +154,7 @@ impl RunningQuery {
                 .filter(|(i, _)| i % threads == t)
                 .map(|(_, task)| *task)
                 .collect();
-            let worker = Worker::new(&graphs, &log, &config, mine, parse_ts, tasks.len(), &shared)?;
+            let worker = Worker::new(&graphs, &log, &config, mine, &shared, t + 1)?;
             let shared_positions = positions.clone();
             let (stop, state, processed) = (stop.clone(), state.clone(), processed.clone());
             let name = format!("{}-StreamThread-{}", config.query_id, t + 1);
@@ -263,10 +268,43 @@ struct Worker {
     /// cannot say how far the query got.
     unsettled: Arc<std::sync::atomic::AtomicUsize>,
     settled: bool,
+    /// Under exactly-once processing, the transactional id of this worker's producer.
+    transactional_id: Option<String>,
+    /// Whether this worker's writes and offsets go through transactions.
+    transactional: bool,
+}
+
+/// This process's id for transactional ids: kept in the state directory, so a restarted
+/// process gets the same one; random when there is no state directory.
+fn node_id(state: &crate::state::StateConfig) -> String {
+    let random = || {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("{:x}", nanos ^ u128::from(std::process::id()) << 64)
+    };
+    let Some(dir) = &state.state_dir else {
+        return random();
+    };
+    let path = dir.join("runnel.process-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return id.to_string();
+        }
+    }
+    let id = random();
+    // Without a writable state directory the id only lasts this process: still correct,
+    // only a crash then leaves its transactions open until they time out.
+    let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, &id));
+    id
 }
 
 /// What the workers of one query share.
 struct Shared {
+    parse_ts: Option<TimestampParser>,
+    /// Tasks of the query over all its workers (each gets a share of the record cache).
+    total_tasks: usize,
     /// For `auto.offset.reset=latest`: each source partition's end when the query started, so
     /// "latest" means the same whenever the group gets round to assigning a partition.
     latest_at_start: BTreeMap<TopicPartition, i64>,
@@ -281,10 +319,10 @@ impl Worker {
         log: &Arc<dyn Log>,
         config: &QueryConfig,
         mine: Vec<(usize, i32)>,
-        parse_ts: Option<TimestampParser>,
-        total_tasks: usize,
         shared: &Shared,
+        thread: usize,
     ) -> Result<Self> {
+        let (parse_ts, total_tasks) = (shared.parse_ts, shared.total_tasks);
         let mut source_index = BTreeMap::new();
         let mut all_topics = Vec::new();
         for (sub, graph) in graphs.iter().enumerate() {
@@ -320,6 +358,14 @@ impl Worker {
             member,
             unsettled: shared.unsettled.clone(),
             settled: !member,
+            transactional_id: match (&config.group, member && config.exactly_once) {
+                // Kafka Streams' `<application id>-<process id>-<thread>`: the process id
+                // lives in the state directory, so a restarted process takes over (and
+                // aborts) the transactions its killed predecessor left open.
+                (Some(group), true) => Some(format!("{group}-{}-{thread}", node_id(&config.state))),
+                _ => None,
+            },
+            transactional: false,
         };
         if member {
             worker.unsettled.fetch_add(1, Ordering::SeqCst);
@@ -453,14 +499,23 @@ impl Worker {
     ) {
         let mut last_commit = Instant::now();
         let mut dirty = false;
+        // Transactions belong to the thread that writes: begin them here, not in `new`.
+        if let Some(id) = self.transactional_id.clone() {
+            match self.consumer.begin_transactions(&id) {
+                Ok(on) => self.transactional = on,
+                Err(e) => {
+                    *state.lock() = QueryState::Error(format!("cannot begin exactly-once processing: {e}"));
+                    return;
+                }
+            }
+        }
         while !stop.load(Ordering::SeqCst) {
             if self.reached_end() {
                 break;
             }
             let result = self.step(processed).and_then(|did| {
-                if did {
-                    positions.lock().extend(self.consumer.positions());
-                }
+                // Even a poll that returned nothing may have moved past transaction markers.
+                positions.lock().extend(self.consumer.positions());
                 if self.member {
                     self.handle_rebalance()?;
                 }
@@ -545,7 +600,10 @@ impl Worker {
         for t in self.tasks.values_mut() {
             t.commit_stores()?;
         }
-        if let Some(group) = &self.group {
+        if self.transactional {
+            let positions = self.consumer.positions();
+            self.consumer.commit_transaction(&positions)?;
+        } else if let Some(group) = &self.group {
             let positions = self.consumer.positions();
             if !self.consumer.commit_as_member(&positions)? {
                 self.log.commit(group, &positions)?;

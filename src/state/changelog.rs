@@ -175,7 +175,14 @@ impl ChangeLoggingStore {
             let records = consumer
                 .poll(100_000, Duration::from_secs(5))
                 .map_err(|e| fail(e.to_string()))?;
+            // The consumer's position also moves past what carries no record: Kafka's
+            // transaction markers and aborted transactions.
+            let consumed = consumer.positions().first().map_or(position, |(_, p)| *p);
             if records.is_empty() {
+                if consumed > position {
+                    position = consumed;
+                    continue;
+                }
                 return Err(fail(format!(
                     "the changelog ended at offset {position}, before its end offset {end}"
                 )));
@@ -197,6 +204,7 @@ impl ChangeLoggingStore {
                 }
             }
             self.inner.write_batch(&mut changes.into_iter())?;
+            position = position.max(consumed.min(end));
         }
         Ok(restored)
     }
@@ -275,6 +283,8 @@ pub struct TaskStores {
     /// last checkpoint.
     committed: CheckpointData,
     unchecked: i64,
+    /// See [`StateConfig::exactly_once`]: checkpoints only at clean close.
+    exactly_once: bool,
 }
 
 /// Changelog records between checkpoints (Kafka Streams' threshold): a checkpoint flushes
@@ -302,6 +312,7 @@ impl TaskStores {
             marked: Positions::new(),
             committed: CheckpointData::default(),
             unchecked: 0,
+            exactly_once: state.exactly_once,
         };
         let Some(app) = application_id else {
             for name in names {
@@ -314,6 +325,13 @@ impl TaskStores {
         let checkpoint = task_dir.as_deref().map(Checkpoint::in_dir);
         // An unreadable checkpoint is as good as none: every store is rebuilt.
         let recorded = checkpoint.as_ref().and_then(|c| c.read().ok().flatten());
+        if state.exactly_once
+            && let Some(c) = &checkpoint
+        {
+            // From here until the next clean close the local stores may run ahead of the
+            // committed changelog: a crash must rebuild them (Kafka Streams does the same).
+            c.clear()?;
+        }
         let mut restored_positions: Vec<Option<Positions>> = Vec::new();
         for name in names {
             let topic = changelog_topic(app, name);
@@ -399,7 +417,7 @@ impl TaskStores {
                 .map(|(tp, o)| (tp.topic.clone(), tp.partition, *o))
                 .collect(),
         };
-        if self.unchecked >= CHECKPOINT_EVERY_RECORDS {
+        if self.unchecked >= CHECKPOINT_EVERY_RECORDS && !self.exactly_once {
             self.checkpoint()?;
         }
         Ok(())
@@ -635,6 +653,7 @@ mod tests {
             let state = StateConfig {
                 state_dir: Some(dir.path().join("state")),
                 store,
+                exactly_once: false,
             };
             Fixture {
                 _dir: dir,

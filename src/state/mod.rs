@@ -108,6 +108,10 @@ pub struct StateConfig {
     pub state_dir: Option<PathBuf>,
     /// `runnel.state.store`; `Rocksdb` needs a state directory (without one, memory is used).
     pub store: StoreKind,
+    /// `processing.guarantee=exactly_once_v2`: changelog writes belong to transactions that a
+    /// crash aborts, so a local store may hold changes its changelog never committed. A
+    /// checkpoint is then only valid from a clean close, and is removed once read.
+    pub exactly_once: bool,
 }
 
 impl StateConfig {
@@ -116,6 +120,7 @@ impl StateConfig {
         StateConfig {
             state_dir: None,
             store: StoreKind::Memory,
+            exactly_once: false,
         }
     }
 

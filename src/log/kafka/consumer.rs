@@ -66,6 +66,8 @@ pub struct KafkaConsumer {
     inner: BaseConsumer<MemberContext>,
     /// Whether `inner` is a member of a consumer group.
     subscribed: bool,
+    /// The calling thread's transactional producer, under exactly-once processing.
+    transactional: Option<Arc<super::producer::Producer>>,
     /// Next offset to read, per assigned partition (wire topic names are not kept).
     positions: Vec<(TopicPartition, i64)>,
     /// Index into `positions` by (wire topic, partition).
@@ -88,6 +90,7 @@ impl KafkaConsumer {
             log,
             inner,
             subscribed: false,
+            transactional: None,
             positions: Vec::new(),
             index: HashMap::new(),
             names: HashMap::new(),
@@ -153,6 +156,23 @@ fn convert(
             headers,
         },
     })
+}
+
+impl KafkaConsumer {
+    /// Moves positions past what librdkafka consumed without returning a record: transaction
+    /// markers and aborted transactions. Without this a reader of a transactional topic
+    /// would never reach its end offset.
+    fn advance_past_markers(&mut self) {
+        let Ok(list) = self.inner.position() else { return };
+        for e in list.elements() {
+            if let rdkafka::Offset::Offset(o) = e.offset()
+                && let Some(&slot) = self.index.get(&(e.topic().to_string(), e.partition()))
+                && o > self.positions[slot].1
+            {
+                self.positions[slot].1 = o;
+            }
+        }
+    }
 }
 
 impl LogConsumer for KafkaConsumer {
@@ -227,6 +247,7 @@ impl LogConsumer for KafkaConsumer {
                 break;
             }
         }
+        self.advance_past_markers();
         Ok(out)
     }
 
@@ -290,6 +311,59 @@ impl LogConsumer for KafkaConsumer {
         self.assign(positions)
     }
 
+    fn begin_transactions(&mut self, transactional_id: &str) -> LogResult<bool> {
+        if !self.subscribed {
+            return Err(LogError::Invalid(
+                "exactly-once processing needs a consumer group member".into(),
+            ));
+        }
+        self.transactional = Some(self.log.begin_transactions(transactional_id)?);
+        Ok(true)
+    }
+
+    fn commit_transaction(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<()> {
+        use rdkafka::producer::Producer as _;
+        let Some(producer) = &self.transactional else {
+            return Err(LogError::Invalid("no transaction was begun".into()));
+        };
+        let timeout = Duration::from_secs(60);
+        let result = (|| {
+            if !offsets.is_empty() {
+                let metadata = self
+                    .inner
+                    .group_metadata()
+                    .ok_or_else(|| LogError::Broker("Kafka: the consumer has no group metadata".into()))?;
+                let mut list = TopicPartitionList::with_capacity(offsets.len());
+                for (tp, offset) in offsets {
+                    list.add_partition_offset(
+                        &self.log.wire_topic(&tp.topic),
+                        tp.partition,
+                        rdkafka::Offset::Offset(*offset),
+                    )
+                    .map_err(|e| broker_error("committing offsets", e))?;
+                }
+                producer
+                    .client()
+                    .send_offsets_to_transaction(&list, &metadata, timeout)
+                    .map_err(|e| broker_error("adding offsets to the transaction", e))?;
+            }
+            producer
+                .client()
+                .commit_transaction(timeout)
+                .map_err(|e| broker_error("committing the transaction", e))?;
+            producer
+                .client()
+                .begin_transaction()
+                .map_err(|e| broker_error("beginning a transaction", e))
+        })();
+        if result.is_err() {
+            // What the transaction held is discarded; the caller stops processing, and the
+            // next owner of the partitions starts from the last committed transaction.
+            let _ = producer.client().abort_transaction(timeout);
+        }
+        result
+    }
+
     fn commit_as_member(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<bool> {
         if !self.subscribed {
             return Ok(false);
@@ -315,6 +389,12 @@ impl LogConsumer for KafkaConsumer {
 
 impl Drop for KafkaConsumer {
     fn drop(&mut self) {
+        if let Some(producer) = self.transactional.take() {
+            use rdkafka::producer::Producer as _;
+            // The transaction begun after the last commit holds nothing that counts.
+            let _ = producer.client().abort_transaction(Duration::from_secs(10));
+            self.log.end_transactions();
+        }
         // librdkafka's close revokes the assignment and waits for the revocation to be applied.
         self.inner
             .context()

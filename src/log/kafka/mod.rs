@@ -55,6 +55,11 @@ pub struct KafkaLog {
     /// For metadata and watermarks (never assigned, never committing).
     metadata: BaseConsumer,
     producer: Producer,
+    /// Transactional producers of threads doing exactly-once processing: what such a thread
+    /// writes goes through its own producer, into its open transaction.
+    transactional: Mutex<std::collections::HashMap<std::thread::ThreadId, Arc<Producer>>>,
+    /// How long broker acknowledgements may take.
+    ack_timeout: Duration,
     /// One committing consumer per consumer group.
     groups: Mutex<BTreeMap<String, Arc<BaseConsumer>>>,
     this: Weak<KafkaLog>,
@@ -113,14 +118,14 @@ impl KafkaLog {
                 connect_timeout.as_secs()
             )));
         }
+        let ack_timeout = Duration::from_millis(message_timeout) + Duration::from_secs(5);
         Ok(Arc::new_cyclic(|this| KafkaLog {
             options,
             admin,
             metadata,
-            producer: Producer::new(
-                producer,
-                Duration::from_millis(message_timeout) + Duration::from_secs(5),
-            ),
+            producer: Producer::new(producer, ack_timeout),
+            transactional: Mutex::new(std::collections::HashMap::new()),
+            ack_timeout,
             groups: Mutex::new(BTreeMap::new()),
             this: this.clone(),
         }))
@@ -129,6 +134,56 @@ impl KafkaLog {
     /// The bootstrap servers this log talks to.
     pub fn bootstrap_servers(&self) -> &str {
         &self.options.bootstrap_servers
+    }
+
+    /// Runs `f` with the producer the calling thread writes through.
+    fn with_producer<R>(&self, f: impl FnOnce(&Producer) -> R) -> R {
+        let txn = self.transactional.lock().get(&std::thread::current().id()).cloned();
+        match txn {
+            Some(p) => f(&p),
+            None => f(&self.producer),
+        }
+    }
+
+    /// Creates the transactional producer `id` for the calling thread, fences earlier
+    /// producers with that id (aborting their open transaction) and begins a transaction.
+    fn begin_transactions(&self, id: &str) -> LogResult<Arc<Producer>> {
+        let mut config = client_config(&self.options);
+        for (k, v) in [
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("linger.ms", "2"),
+            // Kafka Streams' choice: a crashed worker's open transaction blocks its readers
+            // for at most this long when no successor takes its id over. librdkafka wants
+            // message.timeout.ms no longer than it.
+            ("transaction.timeout.ms", "10000"),
+            ("message.timeout.ms", "10000"),
+        ] {
+            if !self.options.properties.contains_key(k) {
+                config.set(k, v);
+            }
+        }
+        config.set("transactional.id", format!("{}{id}", self.options.topic_prefix));
+        let inner: rdkafka::producer::ThreadedProducer<DeliveryRouter> = config
+            .create_with_context(DeliveryRouter)
+            .map_err(|e| broker_error("creating a transactional producer", e))?;
+        use rdkafka::producer::Producer as _;
+        inner
+            .init_transactions(REQUEST_TIMEOUT)
+            .map_err(|e| broker_error(&format!("initialising transactions for {id}"), e))?;
+        inner
+            .begin_transaction()
+            .map_err(|e| broker_error("beginning a transaction", e))?;
+        let producer = Arc::new(Producer::new(inner, self.ack_timeout));
+        self.transactional
+            .lock()
+            .insert(std::thread::current().id(), producer.clone());
+        Ok(producer)
+    }
+
+    /// Forgets the calling thread's transactional producer.
+    fn end_transactions(&self) {
+        self.transactional.lock().remove(&std::thread::current().id());
     }
 
     fn wire_topic(&self, topic: &str) -> String {
@@ -348,18 +403,18 @@ impl Log for KafkaLog {
         if records.is_empty() {
             return self.end_offset(topic, partition);
         }
-        self.producer.append(self, topic, partition, records)
+        self.with_producer(|p| p.append(self, topic, partition, records))
     }
 
     fn send(&self, topic: &str, partition: i32, records: &[Record]) -> LogResult<()> {
         if records.is_empty() {
             return Ok(());
         }
-        self.producer.send(self, topic, partition, records)
+        self.with_producer(|p| p.send(self, topic, partition, records))
     }
 
     fn await_sends(&self) -> LogResult<()> {
-        self.producer.await_sends()
+        self.with_producer(|p| p.await_sends())
     }
 
     fn end_offset(&self, topic: &str, partition: i32) -> LogResult<i64> {

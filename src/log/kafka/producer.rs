@@ -156,6 +156,11 @@ impl Producer {
         }
     }
 
+    /// The librdkafka producer (for transactions).
+    pub(super) fn client(&self) -> &ThreadedProducer<DeliveryRouter> {
+        &self.inner
+    }
+
     /// Waits for everything any thread wrote.
     pub(super) fn flush(&self) -> LogResult<()> {
         self.inner
