@@ -211,6 +211,11 @@ pub trait Log: Send + Sync {
     fn delete_group(&self, group: &str) -> LogResult<()>;
     /// A consumer with no partitions assigned.
     fn consumer(&self) -> LogResult<Box<dyn LogConsumer>>;
+    /// Whether the log answers right now (a broker reachable); a failure that coincides with
+    /// an unreachable log is an outage to wait out, not a reason to stop a query.
+    fn reachable(&self) -> bool {
+        true
+    }
     /// Makes sure everything appended so far is on stable storage (fsync on the embedded log,
     /// a producer flush on Kafka).
     fn flush(&self) -> LogResult<()>;

@@ -529,6 +529,15 @@ impl Worker {
                 }
             });
             if let Err(e) = result {
+                // A broker outage pauses an at-least-once query: nothing was committed past
+                // what its acknowledged output covers, so it retries until the broker is back.
+                // Under exactly-once a failed transaction was aborted while the local stores
+                // kept its changes, so the query stops (a restart rebuilds them exactly).
+                if !self.transactional && !self.log.reachable() {
+                    dirty = true;
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
                 *state.lock() = QueryState::Error(e.to_string());
                 for t in self.tasks.values_mut() {
                     t.close();

@@ -48,6 +48,10 @@ pub struct KafkaLogOptions {
 /// Broker requests that should answer quickly on a healthy cluster.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a writer waits for acknowledgements before it reports the broker as unreachable
+/// (the records stay queued: a later wait sees them through).
+const ACK_WAIT: Duration = Duration::from_secs(30);
+
 /// A [`Log`] on Kafka.
 pub struct KafkaLog {
     options: KafkaLogOptions,
@@ -96,16 +100,15 @@ impl KafkaLog {
             ("enable.idempotence", "true"),
             ("acks", "all"),
             ("linger.ms", "2"),
-            ("message.timeout.ms", "120000"),
+            // Never give up on a record: through a broker outage queries pause with their
+            // output queued and go on when it is back (callers wait a bounded time, see
+            // ACK_WAIT, and may retry the wait).
+            ("message.timeout.ms", "0"),
         ] {
             if !options.properties.contains_key(k) {
                 producer_config.set(k, v);
             }
         }
-        let message_timeout = producer_config
-            .get("message.timeout.ms")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(120_000);
         let producer = producer_config
             .create_with_context(DeliveryRouter)
             .map_err(|e| invalid_config(&options, "the producer", e))?;
@@ -118,12 +121,13 @@ impl KafkaLog {
                 connect_timeout.as_secs()
             )));
         }
-        let ack_timeout = Duration::from_millis(message_timeout) + Duration::from_secs(5);
+        let ack_timeout = ACK_WAIT;
+        let label = format!("Kafka at {}", options.bootstrap_servers);
         Ok(Arc::new_cyclic(|this| KafkaLog {
             options,
             admin,
             metadata,
-            producer: Producer::new(producer, ack_timeout),
+            producer: Producer::new(producer, ack_timeout, label),
             transactional: Mutex::new(std::collections::HashMap::new()),
             ack_timeout,
             groups: Mutex::new(BTreeMap::new()),
@@ -174,7 +178,11 @@ impl KafkaLog {
         inner
             .begin_transaction()
             .map_err(|e| broker_error("beginning a transaction", e))?;
-        let producer = Arc::new(Producer::new(inner, self.ack_timeout));
+        let producer = Arc::new(Producer::new(
+            inner,
+            self.ack_timeout,
+            format!("Kafka at {}", self.options.bootstrap_servers),
+        ));
         self.transactional
             .lock()
             .insert(std::thread::current().id(), producer.clone());
@@ -509,6 +517,10 @@ impl Log for KafkaLog {
 
     fn flush(&self) -> LogResult<()> {
         self.producer.flush()
+    }
+
+    fn reachable(&self) -> bool {
+        self.metadata.fetch_metadata(None, Duration::from_secs(2)).is_ok()
     }
 }
 

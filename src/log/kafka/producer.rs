@@ -67,15 +67,15 @@ impl Pending {
 
     /// Waits until nothing is outstanding; returns the lowest offset acknowledged, or the
     /// first error, and resets for reuse.
-    fn wait(&self, timeout: Duration) -> Result<Option<i64>, String> {
+    fn wait(&self, timeout: Duration, label: &str) -> Result<Option<i64>, String> {
         let deadline = Instant::now() + timeout;
         let mut s = self.state.lock();
         while s.outstanding > 0 {
             if self.done.wait_until(&mut s, deadline).timed_out() && s.outstanding > 0 {
                 return Err(format!(
-                    "{} record(s) not acknowledged by the broker within {} ms",
+                    "{} record(s) not acknowledged by {label} within {} s: is the broker reachable? They stay queued and are written when it answers again",
                     s.outstanding,
-                    timeout.as_millis()
+                    timeout.as_secs()
                 ));
             }
         }
@@ -112,16 +112,19 @@ pub(super) struct Producer {
     inner: ThreadedProducer<DeliveryRouter>,
     /// The outstanding sends of each thread.
     sends: Mutex<HashMap<ThreadId, Arc<Pending>>>,
-    /// How long an acknowledgement may take (the producer's `message.timeout.ms` plus slack).
+    /// How long a caller waits for acknowledgements.
     ack_timeout: Duration,
+    /// "Kafka at host:port", for messages.
+    label: String,
 }
 
 impl Producer {
-    pub(super) fn new(inner: ThreadedProducer<DeliveryRouter>, ack_timeout: Duration) -> Self {
+    pub(super) fn new(inner: ThreadedProducer<DeliveryRouter>, ack_timeout: Duration, label: String) -> Self {
         Producer {
             inner,
             sends: Mutex::new(HashMap::new()),
             ack_timeout,
+            label,
         }
     }
 
@@ -129,7 +132,7 @@ impl Producer {
     pub(super) fn append(&self, log: &KafkaLog, topic: &str, partition: i32, records: &[Record]) -> LogResult<i64> {
         let pending = Arc::new(Pending::default());
         self.enqueue(log, topic, partition, records, &pending)?;
-        match pending.wait(self.ack_timeout) {
+        match pending.wait(self.ack_timeout, &self.label) {
             Ok(Some(first)) => Ok(first),
             Ok(None) => log.end_offset(topic, partition),
             Err(e) => Err(LogError::Broker(e)),
@@ -152,7 +155,10 @@ impl Producer {
         let pending = self.sends.lock().get(&std::thread::current().id()).cloned();
         match pending {
             None => Ok(()),
-            Some(p) => p.wait(self.ack_timeout).map(|_| ()).map_err(LogError::Broker),
+            Some(p) => p
+                .wait(self.ack_timeout, &self.label)
+                .map(|_| ())
+                .map_err(LogError::Broker),
         }
     }
 
