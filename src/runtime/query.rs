@@ -272,6 +272,8 @@ struct Worker {
     transactional_id: Option<String>,
     /// Whether this worker's writes and offsets go through transactions.
     transactional: bool,
+    /// How far each repartition topic partition has been purged.
+    purged: BTreeMap<TopicPartition, i64>,
 }
 
 /// This process's id for transactional ids: kept in the state directory, so a restarted
@@ -366,6 +368,7 @@ impl Worker {
                 _ => None,
             },
             transactional: false,
+            purged: BTreeMap::new(),
         };
         if member {
             worker.unsettled.fetch_add(1, Ordering::SeqCst);
@@ -609,15 +612,33 @@ impl Worker {
         for t in self.tasks.values_mut() {
             t.commit_stores()?;
         }
+        let positions = self.consumer.positions();
         if self.transactional {
-            let positions = self.consumer.positions();
             self.consumer.commit_transaction(&positions)?;
         } else if let Some(group) = &self.group {
-            let positions = self.consumer.positions();
             if !self.consumer.commit_as_member(&positions)? {
                 self.log.commit(group, &positions)?;
             }
         }
+        self.purge_repartition_topics(&positions);
         Ok(())
+    }
+
+    /// Deletes what the query's repartition topics hold before the committed offsets (Kafka
+    /// Streams' purge): nothing will read it again, and the topics would otherwise grow
+    /// without bound. Best effort: a failed purge is retried at the next commit.
+    fn purge_repartition_topics(&mut self, committed: &[(TopicPartition, i64)]) {
+        let Some(group) = &self.group else { return };
+        for (tp, offset) in committed {
+            if !(tp.topic.starts_with(group.as_str()) && tp.topic.ends_with("-repartition")) {
+                continue;
+            }
+            if self.purged.get(tp).is_some_and(|p| p >= offset) {
+                continue;
+            }
+            if self.log.delete_records_before(&tp.topic, tp.partition, *offset).is_ok() {
+                self.purged.insert(tp.clone(), *offset);
+            }
+        }
     }
 }
