@@ -343,6 +343,11 @@ fn latest_by_key(
     topic: &str,
     partitions: i32,
 ) -> Result<std::collections::BTreeMap<String, String>, Failed> {
+    Ok(all_records(c, topic, partitions)?.into_iter().collect())
+}
+
+/// Every record of a topic as (key, value) text, partition by partition.
+fn all_records(c: &Cluster, topic: &str, partitions: i32) -> Result<Vec<(String, String)>, Failed> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
@@ -359,7 +364,7 @@ fn latest_by_key(
         ends.insert(p, high);
     }
     consumer.assign(&list)?;
-    let mut out = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
     let mut done: std::collections::BTreeMap<i32, i64> = std::collections::BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while ends.iter().any(|(p, end)| done.get(p).copied().unwrap_or(0) < *end) && Instant::now() < deadline {
@@ -367,7 +372,7 @@ fn latest_by_key(
             done.insert(m.partition(), m.offset() + 1);
             let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
             let value = String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned();
-            out.insert(key, value);
+            out.push((key, value));
         }
     }
     Ok(out)
@@ -566,6 +571,47 @@ fn a_broker_outage_pauses_queries_and_loses_nothing(_: &Cluster) -> Result<(), F
     })
 }
 
+/// A statement run in one process reaches every process of the service: a running service
+/// follows the command topic and starts the query another process created.
+fn statements_reach_every_process(c: &Cluster) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let app = dir.path().join("app.sql");
+    std::fs::write(&app, SCALE_APP)?;
+    let service = Service::start(c, &app, &dir.path().join("service"))?;
+    // A shell of the same service adds a query, then exits (its share of the work goes back
+    // to the service).
+    let out = c.run(
+        &dir.path().join("shell"),
+        &["-e", "CREATE STREAM big AS SELECT * FROM nums WHERE n >= 50;"],
+    )?;
+    check(out.status.success(), || {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    })?;
+    let inserts: String = (0..100)
+        .map(|i| format!("INSERT INTO nums (k, n) VALUES ('k{}', {i});\n", i % 10))
+        .collect();
+    let out = c.run(
+        &dir.path().join("writer"),
+        &[
+            "--set",
+            "runnel.service.id=writer_",
+            "-e",
+            &format!("CREATE STREAM IF NOT EXISTS nums (k VARCHAR KEY, n INT) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON', PARTITIONS=4);\n{inserts}"),
+        ],
+    )?;
+    check(out.status.success(), || {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    })?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut got = all_records(c, "BIG", 4)?;
+    while got.len() < 50 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        got = all_records(c, "BIG", 4)?;
+    }
+    service.stop()?;
+    check(got.len() == 50, || format!("BIG holds {} records: {got:?}", got.len()))
+}
+
 /// A wrong broker address fails fast with a message that says what to check.
 fn a_wrong_address_fails_fast(_: &Cluster) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
@@ -592,7 +638,8 @@ type KafkaTest = fn(&Cluster) -> Result<(), Failed>;
 fn main() {
     let args = Arguments::from_args();
     let kafka = std::env::var("RUNNEL_TEST_KAFKA").ok().filter(|s| !s.trim().is_empty());
-    let tests: [(&str, KafkaTest); 8] = [
+    let tests: [(&str, KafkaTest); 9] = [
+        ("statements_reach_every_process", statements_reach_every_process),
         ("repartition_topics_are_purged", repartition_topics_are_purged),
         (
             "a_broker_outage_pauses_queries_and_loses_nothing",

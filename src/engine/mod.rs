@@ -70,8 +70,11 @@ pub struct Engine {
     config: Mutex<Config>,
     functions: Arc<FunctionRegistry>,
     state: Mutex<EngineState>,
-    /// True while the command topic is being replayed.
-    replaying: std::sync::atomic::AtomicBool,
+    /// Offsets of the commands this process recorded (the follower skips them).
+    own_commands: Mutex<std::collections::BTreeSet<i64>>,
+    /// Stops the command-topic follower.
+    follower_stop: Arc<std::sync::atomic::AtomicBool>,
+    follower: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The data directory of the embedded log, when the engine runs on one.
     data_dir: Option<std::path::PathBuf>,
     /// Topics replayed statements asked for, created once the replay shows they are still used.
@@ -100,14 +103,29 @@ impl Engine {
                 queries: BTreeMap::new(),
                 transient_counter: 0,
             }),
-            replaying: std::sync::atomic::AtomicBool::new(false),
+            own_commands: Mutex::new(std::collections::BTreeSet::new()),
+            follower_stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            follower: Mutex::new(None),
             data_dir,
             deferred_topics: Mutex::new(Vec::new()),
         });
         engine.ensure_topic(&engine.command_topic(), 1)?;
         engine.ensure_topic(PROCESSING_LOG_TOPIC, 1)?;
         engine.register_processing_log();
-        commands::replay(&engine)?;
+        let next = commands::replay(&engine)?;
+        // Other processes of the service may record commands on a shared log: follow them.
+        if engine.log.is_shared() {
+            let (follower_engine, stop) = (Arc::downgrade(&engine), engine.follower_stop.clone());
+            let handle = std::thread::Builder::new()
+                .name("command-follower".into())
+                .spawn(move || {
+                    if let Some(engine) = follower_engine.upgrade() {
+                        commands::follow(&engine, next, &stop);
+                    }
+                })
+                .map_err(|e| Error::execution(format!("cannot start the command follower: {e}")))?;
+            *engine.follower.lock() = Some(handle);
+        }
         Ok(engine)
     }
 
@@ -469,6 +487,12 @@ impl Engine {
 
     /// Stops every running query, committing their offsets.
     pub fn shutdown(&self) {
+        self.follower_stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(handle) = self.follower.lock().take()
+            && handle.thread().id() != std::thread::current().id()
+        {
+            let _ = handle.join();
+        }
         let mut state = self.state.lock();
         for q in state.queries.values_mut() {
             if let Some(r) = q.running.take() {

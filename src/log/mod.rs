@@ -211,6 +211,11 @@ pub trait Log: Send + Sync {
     fn delete_group(&self, group: &str) -> LogResult<()>;
     /// A consumer with no partitions assigned.
     fn consumer(&self) -> LogResult<Box<dyn LogConsumer>>;
+    /// Whether other processes may write to this log at the same time (a Kafka cluster; the
+    /// embedded log belongs to the one process holding its directory).
+    fn is_shared(&self) -> bool {
+        false
+    }
     /// Whether the log answers right now (a broker reachable); a failure that coincides with
     /// an unreachable log is an outage to wait out, not a reason to stop a query.
     fn reachable(&self) -> bool {

@@ -615,10 +615,10 @@ impl Worker {
         let positions = self.consumer.positions();
         if self.transactional {
             self.consumer.commit_transaction(&positions)?;
-        } else if let Some(group) = &self.group {
-            if !self.consumer.commit_as_member(&positions)? {
-                self.log.commit(group, &positions)?;
-            }
+        } else if let Some(group) = &self.group
+            && !self.consumer.commit_as_member(&positions)?
+        {
+            self.log.commit(group, &positions)?;
         }
         self.purge_repartition_topics(&positions);
         Ok(())

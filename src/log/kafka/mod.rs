@@ -519,6 +519,10 @@ impl Log for KafkaLog {
         self.producer.flush()
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     fn reachable(&self) -> bool {
         self.metadata.fetch_metadata(None, Duration::from_secs(2)).is_ok()
     }
