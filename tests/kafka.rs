@@ -378,6 +378,29 @@ fn all_records(c: &Cluster, topic: &str, partitions: i32) -> Result<Vec<(String,
     Ok(out)
 }
 
+/// Inserts `n` = from..to with keys `k0`..`k9` into `nums`, from a process of another
+/// service: it declares the stream over the same topic and runs no query, so it never joins
+/// a query's consumer group.
+fn insert_nums(c: &Cluster, dir: &Path, from: i32, to: i32) -> Result<(), Failed> {
+    let inserts: String = (from..to)
+        .map(|i| format!("INSERT INTO nums (k, n) VALUES ('k{}', {i});\n", i % 10))
+        .collect();
+    let out = c.run(
+        &dir.join("writer"),
+        &[
+            "--set",
+            "runnel.service.id=writer_",
+            "-e",
+            &format!(
+                "CREATE STREAM IF NOT EXISTS nums (k VARCHAR KEY, n INT) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON', PARTITIONS=4);\n{inserts}"
+            ),
+        ],
+    )?;
+    check(out.status.success(), || {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    })
+}
+
 const SCALE_APP: &str = "
 CREATE STREAM IF NOT EXISTS nums (k VARCHAR KEY, n INT)
   WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON', PARTITIONS=4);
@@ -405,25 +428,7 @@ fn share_and_take_over(c: &Cluster, guarantee: &str) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
     let app = dir.path().join("app.sql");
     std::fs::write(&app, SCALE_APP)?;
-    // Inserts come from a process of another service: it declares the stream over the same
-    // topic and runs no query, so it never joins the query's group.
-    let writer = |from: i32, to: i32| -> Result<(), Failed> {
-        let inserts: String = (from..to)
-            .map(|i| format!("INSERT INTO nums (k, n) VALUES ('k{}', {i});\n", i % 10))
-            .collect();
-        let out = c.run(
-            &dir.path().join("writer"),
-            &[
-                "--set",
-                "runnel.service.id=writer_",
-                "-e",
-                &format!("CREATE STREAM IF NOT EXISTS nums (k VARCHAR KEY, n INT) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON', PARTITIONS=4);\n{inserts}"),
-            ],
-        )?;
-        check(out.status.success(), || {
-            String::from_utf8_lossy(&out.stderr).into_owned()
-        })
-    };
+    let writer = |from: i32, to: i32| insert_nums(c, dir.path(), from, to);
     let a = Service::start(c, &app, &dir.path().join("a"))?;
     writer(0, 100)?;
     let b = Service::start(c, &app, &dir.path().join("b"))?;
@@ -517,15 +522,7 @@ fn a_broker_outage_pauses_queries_and_loses_nothing(_: &Cluster) -> Result<(), F
     let dir = tempfile::tempdir()?;
     let app = dir.path().join("app.sql");
     std::fs::write(&app, SCALE_APP)?;
-    let writer = |from: i32, to: i32| -> Result<(), Failed> {
-        let inserts: String = (from..to)
-            .map(|i| format!("INSERT INTO nums (k, n) VALUES ('k{}', {i});\n", i % 10))
-            .collect();
-        let out = c.run(&dir.path().join("writer"), &["-e", &inserts])?;
-        check(out.status.success(), || {
-            String::from_utf8_lossy(&out.stderr).into_owned()
-        })
-    };
+    let writer = |from: i32, to: i32| insert_nums(c, dir.path(), from, to);
     let mut service = Service::start(c, &app, &dir.path().join("service"))?;
     writer(0, 100)?;
     broker.stop()?;
@@ -587,21 +584,7 @@ fn statements_reach_every_process(c: &Cluster) -> Result<(), Failed> {
     check(out.status.success(), || {
         String::from_utf8_lossy(&out.stderr).into_owned()
     })?;
-    let inserts: String = (0..100)
-        .map(|i| format!("INSERT INTO nums (k, n) VALUES ('k{}', {i});\n", i % 10))
-        .collect();
-    let out = c.run(
-        &dir.path().join("writer"),
-        &[
-            "--set",
-            "runnel.service.id=writer_",
-            "-e",
-            &format!("CREATE STREAM IF NOT EXISTS nums (k VARCHAR KEY, n INT) WITH (KAFKA_TOPIC='nums', VALUE_FORMAT='JSON', PARTITIONS=4);\n{inserts}"),
-        ],
-    )?;
-    check(out.status.success(), || {
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    })?;
+    insert_nums(c, dir.path(), 0, 100)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut got = all_records(c, "BIG", 4)?;
     while got.len() < 50 && Instant::now() < deadline {

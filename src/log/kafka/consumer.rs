@@ -98,15 +98,7 @@ impl KafkaConsumer {
     }
 
     fn apply_assignment(&mut self) -> LogResult<()> {
-        let mut list = TopicPartitionList::with_capacity(self.positions.len());
-        for (tp, offset) in &self.positions {
-            list.add_partition_offset(
-                &self.log.wire_topic(&tp.topic),
-                tp.partition,
-                rdkafka::Offset::Offset(*offset),
-            )
-            .map_err(|e| broker_error("assigning partitions", e))?;
-        }
+        let list = self.log.offsets_list(&self.positions, "assigning partitions")?;
         self.inner
             .assign(&list)
             .map_err(|e| broker_error("assigning partitions", e))
@@ -333,15 +325,7 @@ impl LogConsumer for KafkaConsumer {
                     .inner
                     .group_metadata()
                     .ok_or_else(|| LogError::Broker("Kafka: the consumer has no group metadata".into()))?;
-                let mut list = TopicPartitionList::with_capacity(offsets.len());
-                for (tp, offset) in offsets {
-                    list.add_partition_offset(
-                        &self.log.wire_topic(&tp.topic),
-                        tp.partition,
-                        rdkafka::Offset::Offset(*offset),
-                    )
-                    .map_err(|e| broker_error("committing offsets", e))?;
-                }
+                let list = self.log.offsets_list(offsets, "committing offsets")?;
                 producer
                     .client()
                     .send_offsets_to_transaction(&list, &metadata, timeout)
@@ -371,15 +355,7 @@ impl LogConsumer for KafkaConsumer {
         if offsets.is_empty() {
             return Ok(true);
         }
-        let mut list = TopicPartitionList::with_capacity(offsets.len());
-        for (tp, offset) in offsets {
-            list.add_partition_offset(
-                &self.log.wire_topic(&tp.topic),
-                tp.partition,
-                rdkafka::Offset::Offset(*offset),
-            )
-            .map_err(|e| broker_error("committing offsets", e))?;
-        }
+        let list = self.log.offsets_list(offsets, "committing offsets")?;
         self.inner
             .commit(&list, CommitMode::Sync)
             .map_err(|e| broker_error("committing offsets as a group member", e))?;

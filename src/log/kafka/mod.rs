@@ -194,6 +194,16 @@ impl KafkaLog {
         self.transactional.lock().remove(&std::thread::current().id());
     }
 
+    /// `offsets` as librdkafka's list, on the wire topics.
+    fn offsets_list(&self, offsets: &[(TopicPartition, i64)], doing: &str) -> LogResult<TopicPartitionList> {
+        let mut list = TopicPartitionList::with_capacity(offsets.len());
+        for (tp, offset) in offsets {
+            list.add_partition_offset(&self.wire_topic(&tp.topic), tp.partition, Offset::Offset(*offset))
+                .map_err(|e| broker_error(doing, e))?;
+        }
+        Ok(list)
+    }
+
     fn wire_topic(&self, topic: &str) -> String {
         format!("{}{topic}", self.options.topic_prefix)
     }
@@ -451,11 +461,7 @@ impl Log for KafkaLog {
         if offsets.is_empty() {
             return Ok(());
         }
-        let mut list = TopicPartitionList::with_capacity(offsets.len());
-        for (tp, offset) in offsets {
-            list.add_partition_offset(&self.wire_topic(&tp.topic), tp.partition, Offset::Offset(*offset))
-                .map_err(|e| broker_error("committing offsets", e))?;
-        }
+        let list = self.offsets_list(offsets, "committing offsets")?;
         self.group_consumer(group)?
             .commit(&list, CommitMode::Sync)
             .map_err(|e| broker_error(&format!("committing offsets of consumer group {group}"), e))
