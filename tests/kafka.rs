@@ -3,7 +3,8 @@
 //! API, and a wrong broker address.
 //!
 //! Needs `RUNNEL_TEST_KAFKA` (a bootstrap address; `scripts/test` starts a broker with
-//! `scripts/kafka start` and sets it). Without it every test here is reported as ignored.
+//! `scripts/kafka start` and sets it, and `RUNNEL_TEST_KAFKA_SASL` to its SASL listener).
+//! Without them the tests that need them are reported as ignored.
 //! Each test runs under a topic prefix of its own, so tests share the broker unseen.
 
 use std::io::{BufRead, BufReader};
@@ -595,6 +596,43 @@ fn statements_reach_every_process(c: &Cluster) -> Result<(), Failed> {
     check(got.len() == 50, || format!("BIG holds {} records: {got:?}", got.len()))
 }
 
+/// A secured cluster: SASL/PLAIN credentials pass through as `kafka.*` properties, and wrong
+/// ones fail at start with the broker's reason. Needs `RUNNEL_TEST_KAFKA_SASL` (the
+/// SASL_PLAINTEXT listener `scripts/kafka sasl-address` prints).
+fn sasl_credentials_pass_through(_: &Cluster) -> Result<(), Failed> {
+    let Ok(sasl) = std::env::var("RUNNEL_TEST_KAFKA_SASL") else {
+        return Err("RUNNEL_TEST_KAFKA_SASL is not set".into());
+    };
+    let secured = |password: &str| Cluster {
+        servers: sasl.clone(),
+        prefix: format!("kt{}-sasl-", std::process::id()),
+        settings: vec![
+            "kafka.security.protocol=SASL_PLAINTEXT".into(),
+            "kafka.sasl.mechanism=PLAIN".into(),
+            "kafka.sasl.username=runnel".into(),
+            format!("kafka.sasl.password={password}"),
+        ],
+    };
+    let dir = tempfile::tempdir()?;
+    let out = secured("runnel-secret").sql(
+        dir.path(),
+        &format!("{PAGEVIEWS}SELECT * FROM per_user WHERE userid = 'u1';"),
+    )?;
+    check(
+        rows(&out) == vec![r#"{"USERID":"u1","VIEWS":2,"TOTAL":40}"#.to_string()],
+        || format!("over SASL: {out}"),
+    )?;
+    let started = Instant::now();
+    let out = secured("wrong").run(&dir.path().join("wrong"), &["-e", "SHOW TOPICS;"])?;
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    check(!out.status.success() && err.contains("cannot reach Kafka"), || {
+        format!("wrong password: {err}")
+    })?;
+    check(started.elapsed() < Duration::from_secs(30), || {
+        format!("took {:?}", started.elapsed())
+    })
+}
+
 /// A wrong broker address fails fast with a message that says what to check.
 fn a_wrong_address_fails_fast(_: &Cluster) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
@@ -621,7 +659,8 @@ type KafkaTest = fn(&Cluster) -> Result<(), Failed>;
 fn main() {
     let args = Arguments::from_args();
     let kafka = std::env::var("RUNNEL_TEST_KAFKA").ok().filter(|s| !s.trim().is_empty());
-    let tests: [(&str, KafkaTest); 9] = [
+    let tests: [(&str, KafkaTest); 10] = [
+        ("sasl_credentials_pass_through", sasl_credentials_pass_through),
         ("statements_reach_every_process", statements_reach_every_process),
         ("repartition_topics_are_purged", repartition_topics_are_purged),
         (
@@ -648,8 +687,9 @@ fn main() {
         .into_iter()
         .map(|(name, test)| {
             let servers = kafka.clone().unwrap_or_default();
-            Trial::test(format!("kafka::{name}"), move || test(&Cluster::new(&servers)))
-                .with_ignored_flag(kafka.is_none())
+            let ignored = kafka.is_none()
+                || (name == "sasl_credentials_pass_through" && std::env::var("RUNNEL_TEST_KAFKA_SASL").is_err());
+            Trial::test(format!("kafka::{name}"), move || test(&Cluster::new(&servers))).with_ignored_flag(ignored)
         })
         .collect();
     libtest_mimic::run(&args, trials).exit();
