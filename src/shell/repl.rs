@@ -3,9 +3,11 @@
 
 use std::sync::atomic::Ordering;
 
-use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::{CompletionType, Config, Editor};
 
+use super::helper::ShellHelper;
 use super::runner::Runner;
 
 /// Where the history is kept unless `RUNNEL_HISTORY` says otherwise.
@@ -18,7 +20,14 @@ fn history_path() -> Option<std::path::PathBuf> {
 
 /// Runs the REPL until `EXIT;` or Ctrl-D. `where_` describes the log for the banner.
 pub fn run_interactive(runner: &mut Runner, where_: &str) -> std::io::Result<()> {
-    let mut editor = DefaultEditor::new().map_err(std::io::Error::other)?;
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .auto_add_history(false)
+        .max_history_size(10_000)
+        .map_err(std::io::Error::other)?
+        .build();
+    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config).map_err(std::io::Error::other)?;
+    editor.set_helper(Some(ShellHelper::new(runner.client().clone())));
     let history = history_path();
     if let Some(h) = &history {
         let _ = editor.load_history(h);
@@ -28,7 +37,7 @@ pub fn run_interactive(runner: &mut Runner, where_: &str) -> std::io::Result<()>
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, runner.cancel.clone());
     println!("Runnel {} — streaming SQL", env!("CARGO_PKG_VERSION"));
     println!("Running on the {where_}.");
-    println!("Type HELP; for the statements, EXIT; or Ctrl-D to leave.\n");
+    println!("Type HELP; for the statements, EXIT; or Ctrl-D to leave. Tab completes, Ctrl-R searches history.\n");
     let mut buffer = String::new();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -53,10 +62,6 @@ pub fn run_interactive(runner: &mut Runner, where_: &str) -> std::io::Result<()>
                 let text = complete.join("\n");
                 let _ = editor.add_history_entry(text.trim());
                 buffer = rest;
-                if text.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("HELP") {
-                    print_help();
-                    continue;
-                }
                 runner.cancel.store(false, Ordering::SeqCst);
                 runner.run_text(&text, &mut stdout.lock(), &mut stderr.lock());
             }
@@ -75,21 +80,4 @@ pub fn run_interactive(runner: &mut Runner, where_: &str) -> std::io::Result<()>
         let _ = editor.save_history(h);
     }
     Ok(())
-}
-
-fn print_help() {
-    println!(
-        "Statements (end each with ;):
-  CREATE [OR REPLACE] STREAM|TABLE name (col type [KEY|PRIMARY KEY], ...) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON', PARTITIONS=n);
-  CREATE STREAM|TABLE name [WITH (...)] AS SELECT ... FROM source [WHERE ...] [PARTITION BY ...] EMIT CHANGES;
-  INSERT INTO stream SELECT ...;          INSERT INTO source (cols) VALUES (values);
-  SELECT ... FROM source [WHERE ...] EMIT CHANGES [LIMIT n];     -- push query
-  SELECT ... FROM source [WHERE ...] [LIMIT n];                  -- pull query
-  SHOW STREAMS|TABLES|QUERIES|TOPICS|PROPERTIES|FUNCTIONS|VARIABLES|TYPES;
-  DESCRIBE [EXTENDED] source;  DESCRIBE FUNCTION f;  EXPLAIN query_id;
-  PRINT 'topic' [FROM BEGINNING] [INTERVAL n] [LIMIT n];
-  DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC];  TERMINATE query_id|ALL;
-  SET 'property'='value';  UNSET 'property';  DEFINE name='value';  RUN SCRIPT 'file.sql';
-  EXIT;"
-    );
 }

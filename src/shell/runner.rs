@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::client::{Client, InProcess};
 use super::output::{OutputFormat, print_rows, print_stream_header, print_stream_rows};
 use crate::engine::{Engine, PushPoll, Session, StatementResult};
 use crate::error::{Error, Result};
@@ -26,7 +27,7 @@ pub struct RunnerOptions {
 
 /// Executes statements for one session and prints their results.
 pub struct Runner {
-    engine: Arc<Engine>,
+    client: Arc<dyn Client>,
     /// The session: `SET` overrides and `DEFINE` variables.
     pub session: Session,
     /// Options.
@@ -37,10 +38,15 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner over `engine`.
+    /// A runner over the engine in this process.
     pub fn new(engine: Arc<Engine>, session: Session, options: RunnerOptions) -> Self {
+        Self::with_client(Arc::new(InProcess::new(engine)), session, options)
+    }
+
+    /// A runner over any client (in process, or remote once `--server` exists).
+    pub fn with_client(client: Arc<dyn Client>, session: Session, options: RunnerOptions) -> Self {
         Runner {
-            engine,
+            client,
             session,
             options,
             cancel: Arc::new(AtomicBool::new(false)),
@@ -48,9 +54,9 @@ impl Runner {
         }
     }
 
-    /// The engine.
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+    /// The client statements go through.
+    pub fn client(&self) -> &Arc<dyn Client> {
+        &self.client
     }
 
     /// Runs every statement of `text`; returns whether all succeeded.
@@ -74,14 +80,19 @@ impl Runner {
     }
 
     fn run_statement(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
-        let parsed = self.engine.parse(text, &self.session)?;
+        // HELP is the shell's own statement: the engine never sees it.
+        if let Some(help) = super::help::request(text) {
+            let _ = write!(out, "{help}");
+            return Ok(());
+        }
+        let parsed = self.client.parse(text, &self.session)?;
         for stmt in parsed {
             if let Statement::RunScript { path } = &stmt.statement {
                 self.run_script(path, out, err)?;
                 continue;
             }
             let started = Instant::now();
-            let result = self.engine.execute(&stmt, &mut self.session)?;
+            let result = self.client.execute(&stmt, &mut self.session)?;
             if let Statement::Set { .. } | Statement::Unset { .. } = &stmt.statement
                 && let Some(f) = self
                     .session
