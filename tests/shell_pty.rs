@@ -149,6 +149,24 @@ fn a_session_as_a_person_types_it() {
     let screen = t.wait_for("^");
     assert!(screen.contains("SELECT * FRM pageviews;"), "{screen}");
 
+    // A push query still reading shows how far it got; a long script shows which statement
+    // runs.
+    t.line("SELECT * FROM pageviews WHERE page = 'never' EMIT CHANGES;");
+    t.wait_for("reading: 2 records");
+    t.press("C-c");
+    t.wait_for_n("Query terminated", 2);
+    let script = t._home.path().join("many.sql");
+    let mut text: String = (0..11)
+        .map(|i| format!("INSERT INTO pageviews (userid, page) VALUES ('s{i}', 'script');\n"))
+        .collect();
+    text.push_str("SELECT * FROM pageviews WHERE page = 'never' EMIT CHANGES;\n");
+    std::fs::write(&script, text).unwrap();
+    t.line(&format!("RUN SCRIPT '{}';", script.display()));
+    t.wait_for("many.sql: statement 12 of 12");
+    t.wait_for("reading: 13 records");
+    t.press("C-c");
+    t.wait_for_n("Query terminated", 3);
+
     // Help for one statement.
     t.line("HELP PRINT;");
     t.wait_for("PRINT 'pageviews' FROM BEGINNING LIMIT 3;");

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use config::Config;
-pub use result::{PushPoll, PushQuery, RowSet, StatementResult};
+pub use result::{PushPoll, PushProgress, PushQuery, RowSet, StatementResult};
 
 use crate::error::{Error, Result};
 use crate::function::FunctionRegistry;

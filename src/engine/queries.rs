@@ -390,7 +390,17 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
             drop(topology);
             let qc = query_config(engine, config, &id, None)?;
             let running = RunningQuery::start(graph, engine.log.clone(), qc, engine.timestamp_parser())?;
-            let mut push = PushQuery::new(id, columns, rx, QueryHandle::Query(running), plan.limit);
+            let positions = running.positions_handle();
+            let lag_log = engine.log.clone();
+            let mut push =
+                PushQuery::new(id, columns, rx, QueryHandle::Query(running), plan.limit).with_lag(move || {
+                    let positions = positions.lock().clone();
+                    let mut lag = 0i64;
+                    for (tp, position) in positions {
+                        lag += (lag_log.end_offset(&tp.topic, tp.partition).ok()? - position).max(0);
+                    }
+                    Some(lag)
+                });
             if !internal.is_empty() {
                 // A transient query's internal topics go away with it.
                 let log = engine.log.clone();

@@ -108,6 +108,17 @@ pub struct PushQuery {
     emitted: u64,
     data_columns: usize,
     on_stop: Option<Box<dyn FnOnce() + Send>>,
+    /// How many records the query still has to read to reach its sources' ends.
+    lag: Option<Box<dyn Fn() -> Option<i64> + Send>>,
+}
+
+/// How far a push query has got, for the shell's progress line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushProgress {
+    /// Input records read so far.
+    pub read: u64,
+    /// Records between its positions and its sources' current ends, when known.
+    pub lag: Option<i64>,
 }
 
 impl PushQuery {
@@ -128,6 +139,24 @@ impl PushQuery {
             emitted: 0,
             data_columns,
             on_stop: None,
+            lag: None,
+        }
+    }
+
+    /// Sets how the query's lag is measured.
+    pub(crate) fn with_lag(mut self, lag: impl Fn() -> Option<i64> + Send + 'static) -> Self {
+        self.lag = Some(Box::new(lag));
+        self
+    }
+
+    /// Records read so far and the lag, for a query over the runtime.
+    pub fn progress(&self) -> Option<PushProgress> {
+        match &self.query {
+            Some(QueryHandle::Query(q)) => Some(PushProgress {
+                read: q.processed.load(std::sync::atomic::Ordering::Relaxed),
+                lag: self.lag.as_ref().and_then(|f| f()),
+            }),
+            _ => None,
         }
     }
 

@@ -206,6 +206,11 @@ impl RunningQuery {
         self.source_partitions.clone()
     }
 
+    /// The processed positions, shared (for progress and lag displays).
+    pub fn positions_handle(&self) -> Arc<Mutex<BTreeMap<TopicPartition, i64>>> {
+        self.positions.clone()
+    }
+
     /// The current state.
     pub fn state(&self) -> QueryState {
         self.state.lock().clone()

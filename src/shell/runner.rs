@@ -1,7 +1,7 @@
 //! Running statements from text — a script, `-e`, standard input, a REPL line or
 //! `RUN SCRIPT` — and printing each result as it comes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -61,14 +61,35 @@ impl Runner {
 
     /// Runs every statement of `text`; returns whether all succeeded.
     pub fn run_text(&mut self, text: &str, out: &mut dyn Write, err: &mut dyn Write) -> bool {
+        self.run_text_as(text, None, out, err)
+    }
+
+    /// Whether to show progress lines: an interactive session on a terminal.
+    fn shows_progress(&self) -> bool {
+        self.options.interactive && std::io::stderr().is_terminal()
+    }
+
+    /// [`Runner::run_text`]; with a `label` (a script's path) and many statements, an
+    /// interactive session shows which statement runs.
+    fn run_text_as(&mut self, text: &str, label: Option<&str>, out: &mut dyn Write, err: &mut dyn Write) -> bool {
         let (statements, rest) = crate::sql::split_statements(text);
         let mut all: Vec<String> = statements;
         if !rest.trim().is_empty() && crate::sql::parse(&rest).map(|s| !s.is_empty()).unwrap_or(true) {
             all.push(rest);
         }
+        let progress = label.filter(|_| all.len() > SCRIPT_PROGRESS_FROM && self.shows_progress());
+        let total = all.len();
         let mut ok = true;
-        for stmt in all {
-            if let Err(e) = self.run_statement(&stmt, out, err) {
+        for (i, stmt) in all.into_iter().enumerate() {
+            if let Some(label) = progress {
+                let _ = write!(err, "\r\x1b[K{label}: statement {} of {total}", i + 1);
+                let _ = err.flush();
+            }
+            let result = self.run_statement(&stmt, out, err);
+            if progress.is_some() {
+                let _ = write!(err, "\r\x1b[K");
+            }
+            if let Err(e) = result {
                 ok = false;
                 let _ = writeln!(err, "{e}");
                 if !self.options.continue_on_error {
@@ -116,7 +137,7 @@ impl Runner {
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::execution(format!("cannot read script '{path}': {e}")))?;
         self.depth += 1;
-        let ok = self.run_text(&text, out, err);
+        let ok = self.run_text_as(&text, Some(path), out, err);
         self.depth -= 1;
         if ok {
             Ok(())
@@ -170,8 +191,13 @@ impl Runner {
                 let widths = print_stream_header(out, self.options.output, &query.columns).map_err(io)?;
                 let deadline = self.options.timeout.map(|t| Instant::now() + t);
                 let mut count = 0usize;
+                let mut status = ProgressLine::new(self.shows_progress());
                 loop {
+                    if count == 0 {
+                        status.update(err, query.progress());
+                    }
                     if self.cancel.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+                        status.clear(err);
                         query.stop();
                         if self.options.output == OutputFormat::Table {
                             writeln!(out, "Query terminated").map_err(io)?;
@@ -180,11 +206,13 @@ impl Runner {
                     }
                     match query.poll(Duration::from_millis(100)) {
                         PushPoll::Rows(rows) => {
+                            status.clear(err);
                             count += rows.len();
                             print_stream_rows(out, self.options.output, &query.columns, &widths, &rows).map_err(io)?;
                         }
                         PushPoll::Idle => {}
                         PushPoll::Done(None) => {
+                            status.clear(err);
                             if self.options.output == OutputFormat::Table {
                                 writeln!(
                                     out,
@@ -196,6 +224,7 @@ impl Runner {
                             break;
                         }
                         PushPoll::Done(Some(e)) => {
+                            status.clear(err);
                             return Err(Error::execution(format!("query {} failed: {e}", query.id)));
                         }
                     }
@@ -203,6 +232,60 @@ impl Runner {
             }
         }
         Ok(())
+    }
+}
+
+/// Scripts with more statements than this show which statement runs.
+const SCRIPT_PROGRESS_FROM: usize = 10;
+
+/// The line a push query shows on the terminal while it reads without producing rows yet (a
+/// query catching up on a big topic): records read, records/s and the lag to the sources'
+/// ends. It only appears after a second, and goes away when rows come.
+struct ProgressLine {
+    enabled: bool,
+    started: Instant,
+    last: Option<(Instant, u64)>,
+    shown: bool,
+}
+
+impl ProgressLine {
+    fn new(enabled: bool) -> Self {
+        ProgressLine {
+            enabled,
+            started: Instant::now(),
+            last: None,
+            shown: false,
+        }
+    }
+
+    fn update(&mut self, err: &mut dyn Write, progress: Option<crate::engine::PushProgress>) {
+        let Some(p) = progress.filter(|_| self.enabled) else {
+            return;
+        };
+        let now = Instant::now();
+        if now.duration_since(self.started) < Duration::from_secs(1) {
+            return;
+        }
+        match self.last {
+            Some((at, _)) if now.duration_since(at) < Duration::from_millis(500) => {}
+            Some((at, read)) => {
+                let rate = p.read.saturating_sub(read) as f64 / now.duration_since(at).as_secs_f64();
+                let lag = p.lag.map_or(String::new(), |l| format!(", lag {l} records"));
+                let _ = write!(err, "\r\x1b[Kreading: {} records, {rate:.0} records/s{lag}", p.read);
+                let _ = err.flush();
+                self.shown = true;
+                self.last = Some((now, p.read));
+            }
+            None => self.last = Some((now, p.read)),
+        }
+    }
+
+    fn clear(&mut self, err: &mut dyn Write) {
+        if self.shown {
+            let _ = write!(err, "\r\x1b[K");
+            let _ = err.flush();
+            self.shown = false;
+        }
     }
 }
 
