@@ -135,7 +135,7 @@ fn a_session_as_a_person_types_it() {
     t.wait_for("news");
     assert!(t.alive());
     t.press("C-c");
-    t.wait_for("Query terminated");
+    t.wait_for("Query terminated (2 rows)");
     t.line("SHOW STREAMS;");
     t.wait_for("PAGEVIEWS");
 

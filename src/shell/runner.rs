@@ -200,7 +200,12 @@ impl Runner {
                         status.clear(err);
                         query.stop();
                         if self.options.output == OutputFormat::Table {
-                            writeln!(out, "Query terminated").map_err(io)?;
+                            writeln!(
+                                out,
+                                "Query terminated ({count} row{})",
+                                if count == 1 { "" } else { "s" }
+                            )
+                            .map_err(io)?;
                         }
                         break;
                     }
