@@ -179,6 +179,12 @@ pub(super) fn show(engine: &Arc<Engine>, what: ShowKind, extended: bool, session
                         .into_iter()
                         .map(|d| vec![s(d.name), s("AGGREGATE"), s(d.category)]),
                 )
+                // Table functions (EXPLODE, CUBE_EXPLODE) live in the runtime's flat map.
+                .chain(
+                    crate::runtime::ops::flat_map::TableFunction::all()
+                        .into_iter()
+                        .map(|f| vec![s(f.name()), s("TABLE"), s("TABLE")]),
+                )
                 .collect();
             rows.sort_by(|a, b| a[0].sql_cmp(&b[0]).unwrap_or(std::cmp::Ordering::Equal));
             RowSet::new(vec!["Function Name", "Type", "Category"], rows)

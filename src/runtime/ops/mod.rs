@@ -3,7 +3,7 @@
 
 mod aggregate;
 mod filter;
-mod flat_map;
+pub(crate) mod flat_map;
 mod materialize;
 mod project;
 mod record_cache;
