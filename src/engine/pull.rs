@@ -66,8 +66,22 @@ pub(super) fn pull_from_state(
     };
     match key_lookups(query, &source, engine)? {
         Some(keys) => {
+            // The store of the key's partition first: rows are partitioned by their
+            // serialized key with Kafka's default partitioner, as ksqlDB routes pull queries.
+            // Only a miss there (a producer with another partitioner) looks everywhere else.
+            let complete = stores.iter().enumerate().all(|(i, (p, _))| *p == i as i32);
             for key in keys {
-                for (partition, store) in &stores {
+                let home = complete.then(|| crate::log::partition_for_key(&key, stores.len() as i32) as usize);
+                if let Some((partition, store)) = home.and_then(|h| stores.get(h))
+                    && let Some(bytes) = store.get(&key)?
+                {
+                    take(*partition, &bytes)?;
+                    continue;
+                }
+                for (i, (partition, store)) in stores.iter().enumerate() {
+                    if Some(i) == home {
+                        continue;
+                    }
                     if let Some(bytes) = store.get(&key)? {
                         take(*partition, &bytes)?;
                     }
@@ -121,9 +135,11 @@ fn key_lookups(query: &Query, source: &SourceDesc, engine: &Engine) -> Result<Op
     let Some(literals) = pinned(selection, &key.name) else {
         return Ok(None);
     };
-    let catalog = engine.state.lock().catalog.clone();
+    // Literals bind without the catalog's help: borrow it under the lock rather than copy it
+    // (a copy per lookup cost more than the lookup).
+    let state = engine.state.lock();
     let scope = Scope::default();
-    let mut binder = Binder::new(&scope, &engine.functions, &catalog);
+    let mut binder = Binder::new(&scope, &engine.functions, &state.catalog);
     let mut out = Vec::new();
     for lit in literals {
         let Ok(bound) = binder.bind(lit) else { return Ok(None) };
