@@ -229,12 +229,7 @@ fn main() {
     let engine = engine(log.clone(), threads);
     let mut session = Session::default();
     engine
-        .execute_text(
-            "CREATE STREAM pageviews (userkey VARCHAR KEY, pageid VARCHAR, userid VARCHAR, \
-             viewtime BIGINT, duration INT, region VARCHAR) \
-             WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='JSON');",
-            &mut session,
-        )
+        .execute_text(common::PAGEVIEWS_STREAM, &mut session)
         .expect("create stream");
     let (csas_secs, csas_cpu) = timed(
         &engine,

@@ -133,12 +133,7 @@ fn main() {
     let engine = Engine::open(log.clone(), config).expect("open engine");
     let mut session = Session::default();
     engine
-        .execute_text(
-            "CREATE STREAM pageviews (userkey VARCHAR KEY, pageid VARCHAR, userid VARCHAR, \
-             viewtime BIGINT, duration INT, region VARCHAR) \
-             WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='JSON');",
-            &mut session,
-        )
+        .execute_text(common::PAGEVIEWS_STREAM, &mut session)
         .expect("create stream");
 
     let csas = "CREATE STREAM short_views AS SELECT userkey, UCASE(pageid) AS page, region, \

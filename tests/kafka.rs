@@ -124,53 +124,14 @@ fn headless_mode_serves_until_sigterm(c: &Cluster) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
     let app = dir.path().join("app.sql");
     std::fs::write(&app, PAGEVIEWS)?;
-    let mut child = c
-        .command_after(&["run".as_ref(), app.as_os_str()], &dir.path().join("service"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let Some(stderr) = child.stderr.take() else {
-        return Err("no stderr".into());
-    };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !seen.iter().any(|l: &String| l.contains("serving")) && Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            seen.push(line);
-        }
-    }
-    let log = seen.join("\n");
-    check(log.contains("serving"), || format!("never started serving: {log}"))?;
+    let service = Service::start(c, &app, &dir.path().join("service"))?;
+    let log = service.startup.clone();
     check(
         log.contains("query CTAS_PER_USER_") && log.contains("reading pageviews"),
         || format!("start-up log does not say what runs: {log}"),
     )?;
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status()?;
-    check(status.success(), || "kill -TERM failed".into())?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            return Err("runnel run did not stop within 30 s of SIGTERM".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let rest: Vec<String> = rx.try_iter().collect();
-    check(exit.success(), || format!("exit status {exit}: {}", rest.join("\n")))?;
-    check(rest.iter().any(|l| l.contains("stopped cleanly")), || {
-        format!("no clean stop: {}", rest.join("\n"))
-    })?;
+    let rest = service.stop()?;
+    check(rest.contains("stopped cleanly"), || format!("no clean stop: {rest}"))?;
     let out = c.sql(&dir.path().join("shell"), "SELECT * FROM per_user WHERE userid = 'u1';")?;
     check(
         rows(&out) == vec![r#"{"USERID":"u1","VIEWS":2,"TOTAL":40}"#.to_string()],
@@ -261,6 +222,8 @@ fn topics_follow_the_statements(c: &Cluster) -> Result<(), Failed> {
 struct Service {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
+    /// What it logged up to "serving".
+    startup: String,
 }
 
 impl Service {
@@ -281,8 +244,12 @@ impl Service {
                 }
             }
         });
-        let mut service = Service { child, lines };
-        service.wait_for("serving", Duration::from_secs(60))?;
+        let mut service = Service {
+            child,
+            lines,
+            startup: String::new(),
+        };
+        service.startup = service.wait_for("serving", Duration::from_secs(60))?;
         Ok(service)
     }
 
@@ -301,7 +268,8 @@ impl Service {
         Err(format!("no '{text}' within {timeout:?}: {}", seen.join("\n")).into())
     }
 
-    fn stop(mut self) -> Result<(), Failed> {
+    /// Sends SIGTERM, insists on exit status 0, and returns what it logged meanwhile.
+    fn stop(mut self) -> Result<String, Failed> {
         let status = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -310,8 +278,11 @@ impl Service {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(s) = self.child.try_wait()? {
-                let rest: Vec<String> = self.lines.try_iter().collect();
-                return check(s.success(), || format!("exit status {s}: {}", rest.join("\n")));
+                // The reader thread may still be draining the pipe: it ends at end of file.
+                let rest: Vec<String> = self.lines.iter().collect();
+                let rest = rest.join("\n");
+                check(s.success(), || format!("exit status {s}: {rest}"))?;
+                return Ok(rest);
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();

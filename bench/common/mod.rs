@@ -54,3 +54,8 @@ impl Rng {
 pub const REGIONS: [&str; 8] = [
     "us-east", "us-west", "eu-west", "eu-north", "ap-south", "ap-east", "sa-east", "af-south",
 ];
+
+/// The stream the generated pageview records are declared as (both throughput benches).
+pub const PAGEVIEWS_STREAM: &str = "CREATE STREAM pageviews (userkey VARCHAR KEY, pageid VARCHAR, userid VARCHAR, \
+     viewtime BIGINT, duration INT, region VARCHAR) \
+     WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='JSON');";

@@ -60,6 +60,25 @@ impl ConsumerContext for MemberContext {
     }
 }
 
+/// Where each assigned (wire topic, partition) sits in the positions list, looked up by
+/// `&str` so a fetched message costs no allocation.
+#[derive(Debug, Default)]
+struct SlotIndex(HashMap<String, HashMap<i32, usize>>);
+
+impl SlotIndex {
+    fn get(&self, topic: &str, partition: i32) -> Option<usize> {
+        self.0.get(topic)?.get(&partition).copied()
+    }
+
+    fn insert(&mut self, topic: String, partition: i32, slot: usize) {
+        self.0.entry(topic).or_default().insert(partition, slot);
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// A consumer of a [`KafkaLog`].
 pub struct KafkaConsumer {
     log: Arc<KafkaLog>,
@@ -71,7 +90,7 @@ pub struct KafkaConsumer {
     /// Next offset to read, per assigned partition (wire topic names are not kept).
     positions: Vec<(TopicPartition, i64)>,
     /// Index into `positions` by (wire topic, partition).
-    index: HashMap<(String, i32), usize>,
+    index: SlotIndex,
     /// Our topic names as shared strings, by wire name.
     names: HashMap<String, Arc<str>>,
 }
@@ -92,7 +111,7 @@ impl KafkaConsumer {
             subscribed: false,
             transactional: None,
             positions: Vec::new(),
-            index: HashMap::new(),
+            index: SlotIndex::default(),
             names: HashMap::new(),
         }
     }
@@ -109,12 +128,12 @@ impl KafkaConsumer {
 fn convert(
     log: &KafkaLog,
     positions: &mut [(TopicPartition, i64)],
-    index: &HashMap<(String, i32), usize>,
+    index: &SlotIndex,
     names: &mut HashMap<String, Arc<str>>,
     message: &rdkafka::message::BorrowedMessage<'_>,
 ) -> Option<ConsumedRecord> {
     let wire = message.topic();
-    let slot = *index.get(&(wire.to_string(), message.partition()))?;
+    let slot = index.get(wire, message.partition())?;
     let offset = message.offset();
     // A record before the position was already returned (a fetch overlapping a seek).
     if offset < positions[slot].1 {
@@ -158,7 +177,7 @@ impl KafkaConsumer {
         let Ok(list) = self.inner.position() else { return };
         for e in list.elements() {
             if let rdkafka::Offset::Offset(o) = e.offset()
-                && let Some(&slot) = self.index.get(&(e.topic().to_string(), e.partition()))
+                && let Some(slot) = self.index.get(e.topic(), e.partition())
                 && o > self.positions[slot].1
             {
                 self.positions[slot].1 = o;
@@ -170,7 +189,7 @@ impl KafkaConsumer {
 impl LogConsumer for KafkaConsumer {
     fn assign(&mut self, positions: &[(TopicPartition, i64)]) -> LogResult<()> {
         let mut ordered: Vec<(TopicPartition, i64)> = Vec::with_capacity(positions.len());
-        let mut index = HashMap::new();
+        let mut index = SlotIndex::default();
         for (tp, offset) in positions {
             if *offset < 0 {
                 return Err(LogError::Invalid(format!(
@@ -178,12 +197,12 @@ impl LogConsumer for KafkaConsumer {
                     tp.topic, tp.partition
                 )));
             }
-            let key = (self.log.wire_topic(&tp.topic), tp.partition);
+            let wire = self.log.wire_topic(&tp.topic);
             // A partition listed twice is read once, from the last position given.
-            match index.get(&key) {
-                Some(&i) => ordered[i] = (tp.clone(), *offset),
+            match index.get(&wire, tp.partition) {
+                Some(i) => ordered[i] = (tp.clone(), *offset),
                 None => {
-                    index.insert(key, ordered.len());
+                    index.insert(wire, tp.partition, ordered.len());
                     ordered.push((tp.clone(), *offset));
                 }
             }
@@ -244,8 +263,7 @@ impl LogConsumer for KafkaConsumer {
     }
 
     fn seek(&mut self, tp: &TopicPartition, offset: i64) -> LogResult<()> {
-        let key = (self.log.wire_topic(&tp.topic), tp.partition);
-        let Some(&slot) = self.index.get(&key) else {
+        let Some(slot) = self.index.get(&self.log.wire_topic(&tp.topic), tp.partition) else {
             return Err(LogError::Invalid(format!(
                 "{}[{}] is not assigned to this consumer",
                 tp.topic, tp.partition
