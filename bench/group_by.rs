@@ -9,7 +9,7 @@
 //!    counts sum to the records and the sums to the generated total.
 //! 2. **Pull lookups** (timed per call, one thread): `SELECT * FROM t WHERE <g> = 'user_N';`
 //!    through `Engine::execute_text`; then, with the engine stopped, the raw store path: a
-//!    `get` on the `KsqlTable-Materialize` RocksDB store of the key's partition.
+//!    `get` on the aggregation's RocksDB store (`Aggregate-Aggregate-Materialize`) of the key's partition.
 //! 3. **Restore** (timed): stop the engine, reopen it with the state intact (the warm
 //!    baseline: checkpoint + changelog tail), stop it, delete `<data dir>/state`, reopen it
 //!    (every store is rebuilt from its whole changelog inside `Engine::open_with_data_dir`,
@@ -44,10 +44,16 @@ const PARTITIONS: i32 = 8;
 const BATCH: usize = 20_000;
 /// A prime that does not divide the key count: `j -> j * P % keys` permutes the keys.
 const SPREAD: u64 = 999_983;
-const STORE: &str = "KsqlTable-Materialize";
+/// The table is served from the aggregation's own store (see `runnel::plan::view`).
+const STORE: &str = runnel::plan::view::AGGREGATE_STORE;
 
 fn user(k: u64) -> String {
     format!("user_{k:07}")
+}
+
+/// A grouping key as the aggregate store holds it.
+fn store_key(k: u64) -> Vec<u8> {
+    runnel::state::codec::encode_row(&[Value::String(user(k))])
 }
 
 /// Phase 0, in a child process: create the topic and append `n` records over `keys` keys
@@ -308,23 +314,20 @@ fn main() {
     // Which store holds which key: the first that has it (warm-up pass, untimed).
     let mut owner = vec![usize::MAX; keys];
     for (k, slot) in owner.iter_mut().enumerate() {
-        let key = user(k as u64);
+        let key = store_key(k as u64);
         *slot = stores
             .iter()
-            .position(|s| s.get(key.as_bytes()).expect("get").is_some())
+            .position(|s| s.get(&key).expect("get").is_some())
             .expect("key in no store");
     }
     let mut rng = Rng(7);
     let mut lat = Vec::with_capacity(raw_lookups);
-    let mut key = String::with_capacity(16);
     let start = Instant::now();
     for _ in 0..raw_lookups {
         let k = rng.next() % keys as u64;
-        key.clear();
-        use std::fmt::Write;
-        write!(key, "user_{k:07}").expect("format");
         let t0 = Instant::now();
-        let v = stores[owner[k as usize]].get(key.as_bytes()).expect("get");
+        let key = store_key(k);
+        let v = stores[owner[k as usize]].get(&key).expect("get");
         lat.push(t0.elapsed());
         assert!(v.is_some());
     }
@@ -344,11 +347,8 @@ fn main() {
     let m = raw_lookups / 4;
     for _ in 0..m {
         let k = rng.next() % keys as u64;
-        let key = user(k);
-        let hits = stores
-            .iter()
-            .filter(|s| s.get(key.as_bytes()).expect("get").is_some())
-            .count();
+        let key = store_key(k);
+        let hits = stores.iter().filter(|s| s.get(&key).expect("get").is_some()).count();
         assert_eq!(hits, 1);
     }
     let secs = start.elapsed().as_secs_f64();
@@ -375,7 +375,7 @@ fn main() {
     verify(&engine, &mut session, "after restore");
     let materialize_records = records_in_topics(log.as_ref(), &format!("{STORE}-changelog"));
     println!(
-        "RESULT restore keys={keys} changelog_records={changelog_records} materialize_changelog_records={materialize_records} \
+        "RESULT restore keys={keys} changelog_records={changelog_records} aggregate_changelog_records={materialize_records} \
          open_seconds={opened:.3} idle_seconds={secs:.3} net_seconds={:.3} keys_per_sec={:.0} changelog_records_per_sec={:.0} \
          cpu_seconds={cpu:.2} peak_rss_mb={:.1}",
         secs - warm,

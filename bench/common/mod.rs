@@ -2,6 +2,10 @@
 //! deterministic data generator.
 #![allow(dead_code)]
 
+/// The allocator the `runnel` binary uses, so the benchmarks measure what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A whole number from the environment (underscores allowed), or `default`.
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -54,6 +54,8 @@ pub(crate) struct PersistentQuery {
     pub topology: String,
     pub running: Option<RunningQuery>,
     pub paused: bool,
+    /// How pull queries read the table it writes.
+    pub view: Arc<crate::plan::view::TableView>,
     /// What rebuilds the query on RESUME or at the end of a replay.
     pub starter: QueryStarter,
 }

@@ -5,6 +5,9 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
+
+use arrow_array::{ArrayRef, Int32Array, Int64Array};
+use bytes::Bytes;
 use std::time::Duration;
 
 use sqlparser::ast::{BinaryOperator, Expr, InTarget};
@@ -13,24 +16,42 @@ use super::{Config, Engine};
 use crate::error::{Error, Result};
 use crate::plan::binder::{Binder, Scope, ident_name};
 use crate::plan::catalog::SourceDesc;
+use crate::plan::logical::LogicalPlan;
 use crate::plan::lower::{MATERIALIZED_STORE, SinkTarget, build_topology};
 use crate::plan::query::{QueryPlan, source_batch_schema};
-use crate::runtime::batch::{Batch, pseudo_arrays};
-use crate::runtime::expr::{RowCtx, cast_value, eval_value};
+use crate::plan::view::{AGGREGATE_STORE, AggregateView, TableView};
+use crate::runtime::batch::Batch;
+use crate::runtime::expr::{RowCtx, cast_value, eval_value, evaluate, evaluate_predicate};
 use crate::runtime::task::Task;
 use crate::sql::ast::{OrderByItem, Query};
 use crate::state::SharedStore;
-use crate::state::codec::decode_row;
-use crate::types::Value;
+use crate::state::codec::{decode_row, encode_row};
 use crate::types::arrow::{build_array, value_at};
+use crate::types::{SqlType, Value};
 
-/// The stores holding `source`'s rows, when a running query materializes it.
-fn stores_of(engine: &Engine, source: &SourceDesc) -> Option<Vec<(i32, SharedStore)>> {
+/// A table's stores, by partition.
+type PartitionStores = Vec<(i32, SharedStore)>;
+
+/// The stores holding `source`'s rows (or the states they come from) and how to read them,
+/// when a running query keeps it.
+fn stores_of(engine: &Engine, source: &SourceDesc) -> Option<(PartitionStores, Arc<TableView>)> {
     let writer = source.written_by.as_ref()?;
     let state = engine.state.lock();
-    let running = state.queries.get(writer)?.running.as_ref()?;
-    let stores = running.stores_named(MATERIALIZED_STORE);
-    (!stores.is_empty()).then_some(stores)
+    let query = state.queries.get(writer)?;
+    let running = query.running.as_ref()?;
+    let name = match *query.view {
+        TableView::Rows => MATERIALIZED_STORE,
+        TableView::Aggregate(_) => AGGREGATE_STORE,
+    };
+    let stores = running.stores_named(name);
+    (!stores.is_empty()).then(|| (stores, query.view.clone()))
+}
+
+/// A table row read from a store: its partition, timestamp and data columns.
+struct TableRow {
+    partition: i32,
+    ts: i64,
+    values: Vec<Value>,
 }
 
 /// Answers `plan` from state stores when its source is a materialized table; `None` when it
@@ -49,64 +70,250 @@ pub(super) fn pull_from_state(
     // Read-your-writes: the table's query first catches up with what its input held when
     // this query arrived.
     engine.wait_for_query(&writer, Duration::from_millis(config.get_u64("runnel.pull.wait.ms")?))?;
-    let Some(stores) = stores_of(engine, &source) else {
+    let Some((stores, view)) = stores_of(engine, &source) else {
         return Ok(None);
     };
-
     let schema = source_batch_schema(&source);
-    let types: Vec<_> = schema.data_columns().iter().map(|c| c.ty.clone()).collect();
-    let mut rows: Vec<(i32, Vec<Value>)> = Vec::new();
+    let types: Vec<SqlType> = schema.data_columns().iter().map(|c| c.ty.clone()).collect();
+    let keys = key_lookups(query, &source, engine)?;
+    let rows = match &*view {
+        TableView::Rows => read_rows(&stores, keys, &source, &types)?,
+        TableView::Aggregate(view) => read_aggregates(&stores, keys, view, &source, types.len())?,
+    };
+    let batch = table_batch(&types, rows)?;
+
+    // The rows through the pull query's own plan.
+    let width = plan.output_columns().len();
+    let out = match evaluate_plan(&plan.root, batch.clone())? {
+        Some(out) => vec![out],
+        None => run_in_task(engine, plan, id, batch)?,
+    };
+    Ok(Some(
+        out.iter()
+            .flat_map(|b| (0..b.len).map(move |r| (0..width).map(|c| value_at(b.columns[c].as_ref(), r)).collect()))
+            .collect(),
+    ))
+}
+
+/// Reads a `KsqlTable-Materialize` store: `keys` (serialized as the table's key) or all.
+fn read_rows(
+    stores: &[(i32, SharedStore)],
+    keys: Option<Vec<Value>>,
+    source: &SourceDesc,
+    types: &[SqlType],
+) -> Result<Vec<TableRow>> {
+    let mut rows = Vec::new();
     let mut take = |partition: i32, bytes: &[u8]| -> Result<()> {
-        let stored =
+        let mut stored =
             decode_row(bytes).map_err(|e| Error::new(crate::ErrorKind::State, format!("corrupt table row: {e}")))?;
         if stored.len() == types.len() + 1 {
-            rows.push((partition, stored));
+            let ts = stored[0].as_i64().unwrap_or(0);
+            stored.remove(0);
+            rows.push(TableRow {
+                partition,
+                ts,
+                values: stored,
+            });
         }
         Ok(())
     };
-    match key_lookups(query, &source, engine)? {
+    match keys {
         Some(keys) => {
-            // The store of the key's partition first: rows are partitioned by their
-            // serialized key with Kafka's default partitioner, as ksqlDB routes pull queries.
-            // Only a miss there (a producer with another partitioner) looks everywhere else.
-            let complete = stores.iter().enumerate().all(|(i, (p, _))| *p == i as i32);
+            let key_columns: Vec<(String, SqlType)> = source
+                .schema
+                .key_columns()
+                .map(|c| (c.name.clone(), c.ty.clone()))
+                .collect();
             for key in keys {
-                let home = complete.then(|| crate::log::partition_for_key(&key, stores.len() as i32) as usize);
-                if let Some((partition, store)) = home.and_then(|h| stores.get(h))
-                    && let Some(bytes) = store.get(&key)?
+                if let Ok(Some(bytes)) = source.key_format.encode_row(&key_columns, &[key])
+                    && let Some((partition, row)) = lookup(stores, &bytes, &bytes)?
                 {
-                    take(*partition, &bytes)?;
-                    continue;
-                }
-                for (i, (partition, store)) in stores.iter().enumerate() {
-                    if Some(i) == home {
-                        continue;
-                    }
-                    if let Some(bytes) = store.get(&key)? {
-                        take(*partition, &bytes)?;
-                    }
+                    take(partition, &row)?;
                 }
             }
         }
         None => {
-            for (partition, store) in &stores {
+            for (partition, store) in stores {
                 for (_, bytes) in store.range(None, None)? {
                     take(*partition, &bytes)?;
                 }
             }
         }
     }
+    Ok(rows)
+}
 
-    // The rows as a batch of the table's schema, through the pull query's own plan.
+/// Reads an aggregation's states, `keys` or all, and turns them into the table's rows with
+/// the query's steps after the aggregation. A scan returns each partition's rows in the
+/// order of their serialized keys, as a store of the rows themselves would.
+fn read_aggregates(
+    stores: &[(i32, SharedStore)],
+    keys: Option<Vec<Value>>,
+    view: &AggregateView,
+    source: &SourceDesc,
+    width: usize,
+) -> Result<Vec<TableRow>> {
+    let corrupt = |e: String| Error::new(crate::ErrorKind::State, format!("corrupt aggregate state: {e}"));
+    let key_types = view.key_types();
+    // (partition, key bytes, state bytes)
+    let mut states: Vec<(i32, Vec<u8>, Bytes)> = Vec::new();
+    // Only a table key that is the whole grouping key can be looked up; else scan.
+    let keys = keys.filter(|_| view.key_columns == [Some(0)] && view.key_count == 1);
+    let scan = keys.is_none();
+    match keys {
+        Some(keys) => {
+            for key in keys {
+                let Ok(key) = cast_value(key, &key_types[0]) else {
+                    continue;
+                };
+                let home = view
+                    .partitioner
+                    .0
+                    .encode_row(&view.partitioner.1, std::slice::from_ref(&key))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                let bytes = encode_row(std::slice::from_ref(&key));
+                if let Some((partition, state)) = lookup(stores, &bytes, &home)? {
+                    states.push((partition, bytes, state));
+                }
+            }
+        }
+        None => {
+            for (partition, store) in stores {
+                for (key, state) in store.range(None, None)? {
+                    states.push((*partition, key.to_vec(), state));
+                }
+            }
+        }
+    }
+    let types: Vec<SqlType> = view.schema.data_columns().iter().map(|c| c.ty.clone()).collect();
+    let mut rows = Vec::with_capacity(states.len());
+    for (partition, key, state) in states {
+        let mut values = decode_row(&key).map_err(corrupt)?;
+        let stored = decode_row(&state).map_err(corrupt)?;
+        if values.len() != view.key_count || stored.len() != view.aggregates.len() + 1 {
+            return Err(corrupt("the wrong number of fields".into()));
+        }
+        values.extend(view.aggregates.iter().zip(&stored[1..]).map(|(f, s)| f.result(s)));
+        rows.push(TableRow {
+            partition,
+            ts: stored[0].as_i64().unwrap_or(0),
+            values,
+        });
+    }
+    let Some(post) = evaluate_plan(&view.post, table_batch(&types, rows)?)? else {
+        return Err(Error::internal("an aggregation's select list could not be evaluated"));
+    };
+    let mut out: Vec<(Vec<u8>, TableRow)> = Vec::with_capacity(post.len);
+    let (Some(rowtimes), Some(partitions)) = (post.rowtimes(), post.partitions()) else {
+        return Err(Error::internal("aggregate rows have no pseudo columns"));
+    };
+    let key_columns: Vec<(usize, (String, SqlType))> = source
+        .schema
+        .key_columns()
+        .enumerate()
+        .map(|(i, c)| (i, (c.name.clone(), c.ty.clone())))
+        .collect();
+    for r in 0..post.len {
+        let values: Vec<Value> = (0..width).map(|c| value_at(post.columns[c].as_ref(), r)).collect();
+        let sort_key = if scan {
+            let (cols, key): (Vec<_>, Vec<_>) =
+                key_columns.iter().map(|(i, c)| (c.clone(), values[*i].clone())).unzip();
+            source
+                .key_format
+                .encode_row(&cols, &key)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        out.push((
+            sort_key,
+            TableRow {
+                partition: partitions.value(r),
+                ts: rowtimes.value(r),
+                values,
+            },
+        ));
+    }
+    if scan {
+        out.sort_by(|a, b| (a.1.partition, &a.0).cmp(&(b.1.partition, &b.0)));
+    }
+    Ok(out.into_iter().map(|(_, row)| row).collect())
+}
+
+/// The value of `key` in the store of the partition `home` (the key as partitioned)
+/// belongs to, or, on a miss there (a producer with another partitioner), in any other.
+fn lookup(stores: &[(i32, SharedStore)], key: &[u8], home: &[u8]) -> Result<Option<(i32, Bytes)>> {
+    // Rows are partitioned by their serialized key with Kafka's default partitioner, as
+    // ksqlDB routes pull queries.
+    let complete = stores.iter().enumerate().all(|(i, (p, _))| *p == i as i32);
+    let home = complete.then(|| crate::log::partition_for_key(home, stores.len() as i32) as usize);
+    if let Some((partition, store)) = home.and_then(|h| stores.get(h))
+        && let Some(bytes) = store.get(key)?
+    {
+        return Ok(Some((*partition, bytes)));
+    }
+    for (i, (partition, store)) in stores.iter().enumerate() {
+        if Some(i) != home
+            && let Some(bytes) = store.get(key)?
+        {
+            return Ok(Some((*partition, bytes)));
+        }
+    }
+    Ok(None)
+}
+
+/// `rows` as a batch of `types` with their timestamps and partitions.
+fn table_batch(types: &[SqlType], mut rows: Vec<TableRow>) -> Result<Batch> {
     let n = rows.len();
-    let mut columns = Vec::with_capacity(types.len() + 3);
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(types.len() + 3);
     for (c, ty) in types.iter().enumerate() {
-        let values: Vec<Value> = rows.iter_mut().map(|(_, r)| std::mem::take(&mut r[c + 1])).collect();
+        let values: Vec<Value> = rows.iter_mut().map(|r| std::mem::take(&mut r.values[c])).collect();
         columns.push(build_array(ty, &values)?);
     }
-    let rowtimes: Vec<i64> = rows.iter().map(|(_, r)| r[0].as_i64().unwrap_or(0)).collect();
-    columns.extend(pseudo_arrays(rowtimes, 0, vec![0; n]));
-    let batch = Batch::new(columns, n)?;
+    columns.push(Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.ts))));
+    columns.push(Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.partition))));
+    columns.push(Arc::new(Int64Array::from(vec![0i64; n])));
+    Batch::new(columns, n)
+}
+
+/// Runs a plan of filters and projections over a source directly on `batch`; `None` when
+/// the plan has other steps (then [`run_in_task`] runs it). Rows whose expressions fail are
+/// dropped by filters and get NULLs from projections, as in a running query.
+fn evaluate_plan(plan: &LogicalPlan, batch: Batch) -> Result<Option<Batch>> {
+    match plan {
+        LogicalPlan::Source { .. } => Ok(Some(batch)),
+        LogicalPlan::Filter { input, predicate } => {
+            let Some(batch) = evaluate_plan(input, batch)? else {
+                return Ok(None);
+            };
+            let mask = evaluate_predicate(predicate, &batch.columns, batch.len, &mut Vec::new())?;
+            Ok(Some(if mask.true_count() == batch.len {
+                batch
+            } else {
+                batch.filter(&mask)?
+            }))
+        }
+        LogicalPlan::Project { input, exprs, .. } => {
+            let Some(batch) = evaluate_plan(input, batch)? else {
+                return Ok(None);
+            };
+            let mut columns = Vec::with_capacity(exprs.len() + 3);
+            for expr in exprs {
+                columns.push(evaluate(expr, &batch.columns, batch.len, &mut Vec::new())?);
+            }
+            columns.extend(batch.pseudo_columns());
+            Ok(Some(Batch::new(columns, batch.len)?))
+        }
+        LogicalPlan::Aggregate { .. } | LogicalPlan::FlatMap { .. } => Ok(None),
+    }
+}
+
+/// Runs the pull query's plan in a task of its own, for plans [`evaluate_plan`] cannot.
+fn run_in_task(engine: &Arc<Engine>, plan: &QueryPlan, id: &str, batch: Batch) -> Result<Vec<Batch>> {
     let (tx, rx) = sync_channel::<Batch>(1024);
     let topology = build_topology(&plan.root, SinkTarget::Channel(tx), false, id)?;
     let graph = Arc::new(topology.to_graph());
@@ -115,19 +322,13 @@ pub(super) fn pull_from_state(
     task.process_batch(0, batch)?;
     task.close();
     drop(task);
-    let width = plan.output_columns().len();
-    let mut out = Vec::new();
-    while let Ok(batch) = rx.try_recv() {
-        for r in 0..batch.len {
-            out.push((0..width).map(|c| value_at(batch.columns[c].as_ref(), r)).collect());
-        }
-    }
-    Ok(Some(out))
+    Ok(rx.try_iter().collect())
 }
 
-/// The serialized keys a WHERE clause pins the table's key to (`k = v`, `k IN (...)`, also
-/// under AND), or `None` when it needs a scan. Only single-column keys are looked up.
-fn key_lookups(query: &Query, source: &SourceDesc, engine: &Engine) -> Result<Option<Vec<Vec<u8>>>> {
+/// The key values a WHERE clause pins the table's key to (`k = v`, `k IN (...)`, also under
+/// AND), cast to the key's type, or `None` when it needs a scan. Only single-column keys are
+/// looked up.
+fn key_lookups(query: &Query, source: &SourceDesc, engine: &Engine) -> Result<Option<Vec<Value>>> {
     let keys: Vec<_> = source.schema.key_columns().collect();
     let ([key], Some(selection)) = (keys.as_slice(), &query.selection) else {
         return Ok(None);
@@ -151,10 +352,7 @@ fn key_lookups(query: &Query, source: &SourceDesc, engine: &Engine) -> Result<Op
         let Ok(value) = cast_value(value, &key.ty) else {
             return Ok(None);
         };
-        let cols = vec![(key.name.clone(), key.ty.clone())];
-        if let Ok(Some(bytes)) = source.key_format.encode_row(&cols, &[value]) {
-            out.push(bytes);
-        }
+        out.push(value);
     }
     Ok(Some(out))
 }

@@ -144,6 +144,7 @@ pub(super) fn register_query(
         topology: describe,
         running,
         paused: false,
+        view: Arc::new(crate::plan::view::view_of(&plan.root)?),
         starter,
     };
     engine.state.lock().queries.insert(id, query);

@@ -141,10 +141,15 @@ pub fn build_topology(
                 key_columns: cols(ColumnKind::Key),
                 value_columns: cols(ColumnKind::Value),
             };
-            // A table's rows are also kept in a store, for pull queries.
+            // A table's rows are also kept in a store, for pull queries; an aggregation's
+            // states already are that store (see `plan::view`).
             let stream = if desc.kind == crate::sql::ast::SourceKind::Table {
-                let materialized = materialize(&stream, &mut b, &desc)?;
-                cache(&materialized, &mut b)?
+                let rows = if crate::plan::view::aggregate_below(root).is_none() {
+                    materialize(&stream, &mut b, &desc)?
+                } else {
+                    stream
+                };
+                cache(&rows, &mut b)?
             } else {
                 stream
             };
@@ -261,7 +266,7 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) 
                 })
                 .collect();
             let output_types: Vec<SqlType> = schema.data_columns().iter().map(|c| c.ty.clone()).collect();
-            let store = "Aggregate-Aggregate-Materialize".to_string();
+            let store = crate::plan::view::AGGREGATE_STORE.to_string();
             let key_count = *key_count;
             let store_for_supplier = store.clone();
             let supplier: crate::runtime::processor::ProcessorSupplier = Arc::new(move || {

@@ -12,3 +12,4 @@ pub mod logical;
 pub mod lower;
 pub mod query;
 pub mod rewrite;
+pub mod view;

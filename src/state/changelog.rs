@@ -18,12 +18,13 @@
 //! 3. Without a usable checkpoint (first start, a missing or unreadable file, offsets the
 //!    changelog no longer has) a local store is wiped and rebuilt from the changelog start.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use foldhash::fast::FixedState;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
@@ -79,9 +80,26 @@ pub struct ChangeLoggingStore {
     inner: SharedStore,
     topic: String,
     partition: i32,
-    /// Changes since the last commit, the last one per key; reads see them before `inner`,
-    /// which receives them only once the changelog holds them.
-    pending: RwLock<BTreeMap<Bytes, Option<Bytes>>>,
+    /// Changes not yet in `inner`; reads see them first.
+    pending: RwLock<Pending>,
+}
+
+type ChangeMap = HashMap<Bytes, Option<Bytes>, FixedState>;
+
+/// Changes waiting for the changelog: the last one per key since the commit began
+/// (`current`), and those of a commit in progress (`committing`), which stay readable until
+/// `inner` holds them. Hash maps, not ordered ones: a task looks up and replaces a key per
+/// record, and order only matters to range reads, which sort what they take.
+#[derive(Default)]
+struct Pending {
+    current: ChangeMap,
+    committing: Arc<ChangeMap>,
+}
+
+impl Pending {
+    fn get(&self, key: &[u8]) -> Option<&Option<Bytes>> {
+        self.current.get(key).or_else(|| self.committing.get(key))
+    }
 }
 
 impl ChangeLoggingStore {
@@ -91,7 +109,7 @@ impl ChangeLoggingStore {
             inner,
             topic,
             partition,
-            pending: RwLock::new(BTreeMap::new()),
+            pending: RwLock::new(Pending::default()),
         }
     }
 
@@ -110,21 +128,33 @@ impl ChangeLoggingStore {
     /// given, then applies them to the wrapped store (not flushed: see
     /// [`TaskStores::commit`]). Returns the changelog's end offset after them.
     pub fn commit(&self, log: &dyn Log, timestamp: i64, positions: Option<&Positions>) -> StateResult<i64> {
-        // A snapshot: only the task thread writes, so nothing is added until this returns.
-        let pending = self.pending.read().clone();
+        // Only the task thread writes, so nothing is added until this returns: the changes
+        // move aside (still readable) instead of being copied.
+        let pending = {
+            let mut p = self.pending.write();
+            let capacity = p.current.len();
+            let taken = std::mem::replace(
+                &mut p.current,
+                HashMap::with_capacity_and_hasher(capacity, FixedState::default()),
+            );
+            p.committing = Arc::new(taken);
+            p.committing.clone()
+        };
         let fail = |e: crate::log::LogError| StateError::Storage {
             store: self.inner.name().to_string(),
             message: format!("writing changelog {}: {e}", self.topic),
         };
-        let mut records: Vec<Record> = pending
-            .iter()
-            .map(|(k, v)| Record {
-                key: Some(k.clone()),
-                value: v.clone(),
-                timestamp,
-                headers: Vec::new(),
-            })
-            .collect();
+        // In key order: RocksDB inserts sorted keys into its memtable much faster (each
+        // insert starts where the last one ended), and the changelog reads the same every run.
+        let mut changes: Vec<(&Bytes, &Option<Bytes>)> = pending.iter().collect();
+        changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut records: Vec<Record> = Vec::with_capacity(changes.len() + 1);
+        records.extend(changes.iter().map(|(k, v)| Record {
+            key: Some((*k).clone()),
+            value: (*v).clone(),
+            timestamp,
+            headers: Vec::new(),
+        }));
         if let Some(positions) = positions {
             records.push(Record {
                 key: Some(Bytes::from_static(POSITIONS_KEY)),
@@ -133,15 +163,32 @@ impl ChangeLoggingStore {
                 headers: vec![(POSITIONS_HEADER.to_string(), None)],
             });
         }
-        if !records.is_empty() {
-            log.append(&self.topic, self.partition, &records).map_err(fail)?;
-        }
-        if !pending.is_empty() {
-            // Only now may the local store hold these changes (rule 1 above).
+        let written = if records.is_empty() {
+            Ok(())
+        } else {
+            log.append(&self.topic, self.partition, &records)
+                .map(|_| ())
+                .map_err(fail)
+        };
+        drop(records);
+        // Only now may the local store hold these changes (rule 1 above).
+        let applied = written.and_then(|()| {
             self.inner
-                .write_batch(&mut pending.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))?;
-            self.pending.write().clear();
+                .write_batch(&mut changes.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))
+        });
+        drop(changes);
+        drop(pending);
+        let mut p = self.pending.write();
+        let committing = std::mem::take(&mut p.committing);
+        if let Err(e) = applied {
+            // The changes wait for the next commit, behind any made since.
+            let committing = Arc::try_unwrap(committing).unwrap_or_else(|shared| (*shared).clone());
+            for (k, v) in committing {
+                p.current.entry(k).or_insert(v);
+            }
+            return Err(e);
         }
+        drop(p);
         log.end_offset(&self.topic, self.partition).map_err(fail)
     }
 
@@ -222,9 +269,34 @@ impl KeyValueStore for ChangeLoggingStore {
         self.inner.get(key)
     }
 
+    fn get_many(&self, keys: &[&[u8]]) -> StateResult<Vec<Option<Bytes>>> {
+        let mut out: Vec<Option<Bytes>> = Vec::with_capacity(keys.len());
+        let mut missing: Vec<usize> = Vec::new();
+        {
+            let pending = self.pending.read();
+            for (i, key) in keys.iter().enumerate() {
+                match pending.get(key) {
+                    Some(v) => out.push(v.clone()),
+                    None => {
+                        out.push(None);
+                        missing.push(i);
+                    }
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let wanted: Vec<&[u8]> = missing.iter().map(|i| keys[*i]).collect();
+            for (i, v) in missing.into_iter().zip(self.inner.get_many(&wanted)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
     fn put(&self, key: &[u8], value: Option<&[u8]>) -> StateResult<()> {
         self.pending
             .write()
+            .current
             .insert(Bytes::copy_from_slice(key), value.map(Bytes::copy_from_slice));
         Ok(())
     }
@@ -234,17 +306,20 @@ impl KeyValueStore for ChangeLoggingStore {
         // drops them from pending, so a concurrent reader sees every change in one or both.
         let overlay: Vec<(Bytes, Option<Bytes>)> = {
             let pending = self.pending.read();
-            let lower = from.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
-            let upper = to.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
             if let (Some(a), Some(b)) = (from, to)
                 && a >= b
             {
                 return Ok(Vec::new());
             }
+            let within = |k: &Bytes| from.is_none_or(|f| k.as_ref() >= f) && to.is_none_or(|t| k.as_ref() < t);
+            // Older changes first, so a newer one for the same key replaces it below.
             pending
-                .range::<[u8], _>((lower, upper))
+                .committing
+                .iter()
+                .chain(pending.current.iter())
+                .filter(|(k, _)| within(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
+                .collect::<Vec<_>>()
         };
         let base = self.inner.range(from, to)?;
         if overlay.is_empty() {
@@ -261,7 +336,8 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 
     fn approximate_len(&self) -> u64 {
-        self.inner.approximate_len() + self.pending.read().len() as u64
+        let pending = self.pending.read();
+        self.inner.approximate_len() + (pending.current.len() + pending.committing.len()) as u64
     }
 
     fn flush(&self) -> StateResult<()> {

@@ -37,10 +37,12 @@ impl RocksStore {
             store: name.clone(),
             message: format!("cannot create {}: {e}", dir.display()),
         })?;
-        let db = DB::open(&options(), dir).map_err(|e| StateError::Storage {
-            store: name.clone(),
-            message: format!("cannot open RocksDB at {}: {e}", dir.display()),
-        })?;
+        // The default column family by name, so batched lookups can address it.
+        let db =
+            DB::open_cf(&options(), dir, [rocksdb::DEFAULT_COLUMN_FAMILY_NAME]).map_err(|e| StateError::Storage {
+                store: name.clone(),
+                message: format!("cannot open RocksDB at {}: {e}", dir.display()),
+            })?;
         let mut write_options = rocksdb::WriteOptions::default();
         write_options.disable_wal(true);
         Ok(RocksStore {
@@ -105,6 +107,20 @@ impl KeyValueStore for RocksStore {
             Ok(v) => Ok(v.map(|v| Bytes::copy_from_slice(&v))),
             Err(e) => Err(self.fail("get", e)),
         }
+    }
+
+    fn get_many(&self, keys: &[&[u8]]) -> StateResult<Vec<Option<Bytes>>> {
+        let Some(cf) = self.db.cf_handle(rocksdb::DEFAULT_COLUMN_FAMILY_NAME) else {
+            return keys.iter().map(|k| self.get(k)).collect();
+        };
+        self.db
+            .batched_multi_get_cf(cf, keys, false)
+            .into_iter()
+            .map(|r| match r {
+                Ok(v) => Ok(v.map(|v| Bytes::copy_from_slice(&v))),
+                Err(e) => Err(self.fail("get", e)),
+            })
+            .collect()
     }
 
     fn put(&self, key: &[u8], value: Option<&[u8]>) -> StateResult<()> {

@@ -1,6 +1,8 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::ArrayRef;
+use foldhash::fast::FixedState;
 
 use crate::error::{Error, Result};
 use crate::function::AggregateImpl;
@@ -68,7 +70,11 @@ impl Processor for Aggregate {
         else {
             return Err(Error::internal("aggregate input has no pseudo columns"));
         };
-        let mut out: Vec<OutputRow> = Vec::new();
+        // The batch's rows by key: each distinct key is read once (all together: the store
+        // looks them up in one batched call), folded in row order, and written once.
+        let mut rows: Vec<(usize, usize, Vec<Value>)> = Vec::with_capacity(batch.len);
+        let mut slots: HashMap<Vec<u8>, usize, FixedState> = HashMap::with_hasher(FixedState::default());
+        let mut keys: Vec<Vec<u8>> = Vec::new();
         for row in 0..batch.len {
             if batch.is_tombstone(row) && !batch.is_retraction(row) {
                 continue;
@@ -81,8 +87,26 @@ impl Processor for Aggregate {
                 continue;
             }
             let key_bytes = encode_row(&key);
-            // Stored: [max timestamp, state of each aggregate].
-            let mut stored = match store.get(&key_bytes)? {
+            let slot = match slots.get(&key_bytes) {
+                Some(slot) => *slot,
+                None => {
+                    let slot = keys.len();
+                    slots.insert(key_bytes.clone(), slot);
+                    keys.push(key_bytes);
+                    slot
+                }
+            };
+            rows.push((row, slot, key));
+        }
+        drop(slots);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let found = store.get_many(&keys.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
+        // Stored per key: [max timestamp, state of each aggregate].
+        let mut states: Vec<Vec<Value>> = Vec::with_capacity(keys.len());
+        for bytes in found {
+            let stored = match bytes {
                 Some(bytes) => decode_row(&bytes)
                     .map_err(|e| Error::new(crate::ErrorKind::State, format!("corrupt aggregate state: {e}")))?,
                 None => std::iter::once(Value::BigInt(i64::MIN))
@@ -95,13 +119,16 @@ impl Processor for Aggregate {
                     "aggregate state has the wrong number of fields",
                 ));
             }
+            states.push(stored);
+        }
+        let mut out: Vec<OutputRow> = Vec::with_capacity(rows.len());
+        let mut args: Vec<Value> = Vec::new();
+        for (row, slot, key) in rows {
+            let stored = &mut states[slot];
             let retract = batch.is_retraction(row);
             for (i, spec) in self.specs.iter().enumerate() {
-                let args: Vec<Value> = spec
-                    .args
-                    .iter()
-                    .map(|c| value_at(batch.columns[*c].as_ref(), row))
-                    .collect();
+                args.clear();
+                args.extend(spec.args.iter().map(|c| value_at(batch.columns[*c].as_ref(), row)));
                 let state = std::mem::replace(&mut stored[i + 1], Value::Null);
                 let result = if retract {
                     spec.imp.undo(state.clone(), &args)
@@ -121,19 +148,19 @@ impl Processor for Aggregate {
                     }
                 };
             }
-            let ts = rowtimes.value(row);
-            let max_ts = stored[0].as_i64().unwrap_or(i64::MIN).max(ts);
+            let max_ts = stored[0].as_i64().unwrap_or(i64::MIN).max(rowtimes.value(row));
             stored[0] = Value::BigInt(max_ts);
-            store.put(&key_bytes, Some(&encode_row(&stored)))?;
             let mut values = key;
             values.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
-            let cached = OutputRow {
+            out.push(OutputRow {
                 values,
                 ts: max_ts,
                 partition: partitions.value(row),
                 offset: offsets.value(row),
-            };
-            out.push(cached);
+            });
+        }
+        for (key, stored) in keys.iter().zip(&states) {
+            store.put(key, Some(&encode_row(stored)))?;
         }
         self.emit(out, ctx)
     }
