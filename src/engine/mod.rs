@@ -354,27 +354,15 @@ impl Engine {
         let mut order = Vec::new();
         self.upstream_queries(id, &mut order);
         for qid in order {
-            let ends: BTreeMap<crate::log::TopicPartition, i64> = {
+            // Its internal topics are named after its consumer group.
+            let internal_prefix = queries::group_of(self, &qid);
+            let ends = {
                 let state = self.state.lock();
                 let Some(r) = state.queries.get(&qid).and_then(|q| q.running.as_ref()) else {
                     continue;
                 };
-                r.source_partitions()
-                    .into_iter()
-                    .map(|tp| {
-                        let end = self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0);
-                        (tp, end)
-                    })
-                    .collect()
+                r.source_ends(self.log.as_ref(), &internal_prefix)
             };
-            // A query's internal topics (repartition topics) fill while it runs. Once its
-            // external sources are processed up to their ends, everything derived from them is
-            // already in the internal topics (a task appends before it reports its position),
-            // so the internal ends read after that check are complete: one pass decides.
-            let internal_prefix = format!("_runnel-{}query_{qid}", self.service_id());
-            let (external, internal): (BTreeMap<_, _>, BTreeMap<_, _>) = ends
-                .into_iter()
-                .partition(|(tp, _)| !tp.topic.starts_with(&internal_prefix));
             loop {
                 let done = {
                     let state = self.state.lock();
@@ -382,15 +370,7 @@ impl Engine {
                         .queries
                         .get(&qid)
                         .and_then(|q| q.running.as_ref())
-                        .is_none_or(|r| {
-                            r.has_processed_up_to(&external) && {
-                                let internal_ends: BTreeMap<_, _> = internal
-                                    .keys()
-                                    .map(|tp| (tp.clone(), self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0)))
-                                    .collect();
-                                r.has_processed_up_to(&internal_ends)
-                            }
-                        })
+                        .is_none_or(|r| r.caught_up(self.log.as_ref(), &ends))
                 };
                 if done {
                     break;

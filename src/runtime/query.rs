@@ -190,6 +190,56 @@ impl RunningQuery {
         ends.iter().all(|(tp, end)| positions.get(tp).is_none_or(|p| p >= end))
     }
 
+    /// End offsets of the query's source partitions now, in [`RunningQuery::source_partitions`]
+    /// order, for [`RunningQuery::caught_up`]; `None` for topics whose name starts with
+    /// `internal_prefix` (the query's own repartition topics, which fill while it runs).
+    pub fn source_ends(&self, log: &dyn Log, internal_prefix: &str) -> Vec<Option<i64>> {
+        self.source_partitions
+            .iter()
+            .map(|tp| {
+                (!tp.topic.starts_with(internal_prefix)).then(|| log.end_offset(&tp.topic, tp.partition).unwrap_or(0))
+            })
+            .collect()
+    }
+
+    /// Whether every source partition this process holds is processed up to `ends` (from
+    /// [`RunningQuery::source_ends`]) and, once those are, every internal one up to its end
+    /// then: everything derived from the external input is in the internal topics by the time
+    /// a task reports its position, so the internal ends read after that check are complete.
+    pub fn caught_up(&self, log: &dyn Log, ends: &[Option<i64>]) -> bool {
+        if self.is_finished() {
+            return true;
+        }
+        if self.unsettled.load(Ordering::SeqCst) > 0 {
+            return false;
+        }
+        let behind = |tps: &mut dyn Iterator<Item = (&TopicPartition, i64)>| {
+            let positions = self.positions.lock();
+            for (tp, end) in tps {
+                if positions.get(tp).is_some_and(|p| *p < end) {
+                    return true;
+                }
+            }
+            false
+        };
+        let mut external = self
+            .source_partitions
+            .iter()
+            .zip(ends)
+            .filter_map(|(tp, end)| end.map(|e| (tp, e)));
+        if behind(&mut external) {
+            return false;
+        }
+        let internal: Vec<(&TopicPartition, i64)> = self
+            .source_partitions
+            .iter()
+            .zip(ends)
+            .filter(|(_, end)| end.is_none())
+            .map(|(tp, _)| (tp, log.end_offset(&tp.topic, tp.partition).unwrap_or(0)))
+            .collect();
+        !behind(&mut internal.into_iter())
+    }
+
     /// The instances of store `name`, one per task (by partition).
     pub fn stores_named(&self, name: &str) -> Vec<(i32, crate::state::SharedStore)> {
         self.stores
@@ -273,6 +323,9 @@ struct Worker {
     /// cannot say how far the query got.
     unsettled: Arc<std::sync::atomic::AtomicUsize>,
     settled: bool,
+    /// Outside a consumer group: the (sub-topology, partition) tasks this worker owns, until
+    /// its thread has created them.
+    fixed_tasks: Vec<(usize, i32)>,
     /// Under exactly-once processing, the transactional id of this worker's producer.
     transactional_id: Option<String>,
     /// Whether this worker's writes and offsets go through transactions.
@@ -364,7 +417,7 @@ impl Worker {
             latest_at_start: shared.latest_at_start.clone(),
             member,
             unsettled: shared.unsettled.clone(),
-            settled: !member,
+            settled: false,
             transactional_id: match (&config.group, member && config.exactly_once) {
                 // Kafka Streams' `<application id>-<process id>-<thread>`: the process id
                 // lives in the state directory, so a restarted process takes over (and
@@ -374,22 +427,30 @@ impl Worker {
             },
             transactional: false,
             purged: BTreeMap::new(),
+            fixed_tasks: Vec::new(),
         };
-        if member {
-            worker.unsettled.fetch_add(1, Ordering::SeqCst);
-            return Ok(worker);
-        }
+        // Until its tasks exist (restored, on the worker's own thread, so the threads of a
+        // query restore in parallel), this process cannot say how far the query got.
+        worker.unsettled.fetch_add(1, Ordering::SeqCst);
+        worker.settled = false;
+        worker.fixed_tasks = if member { Vec::new() } else { mine };
+        Ok(worker)
+    }
+
+    /// Creates (restoring their stores) the fixed tasks of a worker outside a consumer group,
+    /// and starts reading their partitions.
+    fn start_fixed_tasks(&mut self) -> Result<()> {
         let mut tps = Vec::new();
-        for (sub, partition) in mine {
-            worker.add_task(sub, partition)?;
-            for topic in worker.graphs[sub].source_topics() {
+        for (sub, partition) in std::mem::take(&mut self.fixed_tasks) {
+            self.add_task(sub, partition)?;
+            for topic in self.graphs[sub].source_topics() {
                 tps.push(TopicPartition::new(topic, partition));
             }
         }
-        let positions = worker.start_positions(&tps)?;
-        worker.consumer.assign(&positions)?;
-        worker.positions.lock().extend(positions);
-        Ok(worker)
+        let positions = self.start_positions(&tps)?;
+        self.consumer.assign(&positions)?;
+        self.positions.lock().extend(positions);
+        Ok(())
     }
 
     /// Creates the task of (sub-topology, partition), restoring its stores first.
@@ -515,6 +576,18 @@ impl Worker {
                     *state.lock() = QueryState::Error(format!("cannot begin exactly-once processing: {e}"));
                     return;
                 }
+            }
+        }
+        if !self.member {
+            let started = self.start_fixed_tasks();
+            self.settled = true;
+            self.unsettled.fetch_sub(1, Ordering::SeqCst);
+            if let Err(e) = started {
+                *state.lock() = QueryState::Error(format!("cannot start the query's tasks: {e}"));
+                for t in self.tasks.values_mut() {
+                    t.close();
+                }
+                return;
             }
         }
         while !stop.load(Ordering::SeqCst) {

@@ -181,6 +181,29 @@ pub fn decode(buf: &Bytes, span: FrameSpan) -> Result<Record, FrameError> {
     })
 }
 
+/// The key of a checked frame and whether its value is null, without decoding the rest
+/// (compaction reads only these).
+pub fn key_and_tombstone(buf: &[u8], span: FrameSpan) -> Result<(Option<&[u8]>, bool), FrameError> {
+    let frame = &buf[span.start..span.end];
+    let nullable_len = |at: usize| -> Result<Option<usize>, FrameError> {
+        if at + 4 > frame.len() {
+            return Err(FrameError::Malformed("field runs past the frame"));
+        }
+        let len = read_u32(frame, at) as i32;
+        match len {
+            -1 => Ok(None),
+            n if n >= 0 && at + 4 + n as usize <= frame.len() => Ok(Some(n as usize)),
+            _ => Err(FrameError::Malformed("field length exceeds the frame")),
+        }
+    };
+    let key_at = FRAME_PREFIX + 16;
+    let (key, value_at) = match nullable_len(key_at)? {
+        Some(n) => (Some(&frame[key_at + 4..key_at + 4 + n]), key_at + 4 + n),
+        None => (None, key_at + 4),
+    };
+    Ok((key, nullable_len(value_at)?.is_none()))
+}
+
 fn read_u32(buf: &[u8], at: usize) -> u32 {
     let mut b = [0u8; 4];
     b.copy_from_slice(&buf[at..at + 4]);

@@ -9,6 +9,7 @@
 //! topics/<topic>/<partition>/<base>.log     record frames from offset <base> (20 digits)
 //! topics/<topic>/<partition>/<base>.index   sparse offset → byte position index
 //! topics/<topic>/<partition>/log-start-offset  after records were deleted
+//! topics/<topic>/<partition>/swap, *.cleaned, cleaner-horizons   compaction (see compaction.rs)
 //! groups/<hex of group name>.json       committed offsets of a consumer group
 //! trash/                                deleted topics on their way out
 //! ```
@@ -18,6 +19,8 @@
 //! entry: a torn tail is cut off, damage followed by valid records is reported as
 //! [`LogError::Corrupt`].
 
+mod cleaner;
+mod compaction;
 mod consumer;
 mod dir_lock;
 mod fetch;
@@ -39,13 +42,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
+pub use compaction::PassStats;
 pub use consumer::EmbeddedConsumer;
 pub use options::{EmbeddedLogOptions, FsyncPolicy};
 
+use cleaner::Cleaner;
 use dir_lock::DirLock;
 use groups::GroupStore;
 use notify::AppendNotifier;
@@ -59,6 +64,8 @@ use crate::log::{Log, LogConsumer, LogError, LogResult, Record, TopicConfig, Top
 #[derive(Debug)]
 pub struct EmbeddedLog {
     shared: Arc<Shared>,
+    /// Compacts `cleanup.policy=compact` topics in the background; stopped on drop.
+    _cleaner: Option<Cleaner>,
 }
 
 /// State shared by the log and its consumers.
@@ -121,9 +128,24 @@ impl EmbeddedLog {
         };
         let topics = load_topics(&shared)?;
         *shared.topics.write() = topics;
+        let shared = Arc::new(shared);
+        let cleaner = match shared.context.options.compaction_interval {
+            Some(interval) => Some(
+                Cleaner::start(Arc::downgrade(&shared), interval)
+                    .map_err(|e| LogError::io("cannot start the log cleaner thread".to_string(), e))?,
+            ),
+            None => None,
+        };
         Ok(Arc::new(EmbeddedLog {
-            shared: Arc::new(shared),
+            shared,
+            _cleaner: cleaner,
         }))
+    }
+
+    /// Compacts every `cleanup.policy=compact` partition that had appends since its last
+    /// pass, now, instead of when the cleaner next finds enough to do.
+    pub fn compact_now(&self) -> LogResult<PassStats> {
+        cleaner::compact_all(&self.shared, true, &AtomicBool::new(false))
     }
 
     /// The data directory.

@@ -30,6 +30,9 @@ pub struct EmbeddedLogOptions {
     pub fsync: FsyncPolicy,
     /// How many bytes a consumer reads from a partition in one go.
     pub fetch_bytes: usize,
+    /// How often the cleaner looks for `cleanup.policy=compact` partitions to compact;
+    /// `None` turns it off ([`super::EmbeddedLog::compact_now`] still works).
+    pub compaction_interval: Option<Duration>,
 }
 
 /// The largest segment size; index positions are 32-bit and one oversized record may still
@@ -46,6 +49,7 @@ impl Default for EmbeddedLogOptions {
             index_interval_bytes: 4096,
             fsync: FsyncPolicy::default(),
             fetch_bytes: 1024 * 1024,
+            compaction_interval: Some(Duration::from_secs(1)),
         }
     }
 }

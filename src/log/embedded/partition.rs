@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use super::compaction::{self, CompactionPolicy, PassStats, SealedSegment};
 use super::fetch::Chunk;
 use super::files;
 use super::frame::{self, MAX_FRAME};
@@ -53,6 +54,8 @@ struct PartitionState {
     scratch: Vec<u8>,
     /// Set when the topic is deleted; the partition then refuses everything.
     deleted: bool,
+    /// Bytes appended since the last compaction pass (all of them after open).
+    dirty_bytes: u64,
 }
 
 impl PartitionState {
@@ -95,6 +98,7 @@ impl Partition {
         options: Arc<EmbeddedLogOptions>,
         notifier: Arc<AppendNotifier>,
     ) -> LogResult<Partition> {
+        compaction::recover(&dir)?;
         let mut bases = Vec::new();
         let mut indexes = Vec::new();
         for (name, path) in files::list_dir(&dir)? {
@@ -153,6 +157,7 @@ impl Partition {
         next_offset: i64,
         start_offset: i64,
     ) -> Partition {
+        let dirty_bytes = segments.values().map(Segment::size).sum();
         Partition {
             topic,
             id,
@@ -166,6 +171,7 @@ impl Partition {
                 last_sync: Instant::now(),
                 scratch: Vec::new(),
                 deleted: false,
+                dirty_bytes,
             }),
         }
     }
@@ -208,6 +214,7 @@ impl Partition {
             let offset = state.next_offset;
             let mut scratch = std::mem::take(&mut state.scratch);
             let written = state.active()?.append(remaining, offset, &self.options, &mut scratch);
+            state.dirty_bytes += scratch.len() as u64;
             state.scratch = scratch;
             let written = written?;
             state.next_offset += written as i64;
@@ -265,7 +272,9 @@ impl Partition {
 
     /// Reads up to about `max_bytes` from `offset`. The file read happens without the lock.
     pub fn fetch(&self, offset: i64, max_bytes: usize) -> LogResult<Fetch> {
-        let view: SegmentView = {
+        // The segment holding `offset` and those after it: in a compacted log, the rest of a
+        // segment may hold nothing at or after `offset`, and the next one is read instead.
+        let views: Vec<SegmentView> = {
             let mut state = self.state.lock();
             self.check_live(&state)?;
             if offset < state.start_offset {
@@ -274,15 +283,91 @@ impl Partition {
             if offset >= state.next_offset {
                 return Ok(Fetch::AtEnd);
             }
-            match state.segments.range_mut(..=offset).next_back() {
-                Some((_, segment)) => segment.view(offset),
-                None => return Ok(Fetch::BelowStart(state.start_offset)),
+            let Some(floor) = state.segments.range(..=offset).next_back().map(|(base, _)| *base) else {
+                return Ok(Fetch::BelowStart(state.start_offset));
+            };
+            state
+                .segments
+                .range_mut(floor..)
+                .map(|(base, segment)| segment.view(offset.max(*base)))
+                .collect()
+        };
+        for view in views {
+            if let Some(chunk) = view.read_from(offset, max_bytes)? {
+                return Ok(Fetch::Data(chunk));
+            }
+        }
+        Ok(Fetch::AtEnd)
+    }
+
+    /// Runs a compaction pass when enough was appended since the last one (`force`: when
+    /// anything was), and returns what it did.
+    pub fn compact(&self, policy: &CompactionPolicy, now_ms: i64, force: bool) -> LogResult<Option<PassStats>> {
+        let (sealed, end, start, dirty) = {
+            let mut guard = self.state.lock();
+            let state = &mut *guard;
+            if state.deleted {
+                return Ok(None);
+            }
+            let total: u64 = state.segments.values().map(Segment::size).sum();
+            let due = state.dirty_bytes >= compaction::MIN_DIRTY_BYTES
+                && state.dirty_bytes as f64 >= policy.dirty_ratio * total as f64;
+            if !(due || (force && state.dirty_bytes > 0)) {
+                return Ok(None);
+            }
+            // Everything appended so far becomes cleanable.
+            if state.active()?.size() > 0 {
+                self.roll(state)?;
+            }
+            let end = state.next_offset;
+            let sealed: Vec<SealedSegment> = state
+                .segments
+                .range(..end)
+                .map(|(base, segment)| SealedSegment {
+                    base: *base,
+                    view: segment.view(*base),
+                })
+                .collect();
+            (sealed, end, state.start_offset, std::mem::take(&mut state.dirty_bytes))
+        };
+        let cleaned = compaction::clean(
+            &self.dir,
+            &sealed,
+            end,
+            start,
+            policy,
+            now_ms,
+            self.options.segment_bytes,
+            u64::from(self.options.index_interval_bytes),
+        );
+        drop(sealed);
+        let (swap, stats) = match cleaned {
+            Ok(Some(done)) => done,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                compaction::discard_uncommitted(&self.dir)?;
+                // The next pass tries again.
+                self.state.lock().dirty_bytes += dirty;
+                return Err(e);
             }
         };
-        Ok(match view.read_from(offset, max_bytes)? {
-            Some(chunk) => Fetch::Data(chunk),
-            None => Fetch::AtEnd,
-        })
+        {
+            let mut guard = self.state.lock();
+            let state = &mut *guard;
+            if state.deleted {
+                return Ok(None);
+            }
+            compaction::install(&self.dir, &swap, |base| match state.segments.remove(&base) {
+                Some(segment) => segment.delete_files(),
+                None => Ok(()),
+            })?;
+            for out in &swap.outputs {
+                let segment = Segment::open_sealed(&self.dir, out.base, &self.options)?;
+                state.segments.insert(out.base, segment);
+            }
+        }
+        compaction::record_pass(&self.dir, end, now_ms, policy)?;
+        Ok(Some(stats))
     }
 
     /// Moves the start offset to `offset` (persisted) and deletes segments wholly below it.

@@ -142,7 +142,8 @@ pub fn scan_frames(
             reason,
         };
         match reader.frame_at(position)? {
-            Ok(f) if f.offset == expected => {
+            // Offsets only grow; a compacted segment has gaps.
+            Ok(f) if f.offset >= expected => {
                 // Segment files are capped below 4 GiB, so positions and offsets fit.
                 if let Some(entry) = index::entry_for_frame(
                     &mut index.bytes_since_entry,
@@ -154,7 +155,7 @@ pub fn scan_frames(
                     index.entries.push(entry);
                 }
                 position = f.end;
-                expected += 1;
+                expected = f.offset + 1;
             }
             Ok(f) => return Ok(bad(format!("it holds offset {}", f.offset))),
             Err(e) => return Ok(bad(e.to_string())),

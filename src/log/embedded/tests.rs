@@ -627,3 +627,158 @@ fn throughput() {
         total as f64 / poll.as_secs_f64()
     );
 }
+
+fn compacted_topic(log: &EmbeddedLog, name: &str, extra: &[(&str, &str)]) {
+    let mut config = TopicConfig::new(1);
+    config.configs.insert("cleanup.policy".into(), "compact".into());
+    for (k, v) in extra {
+        config.configs.insert((*k).into(), (*v).into());
+    }
+    log.create_topic(name, &config).unwrap();
+}
+
+fn keyed(key: Option<&str>, value: Option<&str>, ts: i64) -> Record {
+    Record {
+        key: key.map(|k| Bytes::from(k.to_string())),
+        value: value.map(|v| Bytes::from(v.to_string())),
+        timestamp: ts,
+        headers: Vec::new(),
+    }
+}
+
+fn no_cleaner() -> EmbeddedLogOptions {
+    EmbeddedLogOptions {
+        compaction_interval: None,
+        ..small_segments()
+    }
+}
+
+/// (offset, key, value) of everything readable from `from`.
+fn contents(log: &EmbeddedLog, topic: &str, from: i64) -> Vec<(i64, Option<String>, Option<String>)> {
+    let text = |b: Option<Bytes>| b.map(|b| String::from_utf8_lossy(&b).into_owned());
+    read_all(log, topic, 0, from)
+        .into_iter()
+        .map(|(o, r)| (o, text(r.key), text(r.value)))
+        .collect()
+}
+
+#[test]
+fn compaction_keeps_the_latest_record_of_each_key() {
+    let dir = TempDir::new().unwrap();
+    let log = EmbeddedLog::open_with(dir.path(), no_cleaner()).unwrap();
+    compacted_topic(&log, "c", &[]);
+    let mut batch = Vec::new();
+    for round in 0..20 {
+        for k in 0..5 {
+            batch.push(keyed(Some(&format!("k{k}")), Some(&format!("v{round}")), round));
+        }
+    }
+    batch.push(keyed(None, Some("no key"), 99));
+    // The last record of the log repeats a key: it replaces k0's earlier latest.
+    batch.push(keyed(Some("k0"), Some("final"), 100));
+    log.append("c", 0, &batch).unwrap();
+    assert!(
+        segment_files(dir.path(), "c", 0).len() > 2,
+        "the test needs several segments"
+    );
+
+    let stats = log.compact_now().unwrap();
+    assert_eq!((stats.read, stats.kept), (102, 6));
+    let expected = vec![
+        (96, Some("k1".to_string()), Some("v19".to_string())),
+        (97, Some("k2".to_string()), Some("v19".to_string())),
+        (98, Some("k3".to_string()), Some("v19".to_string())),
+        (99, Some("k4".to_string()), Some("v19".to_string())),
+        (100, None, Some("no key".to_string())),
+        (101, Some("k0".to_string()), Some("final".to_string())),
+    ];
+    assert_eq!(contents(&log, "c", 0), expected);
+    // Offsets and the end are unchanged; reading from inside a gap starts at the next record.
+    assert_eq!(log.end_offset("c", 0).unwrap(), 102);
+    assert_eq!(log.start_offset("c", 0).unwrap(), 0);
+    assert_eq!(contents(&log, "c", 50), expected);
+    assert_eq!(contents(&log, "c", 100), expected[4..].to_vec());
+    // Appends continue at the old end, and survive a reopen with the compacted segments.
+    log.append("c", 0, &[keyed(Some("k1"), Some("after"), 101)]).unwrap();
+    drop(log);
+    let log = EmbeddedLog::open_with(dir.path(), no_cleaner()).unwrap();
+    let mut after = expected.clone();
+    after.push((102, Some("k1".to_string()), Some("after".to_string())));
+    assert_eq!(contents(&log, "c", 0), after);
+    // A second pass drops k1's older record.
+    log.compact_now().unwrap();
+    assert_eq!(contents(&log, "c", 0), after[1..].to_vec());
+}
+
+#[test]
+fn compaction_keeps_tombstones_for_the_delete_retention() {
+    let dir = TempDir::new().unwrap();
+    let log = EmbeddedLog::open_with(dir.path(), no_cleaner()).unwrap();
+    compacted_topic(&log, "keep", &[]);
+    compacted_topic(&log, "drop", &[("delete.retention.ms", "0")]);
+    for topic in ["keep", "drop"] {
+        let batch = vec![
+            keyed(Some("a"), Some("1"), 1),
+            keyed(Some("b"), Some("1"), 2),
+            keyed(Some("a"), None, 3),
+            keyed(Some("c"), Some("1"), 4),
+        ];
+        log.append(topic, 0, &batch).unwrap();
+    }
+    // The first pass that sees a tombstone keeps it, whatever the retention.
+    log.compact_now().unwrap();
+    for topic in ["keep", "drop"] {
+        assert_eq!(
+            contents(&log, topic, 0),
+            vec![
+                (1, Some("b".to_string()), Some("1".to_string())),
+                (2, Some("a".to_string()), None),
+                (3, Some("c".to_string()), Some("1".to_string())),
+            ],
+            "{topic}"
+        );
+        log.append(topic, 0, &[keyed(Some("d"), Some("1"), 5)]).unwrap();
+    }
+    // Later passes drop it once delete.retention.ms has passed since (0 ms here; a day by
+    // default).
+    log.compact_now().unwrap();
+    assert_eq!(contents(&log, "keep", 0).len(), 4);
+    assert_eq!(
+        contents(&log, "drop", 0),
+        vec![
+            (1, Some("b".to_string()), Some("1".to_string())),
+            (3, Some("c".to_string()), Some("1".to_string())),
+            (4, Some("d".to_string()), Some("1".to_string())),
+        ]
+    );
+}
+
+#[test]
+fn only_compacted_topics_are_compacted_and_the_cleaner_runs_by_itself() {
+    let dir = TempDir::new().unwrap();
+    let options = EmbeddedLogOptions {
+        compaction_interval: Some(Duration::from_millis(20)),
+        ..small_segments()
+    };
+    let log = EmbeddedLog::open_with(dir.path(), options).unwrap();
+    compacted_topic(&log, "c", &[]);
+    log.create_topic("d", &TopicConfig::new(1)).unwrap();
+    // Over a mebibyte of updates to ten keys: enough for the cleaner to act on its own.
+    let value = "x".repeat(1000);
+    let batch: Vec<Record> = (0..1200)
+        .map(|i| keyed(Some(&format!("k{}", i % 10)), Some(&value), i))
+        .collect();
+    log.append("c", 0, &batch).unwrap();
+    log.append("d", 0, &batch).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while contents(&log, "c", 0).len() > 10 {
+        assert!(Instant::now() < deadline, "the cleaner did not compact the topic");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(contents(&log, "c", 0).len(), 10);
+    assert_eq!(contents(&log, "d", 0).len(), 1200);
+    // Dropping the log stops the cleaner and frees the directory.
+    drop(log);
+    let log = EmbeddedLog::open(dir.path()).unwrap();
+    assert_eq!(contents(&log, "c", 0).len(), 10);
+}
