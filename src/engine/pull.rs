@@ -76,11 +76,10 @@ pub(super) fn pull_from_state(
     let schema = source_batch_schema(&source);
     let types: Vec<SqlType> = schema.data_columns().iter().map(|c| c.ty.clone()).collect();
     let keys = key_lookups(query, &source, engine)?;
-    let rows = match &*view {
-        TableView::Rows => read_rows(&stores, keys, &source, &types)?,
-        TableView::Aggregate(view) => read_aggregates(&stores, keys, view, &source, types.len())?,
+    let batch = match &*view {
+        TableView::Rows => table_batch(&types, read_rows(&stores, keys, &source, &types)?)?,
+        TableView::Aggregate(view) => read_aggregates(&stores, keys, view, &source, &types)?,
     };
-    let batch = table_batch(&types, rows)?;
 
     // The rows through the pull query's own plan.
     let width = plan.output_columns().len();
@@ -143,16 +142,17 @@ fn read_rows(
     Ok(rows)
 }
 
-/// Reads an aggregation's states, `keys` or all, and turns them into the table's rows with
-/// the query's steps after the aggregation. A scan returns each partition's rows in the
-/// order of their serialized keys, as a store of the rows themselves would.
+/// Reads an aggregation's states, `keys` or all, and turns them into a batch of the table's
+/// rows with the query's steps after the aggregation. A scan returns each partition's rows in
+/// the order of their serialized keys, as a store of the rows themselves would.
 fn read_aggregates(
     stores: &[(i32, SharedStore)],
     keys: Option<Vec<Value>>,
     view: &AggregateView,
     source: &SourceDesc,
-    width: usize,
-) -> Result<Vec<TableRow>> {
+    table_types: &[SqlType],
+) -> Result<Batch> {
+    let width = table_types.len();
     let corrupt = |e: String| Error::new(crate::ErrorKind::State, format!("corrupt aggregate state: {e}"));
     let key_types = view.key_types();
     // (partition, key bytes, state bytes)
@@ -205,6 +205,10 @@ fn read_aggregates(
     let Some(post) = evaluate_plan(&view.post, table_batch(&types, rows)?)? else {
         return Err(Error::internal("an aggregation's select list could not be evaluated"));
     };
+    if !scan {
+        // Looked-up keys keep the order they were asked in: the batch is the answer.
+        return Ok(post);
+    }
     let mut out: Vec<(Vec<u8>, TableRow)> = Vec::with_capacity(post.len);
     let (Some(rowtimes), Some(partitions)) = (post.rowtimes(), post.partitions()) else {
         return Err(Error::internal("aggregate rows have no pseudo columns"));
@@ -217,18 +221,13 @@ fn read_aggregates(
         .collect();
     for r in 0..post.len {
         let values: Vec<Value> = (0..width).map(|c| value_at(post.columns[c].as_ref(), r)).collect();
-        let sort_key = if scan {
-            let (cols, key): (Vec<_>, Vec<_>) =
-                key_columns.iter().map(|(i, c)| (c.clone(), values[*i].clone())).unzip();
-            source
-                .key_format
-                .encode_row(&cols, &key)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        let (cols, key): (Vec<_>, Vec<_>) = key_columns.iter().map(|(i, c)| (c.clone(), values[*i].clone())).unzip();
+        let sort_key = source
+            .key_format
+            .encode_row(&cols, &key)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         out.push((
             sort_key,
             TableRow {
@@ -238,10 +237,8 @@ fn read_aggregates(
             },
         ));
     }
-    if scan {
-        out.sort_by(|a, b| (a.1.partition, &a.0).cmp(&(b.1.partition, &b.0)));
-    }
-    Ok(out.into_iter().map(|(_, row)| row).collect())
+    out.sort_by(|a, b| (a.1.partition, &a.0).cmp(&(b.1.partition, &b.0)));
+    table_batch(table_types, out.into_iter().map(|(_, row)| row).collect())
 }
 
 /// The value of `key` in the store of the partition `home` (the key as partitioned)

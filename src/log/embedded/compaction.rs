@@ -158,16 +158,12 @@ fn cleaned_index_path(dir: &Path, base: i64) -> PathBuf {
     dir.join(segment::file_name(base, CLEANED_INDEX_EXT))
 }
 
-fn io(what: String) -> impl FnOnce(std::io::Error) -> LogError {
-    move |e| LogError::io(what, e)
-}
-
 /// Reads a whole sealed segment.
 fn read_segment(view: &SegmentView) -> LogResult<Bytes> {
     let mut data = vec![0u8; view.end as usize];
     view.file
         .read_exact_at(&mut data, 0)
-        .map_err(io(format!("cannot read {}", view.path.display())))?;
+        .map_err(|e| LogError::io(format!("cannot read {}", view.path.display()), e))?;
     Ok(Bytes::from(data))
 }
 
@@ -206,10 +202,16 @@ struct Writer {
     base: i64,
     file: File,
     path: PathBuf,
-    size: u64,
+    /// Bytes of frames, written to `file` in large pieces.
+    buf: Vec<u8>,
+    /// Bytes already in `file`.
+    written: u64,
     index: Vec<IndexEntry>,
     since_entry: u64,
 }
+
+/// How much a writer buffers before writing to its file.
+const WRITE_CHUNK: usize = 1 << 20;
 
 impl Writer {
     fn create(dir: &Path, base: i64) -> LogResult<Writer> {
@@ -219,44 +221,60 @@ impl Writer {
             .create(true)
             .truncate(true)
             .open(&path)
-            .map_err(io(format!("cannot create {}", path.display())))?;
+            .map_err(|e| LogError::io(format!("cannot create {}", path.display()), e))?;
         Ok(Writer {
             base,
             file,
             path,
-            size: 0,
+            buf: Vec::with_capacity(WRITE_CHUNK),
+            written: 0,
             index: Vec::new(),
             since_entry: 0,
         })
     }
 
+    fn size(&self) -> u64 {
+        self.written + self.buf.len() as u64
+    }
+
     /// Whether a frame at `offset` of `len` bytes still fits (positions and relative offsets
     /// are 32-bit in the index).
     fn fits(&self, offset: i64, len: usize, segment_bytes: u64) -> bool {
-        self.size == 0 || (self.size + len as u64 <= segment_bytes && offset - self.base <= i64::from(u32::MAX))
+        self.size() == 0 || (self.size() + len as u64 <= segment_bytes && offset - self.base <= i64::from(u32::MAX))
     }
 
     fn write(&mut self, offset: i64, bytes: &[u8], interval: u64) -> LogResult<()> {
+        let position = self.size();
         if let Some(entry) = index::entry_for_frame(
             &mut self.since_entry,
             interval,
             (offset - self.base) as u32,
-            self.size as u32,
+            position as u32,
             bytes.len() as u64,
         ) {
             self.index.push(entry);
         }
-        self.file
-            .write_all_at(bytes, self.size)
-            .map_err(io(format!("cannot write {}", self.path.display())))?;
-        self.size += bytes.len() as u64;
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= WRITE_CHUNK {
+            self.flush()?;
+        }
         Ok(())
     }
 
-    fn finish(self, dir: &Path) -> LogResult<Output> {
+    fn flush(&mut self) -> LogResult<()> {
+        self.file
+            .write_all_at(&self.buf, self.written)
+            .map_err(|e| LogError::io(format!("cannot write {}", self.path.display()), e))?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, dir: &Path) -> LogResult<Output> {
+        self.flush()?;
         self.file
             .sync_all()
-            .map_err(io(format!("cannot fsync {}", self.path.display())))?;
+            .map_err(|e| LogError::io(format!("cannot fsync {}", self.path.display()), e))?;
         let index_path = cleaned_index_path(dir, self.base);
         files::write_atomically(&index_path, &index::encode(&self.index), true)?;
         Ok(Output { base: self.base })
@@ -362,10 +380,11 @@ pub fn install(dir: &Path, swap: &Swap, mut delete: impl FnMut(i64) -> LogResult
         let cleaned_index = cleaned_index_path(dir, out.base);
         // The index first: a log without its index gets the index rebuilt on open.
         if cleaned_index.exists() {
-            fs::rename(&cleaned_index, &index).map_err(io(format!("cannot rename {}", cleaned_index.display())))?;
+            fs::rename(&cleaned_index, &index)
+                .map_err(|e| LogError::io(format!("cannot rename {}", cleaned_index.display()), e))?;
         }
         if cleaned.exists() {
-            fs::rename(&cleaned, &log).map_err(io(format!("cannot rename {}", cleaned.display())))?;
+            fs::rename(&cleaned, &log).map_err(|e| LogError::io(format!("cannot rename {}", cleaned.display()), e))?;
         }
     }
     files::sync_dir(dir)?;

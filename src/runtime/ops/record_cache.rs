@@ -1,6 +1,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use arrow_array::{ArrayRef, BooleanArray};
+use foldhash::fast::FixedState;
 
 use crate::error::Result;
 use crate::runtime::batch::{Batch, pseudo_arrays};
@@ -28,7 +29,7 @@ pub struct RecordCache {
     key_columns: Vec<usize>,
     types: Vec<SqlType>,
     rows: BTreeMap<u64, (Vec<u8>, CachedRow)>,
-    by_key: HashMap<Vec<u8>, u64>,
+    by_key: HashMap<Vec<u8>, u64, FixedState>,
     next: u64,
     bytes: u64,
 }
@@ -40,7 +41,7 @@ impl RecordCache {
             key_columns,
             types,
             rows: BTreeMap::new(),
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             next: 0,
             bytes: 0,
         }
