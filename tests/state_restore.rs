@@ -358,6 +358,50 @@ fn a_clean_restart_keeps_the_table_and_adds_to_it(b: &Backend) {
     assert_eq!(table(b, dir.path(), &expected(b)), expected(b));
 }
 
+/// The embedded log compacts changelogs (`cleanup.policy=compact`): after a pass, a store
+/// rebuilt from scratch reads one record per key and holds the same table.
+fn a_deleted_state_is_rebuilt_from_the_compacted_changelog() {
+    use runnel::log::{Log, TopicPartition};
+    let b = Backend::Embedded;
+    let dir = tempfile::tempdir().unwrap();
+    runnel(&b, dir.path(), &format!("{REKEYED}{TABLE}{}", inserts(0..b.records())));
+    assert_eq!(table(&b, dir.path(), &expected(&b)), expected(&b));
+    let (written, stored) = {
+        let log = runnel::log::embedded::EmbeddedLog::open(dir.path()).expect("the log opens");
+        log.compact_now().expect("compaction runs");
+        let (mut written, mut stored) = (0i64, 0usize);
+        for topic in log.list_topics().unwrap() {
+            if !topic.name.ends_with("-changelog") {
+                continue;
+            }
+            for p in 0..topic.partitions {
+                written += log.end_offset(&topic.name, p).unwrap();
+                let mut consumer = log.consumer().unwrap();
+                consumer
+                    .assign(&[(TopicPartition::new(topic.name.clone(), p), 0)])
+                    .unwrap();
+                loop {
+                    let n = consumer.poll(10_000, Duration::ZERO).unwrap().len();
+                    if n == 0 {
+                        break;
+                    }
+                    stored += n;
+                }
+            }
+        }
+        (written, stored)
+    };
+    // Of the many updates per key written, one record per key and a position marker per
+    // partition stay.
+    assert!(written > 10 * KEYS, "{written} changelog records written");
+    assert!(
+        stored as i64 <= KEYS + 2,
+        "{stored} changelog records left after compaction"
+    );
+    std::fs::remove_dir_all(dir.path().join("state")).unwrap();
+    assert_eq!(table(&b, dir.path(), &expected(&b)), expected(&b));
+}
+
 /// One test, run once per log.
 type RestoreTest = fn(&Backend);
 
@@ -378,7 +422,13 @@ fn main() {
             a_clean_restart_keeps_the_table_and_adds_to_it,
         ),
     ];
-    let mut trials = Vec::new();
+    let mut trials = vec![libtest_mimic::Trial::test(
+        "a_deleted_state_is_rebuilt_from_the_compacted_changelog",
+        || {
+            a_deleted_state_is_rebuilt_from_the_compacted_changelog();
+            Ok(())
+        },
+    )];
     let servers = kafka.clone();
     trials.push(
         libtest_mimic::Trial::test(

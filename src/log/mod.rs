@@ -199,6 +199,13 @@ pub trait Log: Send + Sync {
     }
     /// The offset the next appended record in the partition will get.
     fn end_offset(&self, topic: &str, partition: i32) -> LogResult<i64>;
+    /// The end offsets of several partitions (0 for one that cannot be read), in order.
+    /// Read-your-writes checks take these on every pull query, so a log may do it in one go.
+    fn end_offsets(&self, partitions: &mut dyn Iterator<Item = &TopicPartition>) -> Vec<i64> {
+        partitions
+            .map(|tp| self.end_offset(&tp.topic, tp.partition).unwrap_or(0))
+            .collect()
+    }
     /// The first offset still held in the partition.
     fn start_offset(&self, topic: &str, partition: i32) -> LogResult<i64>;
     /// Deletes records before `offset` (Kafka's DeleteRecords; used to purge repartition topics).

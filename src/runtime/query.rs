@@ -194,11 +194,13 @@ impl RunningQuery {
     /// order, for [`RunningQuery::caught_up`]; `None` for topics whose name starts with
     /// `internal_prefix` (the query's own repartition topics, which fill while it runs).
     pub fn source_ends(&self, log: &dyn Log, internal_prefix: &str) -> Vec<Option<i64>> {
+        let external = |tp: &&TopicPartition| !tp.topic.starts_with(internal_prefix);
+        let mut ends = log
+            .end_offsets(&mut self.source_partitions.iter().filter(external))
+            .into_iter();
         self.source_partitions
             .iter()
-            .map(|tp| {
-                (!tp.topic.starts_with(internal_prefix)).then(|| log.end_offset(&tp.topic, tp.partition).unwrap_or(0))
-            })
+            .map(|tp| if external(&tp) { ends.next() } else { None })
             .collect()
     }
 
@@ -230,14 +232,15 @@ impl RunningQuery {
         if behind(&mut external) {
             return false;
         }
-        let internal: Vec<(&TopicPartition, i64)> = self
+        let internal: Vec<&TopicPartition> = self
             .source_partitions
             .iter()
             .zip(ends)
             .filter(|(_, end)| end.is_none())
-            .map(|(tp, _)| (tp, log.end_offset(&tp.topic, tp.partition).unwrap_or(0)))
+            .map(|(tp, _)| tp)
             .collect();
-        !behind(&mut internal.into_iter())
+        let internal_ends = log.end_offsets(&mut internal.iter().copied());
+        !behind(&mut internal.into_iter().zip(internal_ends))
     }
 
     /// The instances of store `name`, one per task (by partition).

@@ -261,6 +261,27 @@ impl Log for EmbeddedLog {
         self.shared.partition(topic, partition)?.end_offset()
     }
 
+    fn end_offsets(&self, partitions: &mut dyn Iterator<Item = &TopicPartition>) -> Vec<i64> {
+        // One look at the topic map, and each topic found once for its run of partitions.
+        let topics = self.shared.topics.read();
+        let mut current: Option<(&str, &Arc<Topic>)> = None;
+        partitions
+            .map(|tp| {
+                let topic = match current {
+                    Some((name, t)) if name == tp.topic => Some(t),
+                    _ => {
+                        current = topics.get(&tp.topic).map(|t| (tp.topic.as_str(), t));
+                        current.map(|(_, t)| t)
+                    }
+                };
+                topic
+                    .and_then(|t| t.partition(tp.partition).ok())
+                    .and_then(|p| p.end_offset().ok())
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
     fn start_offset(&self, topic: &str, partition: i32) -> LogResult<i64> {
         self.shared.partition(topic, partition)?.start_offset()
     }
