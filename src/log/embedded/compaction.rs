@@ -370,7 +370,12 @@ pub fn install(dir: &Path, swap: &Swap, mut delete: impl FnMut(i64) -> LogResult
             && base >= swap.from
             && base < swap.end
         {
-            delete(base)?;
+            // After a crash part-way through the renames below, a new segment already has its
+            // final name (its `.cleaned` file is gone): it stays.
+            let installed = swap.outputs.iter().any(|o| o.base == base) && !cleaned_path(dir, base).exists();
+            if !installed {
+                delete(base)?;
+            }
         }
     }
     for out in &swap.outputs {
@@ -532,6 +537,51 @@ mod tests {
         assert_eq!(logs(dir), vec![0, 12]);
         assert!(!dir.join(SWAP_FILE).exists());
         assert_eq!(offsets(dir, 0, &options), vec![10, 11]);
+    }
+
+    #[test]
+    fn a_swap_interrupted_between_renames_is_finished_without_losing_the_new_segment() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let dir = tmp.path();
+        let options = EmbeddedLogOptions::default();
+        let mut scratch = Vec::new();
+        for base in [0, 2] {
+            let mut segment = Segment::create(dir, base).unwrap();
+            let records: Vec<Record> = (0..2)
+                .map(|i| Record {
+                    key: Some(Bytes::from("k")),
+                    value: Some(Bytes::from(format!("{}", base + i))),
+                    timestamp: 0,
+                    headers: Vec::new(),
+                })
+                .collect();
+            segment.append(&records, base, &options, &mut scratch).unwrap();
+            segment.seal();
+        }
+        Segment::create(dir, 4).unwrap();
+        let sealed: Vec<SealedSegment> = [0, 2]
+            .iter()
+            .map(|b| SealedSegment {
+                base: *b,
+                view: Segment::open_sealed(dir, *b, &options).unwrap().view(*b),
+            })
+            .collect();
+        let policy = CompactionPolicy {
+            dirty_ratio: 0.5,
+            delete_retention_ms: DEFAULT_DELETE_RETENTION_MS,
+        };
+        let (swap, _) = clean(dir, &sealed, 4, 0, &policy, 0, 1 << 20, 4096).unwrap().unwrap();
+        drop(sealed);
+        // The crash: old segments deleted and the new one renamed, but `swap` still there.
+        for base in [0, 2] {
+            fs::remove_file(dir.join(segment::file_name(base, "log"))).unwrap();
+            fs::remove_file(dir.join(segment::file_name(base, "index"))).unwrap();
+        }
+        assert_eq!(swap.outputs, vec![Output { base: 0 }]);
+        fs::rename(cleaned_path(dir, 0), dir.join(segment::file_name(0, "log"))).unwrap();
+        recover(dir).unwrap();
+        assert_eq!(logs(dir), vec![0, 4]);
+        assert_eq!(offsets(dir, 0, &options), vec![3]);
     }
 
     #[test]
