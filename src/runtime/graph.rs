@@ -44,6 +44,12 @@ impl ProcessorGraph {
         self.nodes.iter().flat_map(|n| n.stores.iter().cloned()).collect()
     }
 
+    /// Whether it has a record cache (`KTABLE-CACHE`), which takes a share of
+    /// `statestore.cache.max.bytes`.
+    pub fn has_record_cache(&self) -> bool {
+        self.nodes.iter().any(|n| n.name.starts_with("KTABLE-CACHE"))
+    }
+
     /// The topics read.
     pub fn source_topics(&self) -> Vec<String> {
         self.sources.iter().map(|s| s.spec.topic.clone()).collect()

@@ -140,7 +140,9 @@ impl RunningQuery {
         }
         let shared = Shared {
             parse_ts,
-            total_tasks: tasks.len(),
+            // The cache budget is shared by the tasks that have a cache, as Kafka Streams
+            // shares it by the threads that use it.
+            cached_tasks: tasks.iter().filter(|(sub, _)| graphs[*sub].has_record_cache()).count(),
             latest_at_start,
             stores: Arc::new(Mutex::new(BTreeMap::new())),
             positions: positions.clone(),
@@ -312,7 +314,7 @@ struct Worker {
     graphs: Vec<Arc<ProcessorGraph>>,
     config: QueryConfig,
     parse_ts: Option<TimestampParser>,
-    total_tasks: usize,
+    cached_tasks: usize,
     /// The query's stores by (name, partition), shared with pull queries.
     stores: Arc<Mutex<BTreeMap<(String, i32), crate::state::SharedStore>>>,
     /// The query's processed positions, shared with read-your-writes waits.
@@ -366,8 +368,9 @@ fn node_id(state: &crate::state::StateConfig) -> String {
 /// What the workers of one query share.
 struct Shared {
     parse_ts: Option<TimestampParser>,
-    /// Tasks of the query over all its workers (each gets a share of the record cache).
-    total_tasks: usize,
+    /// Tasks of the query with a record cache, over all its workers (each gets an equal share
+    /// of `statestore.cache.max.bytes`).
+    cached_tasks: usize,
     /// For `auto.offset.reset=latest`: each source partition's end when the query started, so
     /// "latest" means the same whenever the group gets round to assigning a partition.
     latest_at_start: BTreeMap<TopicPartition, i64>,
@@ -385,7 +388,7 @@ impl Worker {
         shared: &Shared,
         thread: usize,
     ) -> Result<Self> {
-        let (parse_ts, total_tasks) = (shared.parse_ts, shared.total_tasks);
+        let (parse_ts, cached_tasks) = (shared.parse_ts, shared.cached_tasks);
         let mut source_index = BTreeMap::new();
         let mut all_topics = Vec::new();
         for (sub, graph) in graphs.iter().enumerate() {
@@ -414,7 +417,7 @@ impl Worker {
             graphs: graphs.to_vec(),
             config: config.clone(),
             parse_ts,
-            total_tasks,
+            cached_tasks,
             stores: shared.stores.clone(),
             positions: shared.positions.clone(),
             latest_at_start: shared.latest_at_start.clone(),
@@ -471,7 +474,7 @@ impl Worker {
             self.config.group.as_deref(),
             &self.config.state,
         )?;
-        task.set_cache_bytes(self.config.cache_max_bytes / self.total_tasks.max(1) as u64);
+        task.set_cache_bytes(self.config.cache_max_bytes / self.cached_tasks.max(1) as u64);
         let mut stores = self.stores.lock();
         for (name, store) in task.stores() {
             stores.insert((name.clone(), partition), store.clone());
