@@ -22,7 +22,6 @@ use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::files;
@@ -158,33 +157,48 @@ fn cleaned_index_path(dir: &Path, base: i64) -> PathBuf {
     dir.join(segment::file_name(base, CLEANED_INDEX_EXT))
 }
 
-/// Reads a whole sealed segment.
-fn read_segment(view: &SegmentView) -> LogResult<Bytes> {
-    let mut data = vec![0u8; view.end as usize];
-    view.file
-        .read_exact_at(&mut data, 0)
-        .map_err(|e| LogError::io(format!("cannot read {}", view.path.display()), e))?;
-    Ok(Bytes::from(data))
-}
+/// How much of a segment a pass reads at once.
+const READ_CHUNK: usize = 4 << 20;
 
-/// Calls `f` with every frame of `data`: its span, key and whether its value is null.
+/// Calls `f` with every frame of a sealed segment, read a few MiB at a time: its offset, its
+/// bytes, its key and whether its value is null.
 fn each_frame(
-    data: &Bytes,
-    path: &Path,
-    mut f: impl FnMut(frame::FrameSpan, Option<&[u8]>, bool) -> LogResult<()>,
+    view: &SegmentView,
+    mut f: impl FnMut(i64, &[u8], Option<&[u8]>, bool) -> LogResult<()>,
 ) -> LogResult<()> {
-    let mut at = 0;
-    while at < data.len() {
+    let mut buf: Vec<u8> = Vec::new();
+    // The file position of `buf[0]`, and where the next frame starts in `buf`.
+    let (mut pos, mut at) = (0u64, 0usize);
+    loop {
+        let file_at = pos + at as u64;
+        if file_at >= view.end {
+            return Ok(());
+        }
         let bad = |e: FrameError| LogError::Corrupt {
-            path: path.display().to_string(),
-            reason: format!("bad record frame at byte {at} while compacting: {e}"),
+            path: view.path.display().to_string(),
+            reason: format!("bad record frame at byte {file_at} while compacting: {e}"),
         };
-        let span = frame::check(data, at).map_err(bad)?;
-        let (key, tombstone) = frame::key_and_tombstone(data, span).map_err(bad)?;
-        f(span, key, tombstone)?;
-        at = span.end;
+        match frame::check(&buf, at) {
+            Ok(span) => {
+                let (key, tombstone) = frame::key_and_tombstone(&buf, span).map_err(bad)?;
+                f(span.offset, &buf[span.start..span.end], key, tombstone)?;
+                at = span.end;
+            }
+            Err(FrameError::Incomplete { needed }) => {
+                if pos + buf.len() as u64 >= view.end {
+                    // The buffer already holds the rest of the segment: the frame is cut off.
+                    return Err(bad(FrameError::Incomplete { needed }));
+                }
+                let want = needed.unwrap_or(0).max(READ_CHUNK).min((view.end - file_at) as usize);
+                buf.resize(want, 0);
+                view.file
+                    .read_exact_at(&mut buf, file_at)
+                    .map_err(|e| LogError::io(format!("cannot read {}", view.path.display()), e))?;
+                (pos, at) = (file_at, 0);
+            }
+            Err(e) => return Err(bad(e)),
+        }
     }
-    Ok(())
 }
 
 /// A 128-bit hash of a key: the offset map holds these instead of the keys (Kafka's cleaner
@@ -306,12 +320,11 @@ pub fn clean(
     let mut latest: HashMap<u128, i64, foldhash::fast::FixedState> = HashMap::default();
     let mut last_offset = None;
     for s in sealed.iter().filter(|s| s.base >= clean_end) {
-        let data = read_segment(&s.view)?;
-        each_frame(&data, &s.view.path, |span, key, _| {
+        each_frame(&s.view, |offset, _, key, _| {
             if let Some(key) = key {
-                latest.insert(key_hash(key), span.offset);
+                latest.insert(key_hash(key), offset);
             }
-            last_offset = Some(span.offset);
+            last_offset = Some(offset);
             Ok(())
         })?;
     }
@@ -324,27 +337,25 @@ pub fn clean(
     let mut outputs = Vec::new();
     let mut writer = Writer::create(dir, first.base)?;
     for s in sealed {
-        let data = read_segment(&s.view)?;
-        each_frame(&data, &s.view.path, |span, key, tombstone| {
+        each_frame(&s.view, |offset, bytes, key, tombstone| {
             stats.read += 1;
-            let is_last = Some(span.offset) == last_offset;
+            let is_last = Some(offset) == last_offset;
             let superseded = key.is_some_and(|k| match latest.get(&key_hash(k)) {
-                Some(newest) => *newest != span.offset,
+                Some(newest) => *newest != offset,
                 None => false,
             });
             let expired = tombstone
                 && horizons
-                    .first_cleaned(span.offset)
+                    .first_cleaned(offset)
                     .is_some_and(|at| now_ms - at >= policy.delete_retention_ms);
-            if span.offset < start_offset || (!is_last && (superseded || expired)) {
+            if offset < start_offset || (!is_last && (superseded || expired)) {
                 return Ok(());
             }
-            let bytes = &data[span.start..span.end];
-            if !writer.fits(span.offset, bytes.len(), segment_bytes) {
-                let next = std::mem::replace(&mut writer, Writer::create(dir, span.offset)?);
+            if !writer.fits(offset, bytes.len(), segment_bytes) {
+                let next = std::mem::replace(&mut writer, Writer::create(dir, offset)?);
                 outputs.push(next.finish(dir)?);
             }
-            writer.write(span.offset, bytes, index_interval)?;
+            writer.write(offset, bytes, index_interval)?;
             stats.kept += 1;
             stats.bytes += bytes.len() as u64;
             Ok(())
@@ -454,6 +465,7 @@ mod tests {
     use super::super::segment::Segment;
     use super::*;
     use crate::log::Record;
+    use bytes::Bytes;
 
     fn logs(dir: &Path) -> Vec<i64> {
         let mut bases: Vec<i64> = files::list_dir(dir)
@@ -467,11 +479,9 @@ mod tests {
 
     fn offsets(dir: &Path, base: i64, options: &EmbeddedLogOptions) -> Vec<i64> {
         let segment = Segment::open_sealed(dir, base, options).unwrap();
-        let view = segment.view(base);
-        let data = read_segment(&view).unwrap();
         let mut out = Vec::new();
-        each_frame(&data, &view.path, |span, _, _| {
-            out.push(span.offset);
+        each_frame(&segment.view(base), |offset, _, _, _| {
+            out.push(offset);
             Ok(())
         })
         .unwrap();
@@ -537,6 +547,28 @@ mod tests {
         assert_eq!(logs(dir), vec![0, 12]);
         assert!(!dir.join(SWAP_FILE).exists());
         assert_eq!(offsets(dir, 0, &options), vec![10, 11]);
+    }
+
+    #[test]
+    fn frames_are_read_across_chunks_and_bigger_than_a_chunk() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let dir = tmp.path();
+        let options = EmbeddedLogOptions::default();
+        let record = |len: usize| Record {
+            key: Some(Bytes::from("k")),
+            value: Some(Bytes::from(vec![7u8; len])),
+            timestamp: 0,
+            headers: Vec::new(),
+        };
+        // 60 records of 100 kB (frames straddle the 4 MiB read boundary), one of 5 MB, one more.
+        let mut records: Vec<Record> = (0..60).map(|_| record(100_000)).collect();
+        records.push(record(5_000_000));
+        records.push(record(10));
+        let mut segment = Segment::create(dir, 0).unwrap();
+        let mut scratch = Vec::new();
+        assert_eq!(segment.append(&records, 0, &options, &mut scratch).unwrap(), 62);
+        segment.seal();
+        assert_eq!(offsets(dir, 0, &options), (0..62).collect::<Vec<i64>>());
     }
 
     #[test]
