@@ -13,6 +13,16 @@ use crate::types::SqlType;
 /// old value (Kafka Streams carries the same as the old half of a `Change`).
 pub const RETRACTION_HEADER: &str = "__runnel.retract";
 
+/// The value of [`RETRACTION_HEADER`] on a retraction whose input record's new row follows
+/// it, in the same group: the two are one update (Kafka Streams sends them as one `Change`,
+/// and the aggregation emits only the result of both, KIP-904).
+pub const UPDATE_PAIR: &[u8] = b"update";
+
+/// Whether the row after `row` failed to serialize.
+fn failed_next(failed: &[bool], row: usize) -> bool {
+    failed.get(row + 1).copied().unwrap_or(true)
+}
+
 /// How to write batches to one topic.
 #[derive(Debug, Clone)]
 pub struct SinkSpec {
@@ -83,8 +93,8 @@ impl SinkSpec {
         // Rows spread evenly over the partitions by the key hash; room for that avoids most
         // regrowth when the batch is large.
         let per_partition = batch.len / partitions + 1;
-        for (row, failed) in failed.iter().enumerate().take(batch.len) {
-            if *failed {
+        for row in 0..batch.len {
+            if failed[row] {
                 continue;
             }
             let key = slice(&key_data, keys.rows.get(row));
@@ -96,7 +106,19 @@ impl SinkSpec {
             let partition = default_partition(key.as_deref(), self.partitions, round_robin);
             let mut headers = batch.headers_of(row).to_vec();
             if batch.is_retraction(row) {
-                headers.push((RETRACTION_HEADER.to_string(), None));
+                // Paired with the next row when that is the same input record's new row
+                // for the same key (see `UPDATE_PAIR`).
+                let same_record = |a: usize, b: usize| {
+                    batch.partitions().is_some_and(|p| p.value(a) == p.value(b))
+                        && batch.offsets().is_some_and(|o| o.value(a) == o.value(b))
+                };
+                let paired = row + 1 < batch.len
+                    && !failed_next(&failed, row)
+                    && !batch.is_retraction(row + 1)
+                    && same_record(row, row + 1)
+                    && key == slice(&key_data, keys.rows.get(row + 1));
+                let marker = paired.then(|| Bytes::from_static(UPDATE_PAIR));
+                headers.push((RETRACTION_HEADER.to_string(), marker));
             }
             let target = &mut by_partition[partition as usize];
             if target.capacity() == 0 {

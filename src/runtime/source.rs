@@ -140,11 +140,18 @@ impl SourceSpec {
             }
         }
         let partition = records.first().map(|r| r.partition).unwrap_or(0);
-        columns.extend(pseudo_arrays(
-            rowtimes,
-            partition,
-            records.iter().map(|r| r.offset).collect(),
-        ));
+        let mut offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
+        // A retraction paired with the next record (one update: see `sink::UPDATE_PAIR`)
+        // takes that record's offset, so the aggregation sees both as one input record.
+        for (i, r) in records.iter().enumerate() {
+            let paired = r.record.headers.iter().any(|(k, v)| {
+                k == crate::runtime::sink::RETRACTION_HEADER && v.as_deref() == Some(crate::runtime::sink::UPDATE_PAIR)
+            });
+            if paired && let Some(next) = records.get(i + 1) {
+                offsets[i] = next.offset;
+            }
+        }
+        columns.extend(pseudo_arrays(rowtimes, partition, offsets));
         let mut batch = Batch::new(columns, n)?;
         let tombstone: Vec<bool> = records
             .iter()

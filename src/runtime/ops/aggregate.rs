@@ -123,7 +123,21 @@ impl Processor for Aggregate {
         }
         let mut out: Vec<OutputRow> = Vec::with_capacity(rows.len());
         let mut args: Vec<Value> = Vec::new();
-        for (row, slot, key) in rows {
+        // A retraction directly followed by the new row of the same input record in the same
+        // group is one update: only the result of both is emitted (Kafka Streams, KIP-904).
+        let same_update: Vec<bool> = rows
+            .iter()
+            .zip(rows.iter().skip(1))
+            .map(|((a, slot_a, _), (b, slot_b, _))| {
+                batch.is_retraction(*a)
+                    && !batch.is_retraction(*b)
+                    && slot_a == slot_b
+                    && partitions.value(*a) == partitions.value(*b)
+                    && offsets.value(*a) == offsets.value(*b)
+            })
+            .chain(std::iter::once(false))
+            .collect();
+        for ((row, slot, key), absorbed) in rows.into_iter().zip(same_update) {
             let stored = &mut states[slot];
             let retract = batch.is_retraction(row);
             for (i, spec) in self.specs.iter().enumerate() {
@@ -150,6 +164,9 @@ impl Processor for Aggregate {
             }
             let max_ts = stored[0].as_i64().unwrap_or(i64::MIN).max(rowtimes.value(row));
             stored[0] = Value::BigInt(max_ts);
+            if absorbed {
+                continue;
+            }
             let mut values = key;
             values.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
             out.push(OutputRow {
