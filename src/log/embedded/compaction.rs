@@ -477,6 +477,25 @@ mod tests {
         bases
     }
 
+    /// Writes `records` as a sealed segment at `base`.
+    fn sealed(dir: &Path, base: i64, records: &[Record]) {
+        let mut segment = Segment::create(dir, base).unwrap();
+        let written = segment
+            .append(records, base, &EmbeddedLogOptions::default(), &mut Vec::new())
+            .unwrap();
+        assert_eq!(written, records.len());
+        segment.seal();
+    }
+
+    fn keyed(key: &str, value: String) -> Record {
+        Record {
+            key: Some(Bytes::from(key.to_string())),
+            value: Some(Bytes::from(value)),
+            timestamp: 0,
+            headers: Vec::new(),
+        }
+    }
+
     fn offsets(dir: &Path, base: i64, options: &EmbeddedLogOptions) -> Vec<i64> {
         let segment = Segment::open_sealed(dir, base, options).unwrap();
         let mut out = Vec::new();
@@ -494,21 +513,12 @@ mod tests {
         let dir = tmp.path();
         let options = EmbeddedLogOptions::default();
         // Three sealed segments of four updates each to keys a and b, then the active one.
-        let mut bases = Vec::new();
-        let mut scratch = Vec::new();
-        for base in [0, 4, 8] {
-            let mut segment = Segment::create(dir, base).unwrap();
+        let bases = vec![0, 4, 8];
+        for base in &bases {
             let records: Vec<Record> = (0..4)
-                .map(|i| Record {
-                    key: Some(Bytes::from(if i % 2 == 0 { "a" } else { "b" })),
-                    value: Some(Bytes::from(format!("{}", base + i))),
-                    timestamp: base + i,
-                    headers: Vec::new(),
-                })
+                .map(|i| keyed(if i % 2 == 0 { "a" } else { "b" }, format!("{}", base + i)))
                 .collect();
-            assert_eq!(segment.append(&records, base, &options, &mut scratch).unwrap(), 4);
-            segment.seal();
-            bases.push(base);
+            sealed(dir, *base, &records);
         }
         Segment::create(dir, 12).unwrap();
         let policy = CompactionPolicy {
@@ -555,19 +565,14 @@ mod tests {
         let dir = tmp.path();
         let options = EmbeddedLogOptions::default();
         let record = |len: usize| Record {
-            key: Some(Bytes::from("k")),
             value: Some(Bytes::from(vec![7u8; len])),
-            timestamp: 0,
-            headers: Vec::new(),
+            ..keyed("k", String::new())
         };
         // 60 records of 100 kB (frames straddle the 4 MiB read boundary), one of 5 MB, one more.
         let mut records: Vec<Record> = (0..60).map(|_| record(100_000)).collect();
         records.push(record(5_000_000));
         records.push(record(10));
-        let mut segment = Segment::create(dir, 0).unwrap();
-        let mut scratch = Vec::new();
-        assert_eq!(segment.append(&records, 0, &options, &mut scratch).unwrap(), 62);
-        segment.seal();
+        sealed(dir, 0, &records);
         assert_eq!(offsets(dir, 0, &options), (0..62).collect::<Vec<i64>>());
     }
 
@@ -576,19 +581,12 @@ mod tests {
         let tmp = tempfile::TempDir::new().unwrap();
         let dir = tmp.path();
         let options = EmbeddedLogOptions::default();
-        let mut scratch = Vec::new();
         for base in [0, 2] {
-            let mut segment = Segment::create(dir, base).unwrap();
-            let records: Vec<Record> = (0..2)
-                .map(|i| Record {
-                    key: Some(Bytes::from("k")),
-                    value: Some(Bytes::from(format!("{}", base + i))),
-                    timestamp: 0,
-                    headers: Vec::new(),
-                })
-                .collect();
-            segment.append(&records, base, &options, &mut scratch).unwrap();
-            segment.seal();
+            sealed(
+                dir,
+                base,
+                &[keyed("k", format!("{base}")), keyed("k", format!("{}", base + 1))],
+            );
         }
         Segment::create(dir, 4).unwrap();
         let sealed: Vec<SealedSegment> = [0, 2]
