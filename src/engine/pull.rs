@@ -213,18 +213,17 @@ fn read_aggregates(
     let (Some(rowtimes), Some(partitions)) = (post.rowtimes(), post.partitions()) else {
         return Err(Error::internal("aggregate rows have no pseudo columns"));
     };
-    let key_columns: Vec<(usize, (String, SqlType))> = source
+    // The table's key columns lead its rows.
+    let key_columns: Vec<(String, SqlType)> = source
         .schema
         .key_columns()
-        .enumerate()
-        .map(|(i, c)| (i, (c.name.clone(), c.ty.clone())))
+        .map(|c| (c.name.clone(), c.ty.clone()))
         .collect();
     for r in 0..post.len {
         let values: Vec<Value> = (0..width).map(|c| value_at(post.columns[c].as_ref(), r)).collect();
-        let (cols, key): (Vec<_>, Vec<_>) = key_columns.iter().map(|(i, c)| (c.clone(), values[*i].clone())).unzip();
         let sort_key = source
             .key_format
-            .encode_row(&cols, &key)
+            .encode_row(&key_columns, &values[..key_columns.len().min(width)])
             .ok()
             .flatten()
             .unwrap_or_default();

@@ -141,13 +141,28 @@ impl SourceSpec {
         }
         let partition = records.first().map(|r| r.partition).unwrap_or(0);
         let mut offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
+        // Each record's retraction marker, when it has one (its value says whether it pairs
+        // with the next record); only internal topics carry it, so headerless runs skip this.
+        let markers: Vec<Option<Option<&[u8]>>> = if records.iter().any(|r| !r.record.headers.is_empty()) {
+            records
+                .iter()
+                .map(|r| {
+                    r.record
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k == crate::runtime::sink::RETRACTION_HEADER)
+                        .map(|(_, v)| v.as_deref())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         // A retraction paired with the next record (one update: see `sink::UPDATE_PAIR`)
         // takes that record's offset, so the aggregation sees both as one input record.
-        for (i, r) in records.iter().enumerate() {
-            let paired = r.record.headers.iter().any(|(k, v)| {
-                k == crate::runtime::sink::RETRACTION_HEADER && v.as_deref() == Some(crate::runtime::sink::UPDATE_PAIR)
-            });
-            if paired && let Some(next) = records.get(i + 1) {
+        for (i, marker) in markers.iter().enumerate() {
+            if *marker == Some(Some(crate::runtime::sink::UPDATE_PAIR))
+                && let Some(next) = records.get(i + 1)
+            {
                 offsets[i] = next.offset;
             }
         }
@@ -164,14 +179,10 @@ impl SourceSpec {
         if key_nulls.len() == n {
             batch.null_keys = Some(BooleanArray::from(key_nulls));
         }
-        let retraction = |r: &ConsumedRecord| {
-            r.record
-                .headers
-                .iter()
-                .any(|(k, _)| k == crate::runtime::sink::RETRACTION_HEADER)
-        };
-        if records.iter().any(retraction) {
-            batch.retractions = Some(BooleanArray::from(records.iter().map(retraction).collect::<Vec<_>>()));
+        if markers.iter().any(Option::is_some) {
+            batch.retractions = Some(BooleanArray::from(
+                markers.iter().map(Option::is_some).collect::<Vec<_>>(),
+            ));
         }
         // Headers travel with the rows (left out when no record has any, the usual case);
         // the internal retraction marker is re-made by the sink from `retractions`.

@@ -74,7 +74,6 @@ impl Processor for Aggregate {
         // looks them up in one batched call), folded in row order, and written once.
         let mut rows: Vec<(usize, usize, Vec<Value>)> = Vec::with_capacity(batch.len);
         let mut slots: HashMap<Vec<u8>, usize, FixedState> = HashMap::with_hasher(FixedState::default());
-        let mut keys: Vec<Vec<u8>> = Vec::new();
         for row in 0..batch.len {
             if batch.is_tombstone(row) && !batch.is_retraction(row) {
                 continue;
@@ -87,18 +86,15 @@ impl Processor for Aggregate {
                 continue;
             }
             let key_bytes = encode_row(&key);
-            let slot = match slots.get(&key_bytes) {
-                Some(slot) => *slot,
-                None => {
-                    let slot = keys.len();
-                    slots.insert(key_bytes.clone(), slot);
-                    keys.push(key_bytes);
-                    slot
-                }
-            };
+            let next = slots.len();
+            let slot = *slots.entry(key_bytes).or_insert(next);
             rows.push((row, slot, key));
         }
-        drop(slots);
+        // The distinct keys, by slot.
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new(); slots.len()];
+        for (key, slot) in slots {
+            keys[slot] = key;
+        }
         if rows.is_empty() {
             return Ok(());
         }
