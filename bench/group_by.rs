@@ -21,7 +21,8 @@
 //!
 //! Env knobs: `RUNNEL_BENCH_RECORDS`, `RUNNEL_BENCH_KEYS`, `RUNNEL_BENCH_GROUPING`
 //! (`value`/`key`), `RUNNEL_BENCH_THREADS` (default 2), `RUNNEL_BENCH_SQL_LOOKUPS` (default
-//! 100,000), `RUNNEL_BENCH_RAW_LOOKUPS` (default 1,000,000), `RUNNEL_BENCH_DIR`.
+//! 100,000), `RUNNEL_BENCH_RAW_LOOKUPS` (default 1,000,000), `RUNNEL_BENCH_DIR`,
+//! `RUNNEL_BENCH_PROPS` (`name=value,...`: engine properties, e.g. for A/B runs).
 //! Prints `RESULT` lines.
 
 use std::path::{Path, PathBuf};
@@ -111,6 +112,15 @@ fn open(data_dir: &Path, threads: usize) -> (Arc<dyn Log>, Arc<Engine>) {
     let mut config = Config::new();
     config.set("num.stream.threads", &threads.to_string()).expect("config");
     config.set("auto.offset.reset", "earliest").expect("config");
+    // RUNNEL_BENCH_PROPS="name=value,name=value": extra engine properties for A/B runs.
+    for pair in std::env::var("RUNNEL_BENCH_PROPS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        let (name, value) = pair.split_once('=').expect("RUNNEL_BENCH_PROPS entries are name=value");
+        config.set(name.trim(), value.trim()).expect("config");
+    }
     let engine = Engine::open_with_data_dir(log.clone(), config, Some(data_dir.to_path_buf())).expect("open engine");
     (log, engine)
 }

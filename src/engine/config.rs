@@ -43,6 +43,11 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "rocksdb",
         "State store implementation: rocksdb (on disk, restored from a checkpoint) or memory (restored from the changelog).",
     ),
+    (
+        "runnel.state.store.cache.max.bytes",
+        "268435456",
+        "Memory for committed state-store entries kept in front of RocksDB, per query, shared by its tasks; reads of them skip RocksDB. 0 disables it.",
+    ),
     ("runnel.output", "table", "Shell output format: table, json or csv."),
     (
         "max.poll.records",
@@ -154,9 +159,11 @@ fn validate(key: &str, value: &str) -> Result<()> {
     let number = |v: &str| v.parse::<u64>().is_ok();
     let ok = match key {
         "num.stream.threads" => number(value) && value != "0",
-        "commit.interval.ms" | "statestore.cache.max.bytes" | "runnel.pull.wait.ms" | "max.poll.records" => {
-            number(value)
-        }
+        "commit.interval.ms"
+        | "statestore.cache.max.bytes"
+        | "runnel.state.store.cache.max.bytes"
+        | "runnel.pull.wait.ms"
+        | "max.poll.records" => number(value),
         "auto.offset.reset" => matches!(value, "earliest" | "latest"),
         "processing.guarantee" => {
             matches!(value, "at_least_once" | "exactly_once_v2" | "exactly_once")

@@ -55,6 +55,7 @@ fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<
             store: crate::state::StoreKind::parse(config.get("runnel.state.store").as_deref().unwrap_or("rocksdb"))
                 .ok_or_else(|| Error::config("runnel.state.store must be rocksdb or memory"))?,
             exactly_once: exactly_once(config),
+            store_cache_bytes: config.get_u64("runnel.state.store.cache.max.bytes")?,
         },
         exactly_once: exactly_once(config),
     })

@@ -140,9 +140,7 @@ impl RunningQuery {
         }
         let shared = Shared {
             parse_ts,
-            // The cache budget is shared by the tasks that have a cache, as Kafka Streams
-            // shares it by the threads that use it.
-            cached_tasks: tasks.iter().filter(|(sub, _)| graphs[*sub].has_record_cache()).count(),
+            budgets: TaskBudgets::split(&config, &graphs, &tasks),
             latest_at_start,
             stores: Arc::new(Mutex::new(BTreeMap::new())),
             positions: positions.clone(),
@@ -314,7 +312,7 @@ struct Worker {
     graphs: Vec<Arc<ProcessorGraph>>,
     config: QueryConfig,
     parse_ts: Option<TimestampParser>,
-    cached_tasks: usize,
+    budgets: TaskBudgets,
     /// The query's stores by (name, partition), shared with pull queries.
     stores: Arc<Mutex<BTreeMap<(String, i32), crate::state::SharedStore>>>,
     /// The query's processed positions, shared with read-your-writes waits.
@@ -365,12 +363,32 @@ fn node_id(state: &crate::state::StateConfig) -> String {
     id
 }
 
+/// Each task's share of the query's memory budgets. Kafka Streams shares its record cache by
+/// the threads that use it; a query here shares each budget equally by the tasks that use it.
+#[derive(Debug, Clone, Copy)]
+struct TaskBudgets {
+    /// Of `statestore.cache.max.bytes`, per task with a record cache.
+    record_cache: u64,
+    /// Of `runnel.state.store.cache.max.bytes`, per task with state stores.
+    store_cache: u64,
+}
+
+impl TaskBudgets {
+    fn split(config: &QueryConfig, graphs: &[Arc<ProcessorGraph>], tasks: &[(usize, i32)]) -> Self {
+        let count = |f: &dyn Fn(&ProcessorGraph) -> bool| {
+            tasks.iter().filter(|(sub, _)| f(&graphs[*sub])).count().max(1) as u64
+        };
+        TaskBudgets {
+            record_cache: config.cache_max_bytes / count(&|g| g.has_record_cache()),
+            store_cache: config.state.store_cache_bytes / count(&|g| !g.stores().is_empty()),
+        }
+    }
+}
+
 /// What the workers of one query share.
 struct Shared {
     parse_ts: Option<TimestampParser>,
-    /// Tasks of the query with a record cache, over all its workers (each gets an equal share
-    /// of `statestore.cache.max.bytes`).
-    cached_tasks: usize,
+    budgets: TaskBudgets,
     /// For `auto.offset.reset=latest`: each source partition's end when the query started, so
     /// "latest" means the same whenever the group gets round to assigning a partition.
     latest_at_start: BTreeMap<TopicPartition, i64>,
@@ -388,7 +406,7 @@ impl Worker {
         shared: &Shared,
         thread: usize,
     ) -> Result<Self> {
-        let (parse_ts, cached_tasks) = (shared.parse_ts, shared.cached_tasks);
+        let (parse_ts, budgets) = (shared.parse_ts, shared.budgets);
         let mut source_index = BTreeMap::new();
         let mut all_topics = Vec::new();
         for (sub, graph) in graphs.iter().enumerate() {
@@ -417,7 +435,7 @@ impl Worker {
             graphs: graphs.to_vec(),
             config: config.clone(),
             parse_ts,
-            cached_tasks,
+            budgets,
             stores: shared.stores.clone(),
             positions: shared.positions.clone(),
             latest_at_start: shared.latest_at_start.clone(),
@@ -464,6 +482,8 @@ impl Worker {
         if self.tasks.contains_key(&(sub, partition)) {
             return Ok(());
         }
+        let mut state = self.config.state.clone();
+        state.store_cache_bytes = self.budgets.store_cache;
         let mut task = Task::with_state(
             &self.config.query_id,
             sub,
@@ -472,9 +492,9 @@ impl Worker {
             self.log.clone(),
             self.parse_ts,
             self.config.group.as_deref(),
-            &self.config.state,
+            &state,
         )?;
-        task.set_cache_bytes(self.config.cache_max_bytes / self.cached_tasks.max(1) as u64);
+        task.set_cache_bytes(self.budgets.record_cache);
         let mut stores = self.stores.lock();
         for (name, store) in task.stores() {
             stores.insert((name.clone(), partition), store.clone());

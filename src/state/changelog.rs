@@ -25,9 +25,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use foldhash::fast::FixedState;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
+use super::cache::StoreCache;
 use super::memory::MemoryStore;
 use super::rocks::RocksStore;
 use super::{Entry, KeyValueStore, SharedStore, StateConfig, StateError, StateResult};
@@ -82,6 +83,9 @@ pub struct ChangeLoggingStore {
     partition: i32,
     /// Changes not yet in `inner`; reads see them first.
     pending: RwLock<Pending>,
+    /// Committed entries kept in memory (see [`StoreCache`]), for stores whose reads cost
+    /// more than a hash lookup.
+    cache: Option<Mutex<StoreCache>>,
 }
 
 type ChangeMap = HashMap<Bytes, Option<Bytes>, FixedState>;
@@ -110,7 +114,14 @@ impl ChangeLoggingStore {
             topic,
             partition,
             pending: RwLock::new(Pending::default()),
+            cache: None,
         }
+    }
+
+    /// Keeps up to `bytes` of committed entries in memory in front of `inner` (0: none).
+    pub fn with_cache(mut self, bytes: usize) -> Self {
+        self.cache = (bytes > 0).then(|| Mutex::new(StoreCache::new(bytes)));
+        self
     }
 
     /// The changelog topic.
@@ -176,6 +187,12 @@ impl ChangeLoggingStore {
             self.inner
                 .write_batch(&mut changes.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))
         });
+        if applied.is_ok()
+            && let Some(cache) = &self.cache
+        {
+            // Before the changes leave `pending`, so a reader always finds them somewhere.
+            cache.lock().update(changes.iter().copied());
+        }
         drop(changes);
         drop(pending);
         let mut p = self.pending.write();
@@ -253,6 +270,9 @@ impl ChangeLoggingStore {
             self.inner.write_batch(&mut changes.into_iter())?;
             position = position.max(consumed.min(end));
         }
+        if let Some(cache) = &self.cache {
+            cache.lock().clear();
+        }
         Ok(restored)
     }
 }
@@ -266,7 +286,19 @@ impl KeyValueStore for ChangeLoggingStore {
         if let Some(v) = self.pending.read().get(key) {
             return Ok(v.clone());
         }
-        self.inner.get(key)
+        let Some(cache) = &self.cache else {
+            return self.inner.get(key);
+        };
+        let epoch = {
+            let mut cache = cache.lock();
+            if let Some(v) = cache.get(key) {
+                return Ok(v);
+            }
+            cache.epoch()
+        };
+        let value = self.inner.get(key)?;
+        cache.lock().fill(epoch, key, value.as_deref());
+        Ok(value)
     }
 
     fn get_many(&self, keys: &[&[u8]]) -> StateResult<Vec<Option<Bytes>>> {
@@ -284,11 +316,32 @@ impl KeyValueStore for ChangeLoggingStore {
                 }
             }
         }
-        if !missing.is_empty() {
-            let wanted: Vec<&[u8]> = missing.iter().map(|i| keys[*i]).collect();
-            for (i, v) in missing.into_iter().zip(self.inner.get_many(&wanted)?) {
-                out[i] = v;
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let mut epoch = 0;
+        if let Some(cache) = &self.cache {
+            let mut cache = cache.lock();
+            missing.retain(|i| match cache.get(keys[*i]) {
+                Some(v) => {
+                    out[*i] = v;
+                    false
+                }
+                None => true,
+            });
+            epoch = cache.epoch();
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let wanted: Vec<&[u8]> = missing.iter().map(|i| keys[*i]).collect();
+        let found = self.inner.get_many(&wanted)?;
+        let mut cache = self.cache.as_ref().map(|c| c.lock());
+        for (i, v) in missing.into_iter().zip(found) {
+            if let Some(cache) = cache.as_mut() {
+                cache.fill(epoch, keys[i], v.as_deref());
             }
+            out[i] = v;
         }
         Ok(out)
     }
@@ -430,7 +483,16 @@ impl TaskStores {
                 }
                 None => (Arc::new(MemoryStore::new(name.clone())), 0, false),
             };
-            let logged = Arc::new(ChangeLoggingStore::new(inner, topic, partition));
+            // In-memory stores answer reads as fast as the cache would.
+            let cache_bytes = if task_dir.is_some() {
+                state.store_cache_bytes / names.len() as u64
+            } else {
+                0
+            };
+            let logged = Arc::new(
+                ChangeLoggingStore::new(inner, topic, partition)
+                    .with_cache(usize::try_from(cache_bytes).unwrap_or(usize::MAX)),
+            );
             let restored = logged.restore(log, from)?;
             out.restored_records += restored.records;
             // No marker in the tail: the checkpoint's positions are the latest.
@@ -730,6 +792,7 @@ mod tests {
                 state_dir: Some(dir.path().join("state")),
                 store,
                 exactly_once: false,
+                store_cache_bytes: 1 << 20,
             };
             Fixture {
                 _dir: dir,

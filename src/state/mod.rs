@@ -11,6 +11,7 @@
 //! with `runnel.state.store`, the default when a state directory is known). A task's stores
 //! live in `<state dir>/<application id>/<task id>/`; see [`changelog::TaskStores`].
 
+pub mod cache;
 pub mod changelog;
 pub mod codec;
 pub mod keys;
@@ -117,6 +118,9 @@ pub struct StateConfig {
     /// crash aborts, so a local store may hold changes its changelog never committed. A
     /// checkpoint is then only valid from a clean close, and is removed once read.
     pub exactly_once: bool,
+    /// `runnel.state.store.cache.max.bytes`: committed entries kept in memory in front of
+    /// RocksDB stores (see [`cache`]). A query's total; each task gets its share (0: none).
+    pub store_cache_bytes: u64,
 }
 
 impl StateConfig {
@@ -126,6 +130,7 @@ impl StateConfig {
             state_dir: None,
             store: StoreKind::Memory,
             exactly_once: false,
+            store_cache_bytes: 0,
         }
     }
 
