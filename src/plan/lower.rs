@@ -172,9 +172,8 @@ fn cache(stream: &KStream, b: &mut StreamsBuilder) -> Result<KStream> {
         .filter(|(_, c)| c.kind == ColumnKind::Key)
         .map(|(i, _)| i)
         .collect();
-    let types: Vec<SqlType> = data.iter().map(|c| c.ty.clone()).collect();
     let supplier: crate::runtime::processor::ProcessorSupplier =
-        Arc::new(move || Box::new(RecordCache::new(key_columns.clone(), types.clone())));
+        Arc::new(move || Box::new(RecordCache::new(key_columns.clone())));
     stream.process(b, "KTABLE-CACHE", None, supplier, stream.schema.clone())
 }
 
