@@ -41,6 +41,66 @@ fn lower_table_changes(plan: &LogicalPlan, b: &mut StreamsBuilder, app_id: &str)
     }
 }
 
+/// Lowers an aggregation; with `old_values`, each output row is preceded by the group's
+/// previous row (for a `HAVING` filter).
+fn lower_aggregate(plan: &LogicalPlan, b: &mut StreamsBuilder, app_id: &str, old_values: bool) -> Result<KStream> {
+    let LogicalPlan::Aggregate {
+        input,
+        key_count,
+        aggregates,
+        schema,
+        repartition,
+        on_table,
+    } = plan
+    else {
+        return Err(crate::Error::internal("lower_aggregate needs an aggregation"));
+    };
+    let mut s = match input.as_ref() {
+        LogicalPlan::Project {
+            input: pre_input,
+            exprs,
+            schema,
+            ..
+        } => {
+            let s = if *on_table {
+                lower_table_changes(pre_input, b, app_id)?
+            } else {
+                lower(pre_input, b, false, app_id)?
+            };
+            s.map_values(b, exprs.clone(), schema.clone(), Some("Aggregate-Prepare"))?
+        }
+        other => lower(other, b, false, app_id)?,
+    };
+    if *repartition {
+        s = repartition_by_key(&s, b, app_id, plan_partitions(input))?;
+    }
+    let specs: Vec<AggregateSpec> = aggregates
+        .iter()
+        .map(|a| AggregateSpec {
+            imp: a.bound.imp.clone(),
+            args: a.args.clone(),
+        })
+        .collect();
+    let output_types: Vec<SqlType> = schema.data_columns().iter().map(|c| c.ty.clone()).collect();
+    let store = crate::plan::view::AGGREGATE_STORE.to_string();
+    let key_count = *key_count;
+    let store_for_supplier = store.clone();
+    let supplier: crate::runtime::processor::ProcessorSupplier = Arc::new(move || {
+        let aggregate = Aggregate::new(
+            store_for_supplier.clone(),
+            key_count,
+            specs.clone(),
+            output_types.clone(),
+        );
+        Box::new(if old_values {
+            aggregate.with_old_values()
+        } else {
+            aggregate
+        })
+    });
+    s.process_stateful(b, "KSTREAM-AGGREGATE", supplier, vec![store], schema.clone())
+}
+
 /// Whether `plan` is an aggregation, or a HAVING filter right over one.
 fn after_aggregate(plan: &LogicalPlan) -> bool {
     match plan {
@@ -230,55 +290,14 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) 
             })?;
             source.transform_values(b)
         }
-        LogicalPlan::Aggregate {
-            input,
-            key_count,
-            aggregates,
-            schema,
-            repartition,
-            on_table,
-        } => {
-            let mut s = match input.as_ref() {
-                LogicalPlan::Project {
-                    input: pre_input,
-                    exprs,
-                    schema,
-                    ..
-                } => {
-                    let s = if *on_table {
-                        lower_table_changes(pre_input, b, app_id)?
-                    } else {
-                        lower(pre_input, b, false, app_id)?
-                    };
-                    s.map_values(b, exprs.clone(), schema.clone(), Some("Aggregate-Prepare"))?
-                }
-                other => lower(other, b, false, app_id)?,
-            };
-            if *repartition {
-                s = repartition_by_key(&s, b, app_id, plan_partitions(input))?;
-            }
-            let specs: Vec<AggregateSpec> = aggregates
-                .iter()
-                .map(|a| AggregateSpec {
-                    imp: a.bound.imp.clone(),
-                    args: a.args.clone(),
-                })
-                .collect();
-            let output_types: Vec<SqlType> = schema.data_columns().iter().map(|c| c.ty.clone()).collect();
-            let store = crate::plan::view::AGGREGATE_STORE.to_string();
-            let key_count = *key_count;
-            let store_for_supplier = store.clone();
-            let supplier: crate::runtime::processor::ProcessorSupplier = Arc::new(move || {
-                Box::new(Aggregate::new(
-                    store_for_supplier.clone(),
-                    key_count,
-                    specs.clone(),
-                    output_types.clone(),
-                ))
-            });
-            s.process_stateful(b, "KSTREAM-AGGREGATE", supplier, vec![store], schema.clone())
-        }
+        LogicalPlan::Aggregate { .. } => lower_aggregate(plan, b, app_id, false),
         LogicalPlan::Filter { input, predicate } => {
+            if table && matches!(input.as_ref(), LogicalPlan::Aggregate { .. }) {
+                // HAVING tells a group that stops matching from one that never did by the
+                // group's old row, which the aggregation then sends along.
+                let s = lower_aggregate(input, b, app_id, true)?;
+                return s.filter_table_changes(b, predicate.clone(), Some("Aggregate-HavingFilter"));
+            }
             let s = lower(input, b, table, app_id)?;
             let name = if after_aggregate(input) {
                 "Aggregate-HavingFilter"

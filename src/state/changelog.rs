@@ -347,10 +347,11 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 
     fn put(&self, key: &[u8], value: Option<&[u8]>) -> StateResult<()> {
-        self.pending
-            .write()
-            .current
-            .insert(Bytes::copy_from_slice(key), value.map(Bytes::copy_from_slice));
+        self.put_owned(Bytes::copy_from_slice(key), value.map(Bytes::copy_from_slice))
+    }
+
+    fn put_owned(&self, key: Bytes, value: Option<Bytes>) -> StateResult<()> {
+        self.pending.write().current.insert(key, value);
         Ok(())
     }
 
@@ -860,6 +861,38 @@ mod tests {
             &positions(520),
             "the marker in the tail wins"
         );
+    }
+
+    #[test]
+    fn the_store_cache_answers_reads_and_follows_commits() {
+        let f = Fixture::new(StoreKind::Rocksdb);
+        let mut stores = f.open();
+        let store = stores.stores()["counts"].clone();
+        let inner = stores.logged[0].inner().clone();
+        let get = |k: &[u8]| store.get(k).unwrap().map(|v| v.to_vec());
+        store.put(b"k", Some(b"1")).unwrap();
+        stores.commit(f.log.as_ref(), 0, &positions(1)).unwrap();
+        assert_eq!(get(b"k"), Some(b"1".to_vec()));
+        assert_eq!(get(b"absent"), None);
+        // Written behind the cache's back (nothing does this outside tests): the reads that
+        // follow still answer from the cache, values and absences alike.
+        inner.put(b"k", Some(b"behind")).unwrap();
+        inner.put(b"absent", Some(b"behind")).unwrap();
+        assert_eq!(get(b"k"), Some(b"1".to_vec()));
+        assert_eq!(get(b"absent"), None);
+        assert_eq!(
+            store.get_many(&[b"k", b"absent"]).unwrap(),
+            vec![Some(Bytes::from_static(b"1")), None]
+        );
+        // A commit updates the cache with what it writes: pending first, then the cache.
+        store.put(b"k", Some(b"2")).unwrap();
+        store.put(b"absent", None).unwrap();
+        assert_eq!(get(b"k"), Some(b"2".to_vec()));
+        stores.commit(f.log.as_ref(), 0, &positions(2)).unwrap();
+        assert_eq!(get(b"k"), Some(b"2".to_vec()));
+        assert_eq!(inner.get(b"k").unwrap().as_deref(), Some(&b"2"[..]));
+        assert_eq!(get(b"absent"), None);
+        assert_eq!(inner.get(b"absent").unwrap(), None);
     }
 
     #[test]

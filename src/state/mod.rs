@@ -71,6 +71,11 @@ pub trait KeyValueStore: Send + Sync {
     }
     /// Sets (`Some`) or deletes (`None`) the value of `key`.
     fn put(&self, key: &[u8], value: Option<&[u8]>) -> StateResult<()>;
+    /// [`KeyValueStore::put`] for a caller that owns the bytes: stores that keep them (the
+    /// changelogging store's pending changes) take them without copying.
+    fn put_owned(&self, key: Bytes, value: Option<Bytes>) -> StateResult<()> {
+        self.put(&key, value.as_deref())
+    }
     /// Entries with `from <= key < to` (either bound open), in key order.
     fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> StateResult<Vec<Entry>>;
     /// Number of entries (exact for the in-memory store, an estimate for others).

@@ -90,6 +90,18 @@ impl KStream {
         self.process(b, "KTABLE-FILTER", name, supplier, self.schema.clone())
     }
 
+    /// [`KStream::filter_table`] over changes that carry each key's old row (an aggregation
+    /// sending old values): a row that never matched is dropped instead of deleted.
+    pub fn filter_table_changes(
+        &self,
+        b: &mut StreamsBuilder,
+        predicate: PhysicalExpr,
+        name: Option<&str>,
+    ) -> Result<KStream> {
+        let supplier: ProcessorSupplier = Arc::new(move || Box::new(Filter::on_table_changes(predicate.clone())));
+        self.process(b, "KTABLE-FILTER", name, supplier, self.schema.clone())
+    }
+
     /// Passes batches on unchanged: the `KSTREAM-TRANSFORMVALUES` step ksqlDB puts after
     /// each source (where it adds the pseudo columns, which Runnel's sources already carry),
     /// kept so topologies describe the same way.

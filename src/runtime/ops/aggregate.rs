@@ -32,6 +32,10 @@ pub struct Aggregate {
     specs: Vec<AggregateSpec>,
     output_types: Vec<SqlType>,
     store: Option<SharedStore>,
+    /// Whether each output row is preceded by the key's previous row, marked as a
+    /// retraction, when the key had one (Kafka Streams' `sendOldValues`, which a `HAVING`
+    /// filter downstream needs to tell a row that stops matching from one that never did).
+    old_values: bool,
 }
 
 /// An output row of the aggregation.
@@ -40,6 +44,8 @@ struct OutputRow {
     ts: i64,
     partition: i32,
     offset: i64,
+    /// The key's previous row, when old values are sent and the key had one.
+    old: Option<(Vec<Value>, i64)>,
 }
 
 impl Aggregate {
@@ -52,7 +58,26 @@ impl Aggregate {
             specs,
             output_types,
             store: None,
+            old_values: false,
         }
+    }
+
+    /// Sends each key's previous row before its new one (see the `old_values` field).
+    pub fn with_old_values(mut self) -> Self {
+        self.old_values = true;
+        self
+    }
+
+    /// The output row of a key in state `stored` (`[max timestamp, states...]`), if the key
+    /// has been aggregated before.
+    fn row_of(&self, key: &[Value], stored: &[Value]) -> Option<(Vec<Value>, i64)> {
+        let ts = stored.first()?.as_i64()?;
+        if ts == i64::MIN {
+            return None;
+        }
+        let mut values = key.to_vec();
+        values.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
+        Some((values, ts))
     }
 }
 
@@ -133,7 +158,13 @@ impl Processor for Aggregate {
             })
             .chain(std::iter::once(false))
             .collect();
+        // With old values: the key's row before the update being folded (which, for an
+        // absorbed retraction, is the row before the retraction).
+        let mut before: Option<(Vec<Value>, i64)> = None;
         for ((row, slot, key), absorbed) in rows.into_iter().zip(same_update) {
+            if self.old_values && before.is_none() {
+                before = Some(self.row_of(&key, &states[slot]).unwrap_or_default());
+            }
             let stored = &mut states[slot];
             let retract = batch.is_retraction(row);
             for (i, spec) in self.specs.iter().enumerate() {
@@ -170,10 +201,11 @@ impl Processor for Aggregate {
                 ts: max_ts,
                 partition: partitions.value(row),
                 offset: offsets.value(row),
+                old: before.take().filter(|(values, _)| !values.is_empty()),
             });
         }
-        for (key, stored) in keys.iter().zip(&states) {
-            store.put(key, Some(&encode_row(stored)))?;
+        for (key, stored) in keys.into_iter().zip(&states) {
+            store.put_owned(key.into(), Some(encode_row(stored).into()))?;
         }
         self.emit(out, ctx)
     }
@@ -184,18 +216,36 @@ impl Aggregate {
         if rows.is_empty() {
             return Ok(());
         }
-        let n = rows.len();
         let partition = rows[0].partition;
-        let ts: Vec<i64> = rows.iter().map(|r| r.ts).collect();
-        let offsets: Vec<i64> = rows.iter().map(|r| r.offset).collect();
-        let mut values: Vec<Vec<Value>> = rows.into_iter().map(|r| r.values).collect();
+        let olds = rows.iter().filter(|r| r.old.is_some()).count();
+        let n = rows.len() + olds;
+        let mut ts: Vec<i64> = Vec::with_capacity(n);
+        let mut offsets: Vec<i64> = Vec::with_capacity(n);
+        let mut retractions: Vec<bool> = Vec::with_capacity(n);
+        let mut values: Vec<Vec<Value>> = Vec::with_capacity(n);
+        for row in rows {
+            if let Some((old, old_ts)) = row.old {
+                ts.push(old_ts);
+                offsets.push(row.offset);
+                retractions.push(true);
+                values.push(old);
+            }
+            ts.push(row.ts);
+            offsets.push(row.offset);
+            retractions.push(false);
+            values.push(row.values);
+        }
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.output_types.len() + 3);
         for (c, ty) in self.output_types.iter().enumerate() {
             let column: Vec<Value> = values.iter_mut().map(|r| std::mem::take(&mut r[c])).collect();
             columns.push(build_array(ty, &column)?);
         }
         columns.extend(pseudo_arrays(ts, partition, offsets));
-        ctx.forward(Batch::new(columns, n)?);
+        let mut batch = Batch::new(columns, n)?;
+        if olds > 0 {
+            batch.retractions = Some(arrow_array::BooleanArray::from(retractions));
+        }
+        ctx.forward(batch);
         Ok(())
     }
 }

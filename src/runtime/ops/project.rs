@@ -17,7 +17,8 @@ impl Project {
     }
 
     /// A projection that computes a new key (`PARTITION BY`, `GROUP BY`): whether the input
-    /// record had a null key says nothing about the new key, so that mark is dropped.
+    /// record had a null key says nothing about the new key, which is never null as a whole
+    /// (a new key of several columns that are all NULL is an object of NULLs, as in ksqlDB).
     pub fn rekeying(exprs: Vec<PhysicalExpr>) -> Self {
         Project { exprs, rekeyed: true }
     }
@@ -36,7 +37,11 @@ impl Processor for Project {
         out.tombstones = batch.tombstones;
         out.retractions = batch.retractions;
         out.headers = batch.headers;
-        out.null_keys = if self.rekeyed { None } else { batch.null_keys };
+        out.null_keys = if self.rekeyed {
+            Some(arrow_array::BooleanArray::from(vec![false; out.len]))
+        } else {
+            batch.null_keys
+        };
         ctx.forward(out);
         Ok(())
     }
