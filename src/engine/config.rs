@@ -48,6 +48,11 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "268435456",
         "Memory for committed state-store entries kept in front of RocksDB, per query, shared by its tasks; reads of them skip RocksDB. 0 disables it.",
     ),
+    (
+        "runnel.state.checkpoint.records",
+        "1000000",
+        "Changelog records a task writes between two checkpoints of its RocksDB stores; after a crash, a restart replays at most about this many.",
+    ),
     ("runnel.output", "table", "Shell output format: table, json or csv."),
     (
         "max.poll.records",
@@ -162,6 +167,7 @@ fn validate(key: &str, value: &str) -> Result<()> {
         "commit.interval.ms"
         | "statestore.cache.max.bytes"
         | "runnel.state.store.cache.max.bytes"
+        | "runnel.state.checkpoint.records"
         | "runnel.pull.wait.ms"
         | "max.poll.records" => number(value),
         "auto.offset.reset" => matches!(value, "earliest" | "latest"),

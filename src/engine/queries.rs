@@ -56,6 +56,7 @@ fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<
                 .ok_or_else(|| Error::config("runnel.state.store must be rocksdb or memory"))?,
             exactly_once: exactly_once(config),
             store_cache_bytes: config.get_u64("runnel.state.store.cache.max.bytes")?,
+            checkpoint_records: config.get_u64("runnel.state.checkpoint.records")?,
         },
         exactly_once: exactly_once(config),
     })

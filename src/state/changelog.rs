@@ -182,17 +182,23 @@ impl ChangeLoggingStore {
                 .map_err(fail)
         };
         drop(records);
-        // Only now may the local store hold these changes (rule 1 above).
-        let applied = written.and_then(|()| {
-            self.inner
-                .write_batch(&mut changes.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))
+        // Only now may the local store hold these changes (rule 1 above). With a cache they
+        // wait there (dirty) until evicted or checkpointed, and reach RocksDB once per key
+        // however often they changed meanwhile; either way before they leave `pending`, so a
+        // reader always finds them somewhere.
+        let applied = written.and_then(|()| match &self.cache {
+            Some(cache) => {
+                let mut cache = cache.lock();
+                let mut uncached: Vec<(&Bytes, &Option<Bytes>)> = Vec::new();
+                cache.update(changes.iter().copied(), true, |k, v| uncached.push((k, v)));
+                self.inner
+                    .write_batch(&mut uncached.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))?;
+                self.settle(&mut cache)
+            }
+            None => self
+                .inner
+                .write_batch(&mut changes.iter().map(|(k, v)| (k.as_ref(), v.as_deref()))),
         });
-        if applied.is_ok()
-            && let Some(cache) = &self.cache
-        {
-            // Before the changes leave `pending`, so a reader always finds them somewhere.
-            cache.lock().update(changes.iter().copied());
-        }
         drop(changes);
         drop(pending);
         let mut p = self.pending.write();
@@ -207,6 +213,29 @@ impl ChangeLoggingStore {
         }
         drop(p);
         log.end_offset(&self.topic, self.partition).map_err(fail)
+    }
+
+    /// Writes what the cache evicted that the store does not have yet. Called with the
+    /// cache locked, so no reader misses an entry between the cache and the store.
+    fn settle(&self, cache: &mut StoreCache) -> StateResult<()> {
+        if !cache.has_spill() {
+            return Ok(());
+        }
+        self.inner.write_batch(&mut cache.spilled().into_iter())?;
+        cache.clear_spill();
+        Ok(())
+    }
+
+    /// Writes every change the cache holds that the store does not have yet.
+    fn write_dirty(&self) -> StateResult<()> {
+        let Some(cache) = &self.cache else { return Ok(()) };
+        let mut cache = cache.lock();
+        if !cache.has_dirty() {
+            return Ok(());
+        }
+        self.inner.write_batch(&mut cache.dirty_entries().into_iter())?;
+        cache.mark_clean();
+        Ok(())
     }
 
     /// Replays the changelog from `from` to its current end into the wrapped store.
@@ -230,6 +259,8 @@ impl ChangeLoggingStore {
         if start >= end {
             return Ok(restored);
         }
+        // The replay writes the store directly; the cache is dropped after it.
+        self.write_dirty()?;
         let mut consumer = log.consumer().map_err(|e| fail(e.to_string()))?;
         consumer
             .assign(&[(TopicPartition::new(self.topic.clone(), self.partition), start)])
@@ -292,12 +323,15 @@ impl KeyValueStore for ChangeLoggingStore {
         let epoch = {
             let mut cache = cache.lock();
             if let Some(v) = cache.get(key) {
+                self.settle(&mut cache)?;
                 return Ok(v);
             }
             cache.epoch()
         };
         let value = self.inner.get(key)?;
-        cache.lock().fill(epoch, key, value.as_deref());
+        let mut cache = cache.lock();
+        cache.fill(epoch, key, value.as_deref());
+        self.settle(&mut cache)?;
         Ok(value)
     }
 
@@ -329,6 +363,7 @@ impl KeyValueStore for ChangeLoggingStore {
                 }
                 None => true,
             });
+            self.settle(&mut cache)?;
             epoch = cache.epoch();
         }
         if missing.is_empty() {
@@ -342,6 +377,9 @@ impl KeyValueStore for ChangeLoggingStore {
                 cache.fill(epoch, keys[i], v.as_deref());
             }
             out[i] = v;
+        }
+        if let Some(cache) = cache.as_mut() {
+            self.settle(cache)?;
         }
         Ok(out)
     }
@@ -375,6 +413,9 @@ impl KeyValueStore for ChangeLoggingStore {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Vec<_>>()
         };
+        // After the overlay was taken: a commit that moved changes out of `pending` since
+        // has put them in the cache, and from there they go to the store now.
+        self.write_dirty()?;
         let base = self.inner.range(from, to)?;
         if overlay.is_empty() {
             return Ok(base);
@@ -395,6 +436,7 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 
     fn flush(&self) -> StateResult<()> {
+        self.write_dirty()?;
         self.inner.flush()
     }
 }
@@ -415,12 +457,9 @@ pub struct TaskStores {
     unchecked: i64,
     /// See [`StateConfig::exactly_once`]: checkpoints only at clean close.
     exactly_once: bool,
+    /// See [`StateConfig::checkpoint_records`].
+    checkpoint_records: i64,
 }
-
-/// Changelog records between checkpoints (Kafka Streams' threshold): a checkpoint flushes
-/// every store's memtable to an SST file, too costly at every commit, and a restart replays
-/// at most this many records per store more than it would with a checkpoint per commit.
-pub const CHECKPOINT_EVERY_RECORDS: i64 = 10_000;
 
 impl TaskStores {
     /// Opens and restores the stores `names` of task `task_id` (reading `partition`). Without
@@ -443,6 +482,7 @@ impl TaskStores {
             committed: CheckpointData::default(),
             unchecked: 0,
             exactly_once: state.exactly_once,
+            checkpoint_records: i64::try_from(state.checkpoint_records).unwrap_or(i64::MAX),
         };
         let Some(app) = application_id else {
             for name in names {
@@ -530,7 +570,8 @@ impl TaskStores {
 
     /// Commits every store's pending changes, with a marker of `positions` (the task's
     /// processed offsets) when they moved; records a checkpoint once
-    /// [`CHECKPOINT_EVERY_RECORDS`] changelog records have accumulated since the last one.
+    /// [`StateConfig::checkpoint_records`] changelog records have accumulated since the last
+    /// one.
     pub fn commit(&mut self, log: &dyn Log, timestamp: i64, positions: &Positions) -> StateResult<()> {
         if self.logged.is_empty() {
             return Ok(());
@@ -556,7 +597,7 @@ impl TaskStores {
                 .map(|(tp, o)| (tp.topic.clone(), tp.partition, *o))
                 .collect(),
         };
-        if self.unchecked >= CHECKPOINT_EVERY_RECORDS && !self.exactly_once {
+        if self.unchecked >= self.checkpoint_records && !self.exactly_once {
             self.checkpoint()?;
         }
         Ok(())
@@ -573,7 +614,7 @@ impl TaskStores {
         }
         // The stores must hold on disk what the checkpoint claims before it claims it.
         for store in &self.logged {
-            store.inner().flush()?;
+            store.flush()?;
         }
         checkpoint.write(&self.committed)?;
         self.unchecked = 0;
@@ -794,6 +835,7 @@ mod tests {
                 store,
                 exactly_once: false,
                 store_cache_bytes: 1 << 20,
+                checkpoint_records: 1000,
             };
             Fixture {
                 _dir: dir,
@@ -884,15 +926,24 @@ mod tests {
             store.get_many(&[b"k", b"absent"]).unwrap(),
             vec![Some(Bytes::from_static(b"1")), None]
         );
-        // A commit updates the cache with what it writes: pending first, then the cache.
+        // A commit puts what it wrote to the changelog in the cache, not yet in RocksDB:
+        // reads see pending changes first, then the cache.
         store.put(b"k", Some(b"2")).unwrap();
         store.put(b"absent", None).unwrap();
         assert_eq!(get(b"k"), Some(b"2".to_vec()));
         stores.commit(f.log.as_ref(), 0, &positions(2)).unwrap();
         assert_eq!(get(b"k"), Some(b"2".to_vec()));
-        assert_eq!(inner.get(b"k").unwrap().as_deref(), Some(&b"2"[..]));
         assert_eq!(get(b"absent"), None);
+        assert_eq!(inner.get(b"k").unwrap().as_deref(), Some(&b"behind"[..]));
+        // A range read, like a checkpoint, writes them to RocksDB first.
+        let all: Vec<(Bytes, Bytes)> = store.range(None, None).unwrap();
+        assert_eq!(all, vec![(Bytes::from_static(b"k"), Bytes::from_static(b"2"))]);
+        assert_eq!(inner.get(b"k").unwrap().as_deref(), Some(&b"2"[..]));
         assert_eq!(inner.get(b"absent").unwrap(), None);
+        store.put(b"k", Some(b"3")).unwrap();
+        stores.commit(f.log.as_ref(), 0, &positions(3)).unwrap();
+        stores.checkpoint().unwrap();
+        assert_eq!(inner.get(b"k").unwrap().as_deref(), Some(&b"3"[..]));
     }
 
     #[test]
@@ -905,7 +956,7 @@ mod tests {
         }
         stores.commit(f.log.as_ref(), 0, &positions(10)).unwrap();
         assert_eq!(checkpoint.read().unwrap(), None, "11 records are below the threshold");
-        let n = CHECKPOINT_EVERY_RECORDS as u32;
+        let n = f.state.checkpoint_records as u32;
         for i in 0..n {
             stores.stores()["counts"].put(&i.to_be_bytes(), Some(b"y")).unwrap();
         }

@@ -126,7 +126,16 @@ pub struct StateConfig {
     /// `runnel.state.store.cache.max.bytes`: committed entries kept in memory in front of
     /// RocksDB stores (see [`cache`]). A query's total; each task gets its share (0: none).
     pub store_cache_bytes: u64,
+    /// `runnel.state.checkpoint.records`: changelog records a task writes between two
+    /// checkpoints of its RocksDB stores. A checkpoint writes the store cache's changes to
+    /// RocksDB and flushes RocksDB's memtables to disk; the fewer there are, the more changes
+    /// to one key fold into one write. After a crash, a restart replays at most about this
+    /// many changelog records per task.
+    pub checkpoint_records: u64,
 }
+
+/// The default of [`StateConfig::checkpoint_records`].
+pub const CHECKPOINT_RECORDS: u64 = 1_000_000;
 
 impl StateConfig {
     /// In-memory stores only (transient queries, tests).
@@ -136,6 +145,7 @@ impl StateConfig {
             store: StoreKind::Memory,
             exactly_once: false,
             store_cache_bytes: 0,
+            checkpoint_records: CHECKPOINT_RECORDS,
         }
     }
 
