@@ -155,10 +155,12 @@ impl ChangeLoggingStore {
             store: self.inner.name().to_string(),
             message: format!("writing changelog {}: {e}", self.topic),
         };
-        // In key order: RocksDB inserts sorted keys into its memtable much faster (each
-        // insert starts where the last one ended), and the changelog reads the same every run.
         let mut changes: Vec<(&Bytes, &Option<Bytes>)> = pending.iter().collect();
-        changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if self.cache.is_none() {
+            // In key order: RocksDB inserts sorted keys into its memtable much faster (each
+            // insert starts where the last one ended). The cache sorts what it writes itself.
+            changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        }
         let mut records: Vec<Record> = Vec::with_capacity(changes.len() + 1);
         records.extend(changes.iter().map(|(k, v)| Record {
             key: Some((*k).clone()),
@@ -298,6 +300,9 @@ impl ChangeLoggingStore {
                     changes.push((key, r.record.value.as_deref()));
                 }
             }
+            // In key order (RocksDB inserts sorted keys into its memtable much faster); the
+            // sort is stable, so of two changes to one key the later is still written last.
+            changes.sort_by(|a, b| a.0.cmp(b.0));
             self.inner.write_batch(&mut changes.into_iter())?;
             position = position.max(consumed.min(end));
         }
