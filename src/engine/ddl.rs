@@ -296,6 +296,12 @@ pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &Cr
     with.check_known(SOURCE_PROPERTIES)?;
     let name = c.name.value.clone();
     let word = kind_word(c.kind);
+    if c.or_replace && c.is_source {
+        // Whether or not the name exists yet, as ksqlDB: a source is never replaced.
+        return Err(Error::plan(format!(
+            "Cannot add {word} '{name}': CREATE OR REPLACE is not supported on source {word}s."
+        )));
+    }
     if let Some(existing) = engine.state.lock().catalog.source(&name) {
         if c.if_not_exists {
             return Ok(StatementResult::Message(format!(
@@ -303,7 +309,7 @@ pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &Cr
                 existing.kind_name().to_lowercase()
             )));
         }
-        if c.or_replace && (existing.is_source || c.is_source) {
+        if c.or_replace && existing.is_source {
             return Err(Error::plan(format!(
                 "Cannot add {word} '{name}': CREATE OR REPLACE is not supported on source {word}s."
             )));

@@ -336,6 +336,18 @@ pub(super) fn insert_into(
             sink.name
         )));
     }
+    if sink
+        .schema
+        .columns
+        .iter()
+        .any(|c| matches!(c.kind, crate::types::ColumnKind::Header(_)))
+    {
+        // The query's rows have no headers to write into them (ksqlDB refuses the same).
+        return Err(Error::plan(format!(
+            "Cannot insert into {} because it has header columns",
+            sink.name
+        )));
+    }
     let result: Vec<(String, SqlType, bool)> = plan
         .output_columns()
         .iter()
