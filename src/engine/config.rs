@@ -53,6 +53,11 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "1000000",
         "Changelog records a task writes between two checkpoints of its RocksDB stores; after a crash, a restart replays at most about this many.",
     ),
+    (
+        "ksql.query.pull.limit.clause.enabled",
+        "true",
+        "Whether pull queries may have a LIMIT clause (ksqlDB's switch of the same name).",
+    ),
     ("runnel.output", "table", "Shell output format: table, json or csv."),
     (
         "max.poll.records",
@@ -176,6 +181,7 @@ fn validate(key: &str, value: &str) -> Result<()> {
         }
         "runnel.output" => matches!(value.to_lowercase().as_str(), "table" | "json" | "csv"),
         "runnel.state.store" => matches!(value.to_lowercase().as_str(), "rocksdb" | "memory"),
+        "ksql.query.pull.limit.clause.enabled" => matches!(value.to_lowercase().as_str(), "true" | "false"),
         _ => true,
     };
     if ok {

@@ -429,6 +429,15 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
         }
         None => {
             let source = &plan.source;
+            if plan.limit.is_some()
+                && config
+                    .get("ksql.query.pull.limit.clause.enabled")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+            {
+                return Err(Error::plan(
+                    "LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.",
+                ));
+            }
             if source.kind == SourceKind::Stream && (query.offset.is_some() || !query.order_by.is_empty()) {
                 return Err(Error::plan(
                     "ORDER BY and OFFSET are only supported in pull queries on tables",
