@@ -54,6 +54,16 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "Changelog records a task writes between two checkpoints of its RocksDB stores; after a crash, a restart replays at most about this many.",
     ),
     (
+        "ksql.query.pull.table.scan.enabled",
+        "true",
+        "Whether pull queries may scan a table; with false, each WHERE disjunct must pin the key (ksqlDB's switch).",
+    ),
+    (
+        "ksql.query.pull.range.scan.enabled",
+        "true",
+        "With table scans off, whether a pull query may take a range of a single STRING key (ksqlDB's switch).",
+    ),
+    (
         "ksql.query.pull.limit.clause.enabled",
         "true",
         "Whether pull queries may have a LIMIT clause (ksqlDB's switch of the same name).",
@@ -181,7 +191,9 @@ fn validate(key: &str, value: &str) -> Result<()> {
         }
         "runnel.output" => matches!(value.to_lowercase().as_str(), "table" | "json" | "csv"),
         "runnel.state.store" => matches!(value.to_lowercase().as_str(), "rocksdb" | "memory"),
-        "ksql.query.pull.limit.clause.enabled" => matches!(value.to_lowercase().as_str(), "true" | "false"),
+        "ksql.query.pull.limit.clause.enabled"
+        | "ksql.query.pull.table.scan.enabled"
+        | "ksql.query.pull.range.scan.enabled" => matches!(value.to_lowercase().as_str(), "true" | "false"),
         _ => true,
     };
     if ok {

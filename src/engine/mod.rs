@@ -10,6 +10,7 @@ pub mod config;
 mod ddl;
 mod describe;
 mod insert;
+mod key_access;
 mod print;
 mod pull;
 mod queries;

@@ -449,6 +449,14 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
                     source.name
                 )));
             }
+            let off = |name: &str| config.get(name).is_some_and(|v| v.eq_ignore_ascii_case("false"));
+            if source.kind == SourceKind::Table && off("ksql.query.pull.table.scan.enabled") {
+                super::key_access::require_key_access(
+                    query.selection.as_ref(),
+                    source,
+                    !off("ksql.query.pull.range.scan.enabled"),
+                )?;
+            }
             let mut rows = match super::pull::pull_from_state(engine, query, &plan, &id, config)? {
                 Some(rows) => rows,
                 None => pull_scan(engine, &plan, &id, config)?,
