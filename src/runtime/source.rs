@@ -143,7 +143,8 @@ impl SourceSpec {
         let mut offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
         // Each record's retraction marker, when it has one (its value says whether it pairs
         // with the next record); only internal topics carry it, so headerless runs skip this.
-        let markers: Vec<Option<Option<&[u8]>>> = if records.iter().any(|r| !r.record.headers.is_empty()) {
+        let has_headers = records.iter().any(|r| !r.record.headers.is_empty());
+        let markers: Vec<Option<Option<&[u8]>>> = if has_headers {
             records
                 .iter()
                 .map(|r| {
@@ -186,7 +187,7 @@ impl SourceSpec {
         }
         // Headers travel with the rows (left out when no record has any, the usual case);
         // the internal retraction marker is re-made by the sink from `retractions`.
-        if records.iter().any(|r| !r.record.headers.is_empty()) {
+        if has_headers {
             batch.headers = Some(
                 records
                     .iter()

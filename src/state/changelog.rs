@@ -83,8 +83,9 @@ pub struct ChangeLoggingStore {
     partition: i32,
     /// Changes not yet in `inner`; reads see them first.
     pending: RwLock<Pending>,
-    /// Committed entries kept in memory (see [`StoreCache`]), for stores whose reads cost
-    /// more than a hash lookup.
+    /// Entries kept in memory in front of `inner`, including committed changes not written
+    /// to it yet (see [`StoreCache`]); for stores whose reads and writes cost more than a
+    /// hash lookup.
     cache: Option<Mutex<StoreCache>>,
 }
 
@@ -118,7 +119,8 @@ impl ChangeLoggingStore {
         }
     }
 
-    /// Keeps up to `bytes` of committed entries in memory in front of `inner` (0: none).
+    /// Keeps up to `bytes` of entries in memory in front of `inner` (0: none), writing
+    /// committed changes to `inner` when they leave it or at [`KeyValueStore::flush`].
     pub fn with_cache(mut self, bytes: usize) -> Self {
         self.cache = (bytes > 0).then(|| Mutex::new(StoreCache::new(bytes)));
         self

@@ -75,9 +75,13 @@ impl Aggregate {
         if ts == i64::MIN {
             return None;
         }
-        let mut values = key.to_vec();
-        values.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
-        Some((values, ts))
+        Some((self.result_row(key.to_vec(), stored), ts))
+    }
+
+    /// `key` followed by each aggregate's result from state `stored`.
+    fn result_row(&self, mut key: Vec<Value>, stored: &[Value]) -> Vec<Value> {
+        key.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
+        key
     }
 }
 
@@ -194,10 +198,8 @@ impl Processor for Aggregate {
             if absorbed {
                 continue;
             }
-            let mut values = key;
-            values.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
             out.push(OutputRow {
-                values,
+                values: self.result_row(key, stored),
                 ts: max_ts,
                 partition: partitions.value(row),
                 offset: offsets.value(row),

@@ -1,4 +1,5 @@
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray};
 use foldhash::fast::FixedState;
@@ -24,7 +25,8 @@ struct HeldBatch {
 struct Slot {
     batch: u64,
     row: usize,
-    key: Box<[u8]>,
+    /// Shared with `by_key`: one allocation per cached row.
+    key: Arc<[u8]>,
 }
 
 /// Kafka Streams' record cache on a table's changelog: between commits, updates to one key
@@ -45,7 +47,7 @@ pub struct RecordCache {
     /// leaves a `None`. `first_seq` is the sequence number of the front one.
     order: VecDeque<Option<Slot>>,
     first_seq: u64,
-    by_key: HashMap<Box<[u8]>, u64, FixedState>,
+    by_key: HashMap<Arc<[u8]>, u64, FixedState>,
     bytes: u64,
     /// Batches left with no cached row, dropped once what is being forwarded is built.
     dead: Vec<u64>,
@@ -66,8 +68,13 @@ impl RecordCache {
         }
     }
 
+    /// Where batch `id` is in `batches`.
+    fn index(&self, id: u64) -> Option<usize> {
+        usize::try_from(id.checked_sub(self.first_batch)?).ok()
+    }
+
     fn held(&mut self, id: u64) -> Option<&mut HeldBatch> {
-        let i = usize::try_from(id.checked_sub(self.first_batch)?).ok()?;
+        let i = self.index(id)?;
         self.batches.get_mut(i)?.as_mut()
     }
 
@@ -86,10 +93,7 @@ impl RecordCache {
     /// Drops the batches that no cached row needs any more.
     fn release(&mut self) {
         for id in std::mem::take(&mut self.dead) {
-            if let Some(slot) = usize::try_from(id - self.first_batch)
-                .ok()
-                .and_then(|i| self.batches.get_mut(i))
-            {
+            if let Some(slot) = self.index(id).and_then(|i| self.batches.get_mut(i)) {
                 *slot = None;
             }
         }
@@ -124,8 +128,8 @@ impl RecordCache {
         local.dedup();
         let mut sources: Vec<&HeldBatch> = Vec::with_capacity(local.len());
         for id in &local {
-            let held = usize::try_from(id - self.first_batch)
-                .ok()
+            let held = self
+                .index(*id)
                 .and_then(|i| self.batches.get(i))
                 .and_then(Option::as_ref)
                 .ok_or_else(|| Error::internal("record cache lost a batch it still needed"))?;
@@ -186,7 +190,7 @@ impl Processor for RecordCache {
                     .iter()
                     .map(|c| value_at(batch.columns[*c].as_ref(), row)),
             );
-            let encoded = encode_row(&key).into_boxed_slice();
+            let encoded: Arc<[u8]> = encode_row(&key).into();
             let seq = self.first_seq + self.order.len() as u64;
             let older = self.by_key.insert(encoded.clone(), seq);
             self.order.push_back(Some(Slot {
