@@ -28,6 +28,8 @@ const SINK_PROPERTIES: &[&str] = &[
     "FORMAT",
     "PARTITIONS",
     "REPLICAS",
+    "TIMESTAMP",
+    "TIMESTAMP_FORMAT",
     "VALUE_DELIMITER",
     "KEY_DELIMITER",
     "WRAP_SINGLE_VALUE",
@@ -236,6 +238,7 @@ pub(super) fn create_as_select(
     };
     key_format.validate(&pairs(ColumnKind::Key), true)?;
     value_format.validate(&pairs(ColumnKind::Value), false)?;
+    let timestamp = super::ddl::timestamp_column(&with, &crate::types::Schema::new(out.to_vec()))?;
     let partitions = with.int("PARTITIONS")?.or_else(|| {
         // A new sink topic takes the source's partition count.
         Some(plan.source.partitions as i64)
@@ -263,7 +266,7 @@ pub(super) fn create_as_select(
         partitions,
         key_format,
         value_format,
-        timestamp: None,
+        timestamp,
         sql: stmt.text.clone(),
         is_source: false,
         written_by: Some(id.clone()),

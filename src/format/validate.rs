@@ -14,10 +14,21 @@ pub(crate) fn base_type_name(ty: &SqlType) -> String {
     }
 }
 
-/// Columns as ksqlDB lists them: "[`A` INTEGER, `B` STRING]".
-fn column_list(columns: &[(String, SqlType)]) -> String {
-    let items: Vec<String> = columns.iter().map(|(n, t)| format!("`{n}` {t}")).collect();
+/// Columns as ksqlDB lists them: "[`A` INTEGER, `B` STRING]" ("`A` INTEGER KEY" for keys).
+fn column_list(columns: &[(String, SqlType)], is_key: bool) -> String {
+    let suffix = if is_key { " KEY" } else { "" };
+    let items: Vec<String> = columns.iter().map(|(n, t)| format!("`{n}` {t}{suffix}")).collect();
     format!("[{}]", items.join(", "))
+}
+
+/// ksqlDB words a key format's refusal with the whole key schema.
+fn key_schema_error(format: &str, columns: &[(String, SqlType)], reason: &str) -> String {
+    let schema = column_list(columns, true);
+    let schema = &schema[1..schema.len() - 1];
+    format!(
+        "Key format does not support schema.\nformat: {format}\nschema: Persistence{{columns=[{schema}], \
+         features=[]}}\nreason: {reason}"
+    )
 }
 
 fn contains_map(ty: &SqlType) -> bool {
@@ -73,25 +84,30 @@ pub(crate) fn validate(format: &Format, columns: &[(String, SqlType)], is_key: b
             if !columns.is_empty() {
                 return unsupported(format!(
                     "The 'NONE' format can only be used when no columns are defined. Got: {}",
-                    column_list(columns)
+                    column_list(columns, false)
                 ));
             }
         }
         FormatKind::Kafka => {
-            if columns.len() > 1 {
-                return unsupported(format!(
+            let reason = if columns.len() > 1 {
+                format!(
                     "The 'KAFKA' format only supports a single field. Got: {}",
-                    column_list(columns)
-                ));
-            }
-            if let Some((_, ty)) = columns.first()
+                    column_list(columns, is_key)
+                )
+            } else if let Some((_, ty)) = columns.first()
                 && !matches!(
                     ty,
                     SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::String | SqlType::Bytes
                 )
             {
-                return unsupported(super::kafka::unsupported(ty));
+                super::kafka::unsupported(ty)
+            } else {
+                return Ok(());
+            };
+            if is_key {
+                return unsupported(key_schema_error("KAFKA", columns, &reason));
             }
+            return unsupported(reason);
         }
         FormatKind::Delimited => {
             if let Some((col, ty)) = columns.iter().find(|(_, t)| !t.is_primitive()) {
@@ -99,12 +115,10 @@ pub(crate) fn validate(format: &Format, columns: &[(String, SqlType)], is_key: b
                 if !is_key {
                     return unsupported(reason);
                 }
-                // ksqlDB words key failures with the whole key schema.
-                let schema: Vec<String> = columns.iter().map(|(n, t)| format!("`{n}` {t} KEY")).collect();
-                return unsupported(format!(
-                    "Key format does not support schema.\nformat: DELIMITED\nschema: \
-                     Persistence{{columns=[{}], features=[]}}\nreason: {reason}, column: `{col}`",
-                    schema.join(", ")
+                return unsupported(key_schema_error(
+                    "DELIMITED",
+                    columns,
+                    &format!("{reason}, column: `{col}`"),
                 ));
             }
         }

@@ -60,12 +60,16 @@ pub(crate) fn plan_aggregate(
                 "GROUP BY NULL is not allowed: group by a column or an expression",
             ));
         }
+        if keys.iter().any(|earlier| earlier.to_string() == k.to_string()) {
+            return Err(Error::plan(format!("Duplicate GROUP BY expression: {}", ExprSql(g))));
+        }
         keys.push(k);
     }
     let key_texts: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
 
     // Aggregate calls of the select list and HAVING, replaced by placeholders.
     let mut calls: Vec<(String, Expr)> = Vec::new();
+    let mut nested: Option<String> = None;
     let mut replace_aggregates = |e: &mut Expr| {
         rewrite_in_place(e, &mut |x| {
             let Expr::Function(f) = x else { return None };
@@ -73,6 +77,9 @@ pub(crate) fn plan_aggregate(
                 return None;
             }
             let text = ExprSql(x).to_string();
+            if nested.is_none() && function_args(f).iter().any(|a| contains_aggregate(a, functions)) {
+                nested = Some(text.clone());
+            }
             let n = match calls.iter().position(|(t, _)| *t == text) {
                 Some(n) => n,
                 None => {
@@ -91,9 +98,16 @@ pub(crate) fn plan_aggregate(
                 replace_aggregates(&mut rewritten);
                 items.push((alias.as_ref().map(|a| a.value.clone()), expr.clone(), rewritten));
             }
-            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) | SelectItem::StructAll(_) => {
+            // `*` stands for every key and value column, each then grouped or an error.
+            SelectItem::Wildcard | SelectItem::QualifiedWildcard(_) => {
+                for c in &source.schema.columns {
+                    let ident = Expr::Identifier(SqlIdent::with_quote('`', c.name.clone()));
+                    items.push((Some(c.name.clone()), ident.clone(), ident));
+                }
+            }
+            SelectItem::StructAll(_) => {
                 return Err(Error::plan(
-                    "SELECT * is not allowed with GROUP BY: name the grouping columns and aggregates",
+                    "STRUCT field wildcards (col->*) are not allowed with GROUP BY: name the fields",
                 ));
             }
         }
@@ -102,7 +116,19 @@ pub(crate) fn plan_aggregate(
     if let Some(h) = &mut having {
         replace_aggregates(h);
     }
+    if let Some(call) = nested {
+        return Err(Error::plan(format!("Aggregate functions can not be nested: {call}")));
+    }
     if calls.is_empty() {
+        // An unknown function is the better error: it may have been meant as the aggregate.
+        let mut b = Binder::new(scope, functions, catalog);
+        for (_, original, _) in &items {
+            if let Err(e) = b.bind(original)
+                && e.message.contains("Can't find any functions")
+            {
+                return Err(e);
+            }
+        }
         return Err(Error::plan(
             "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
         ));
@@ -111,23 +137,14 @@ pub(crate) fn plan_aggregate(
     // Bind each aggregate: column arguments on the source, literal parameters evaluated now.
     let mut pre_exprs: Vec<PhysicalExpr> = keys.clone();
     let mut aggregates = Vec::new();
+    let mut stream_only: Vec<String> = Vec::new();
     for (text, call) in &calls {
         let Expr::Function(f) = call else { continue };
         let name = f.name.to_string().to_uppercase();
         let Some(func) = functions.aggregate(&name) else {
             return Err(Error::plan(format!("Can't find any functions with the name '{name}'")));
         };
-        let args: Vec<&Expr> = match &f.args {
-            FunctionArguments::List(list) => list
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        let args = function_args(f);
         let columns = func.column_args(args.len()).min(args.len());
         let mut arg_indices = Vec::new();
         let mut arg_types = Vec::new();
@@ -147,23 +164,29 @@ pub(crate) fn plan_aggregate(
             let mut env = Vec::new();
             let value = eval_value(&bound, &RowCtx { columns: &[], row: 0 }, &mut env).map_err(|_| {
                 Error::plan(format!(
-                    "Parameter {} passed to function {name} must be a literal constant.",
-                    columns + i + 1
+                    "Parameter {} passed to function {name} must be a literal constant, but was expression: '{}'",
+                    columns + i + 1,
+                    ExprSql(p)
                 ))
             })?;
             params.push(value);
         }
         let bound = func.bind(&arg_types, &params).map_err(Error::plan)?;
-        if on_table && !bound.imp.supports_undo() {
-            return Err(Error::plan(format!(
-                "The aggregation functions {name} cannot be applied to a table source, only to a stream source."
-            )));
+        if on_table && !bound.imp.supports_undo() && !stream_only.contains(&name) {
+            stream_only.push(name.clone());
         }
         aggregates.push(AggregateCall {
             text: text.clone(),
             bound: Arc::new(bound),
             args: arg_indices,
         });
+    }
+
+    if !stream_only.is_empty() {
+        return Err(Error::plan(format!(
+            "The aggregation functions {} cannot be applied to a table source, only to a stream source.",
+            and_list(&stream_only)
+        )));
     }
 
     // The input of the aggregation: keys then arguments, re-keyed by the grouping keys.
@@ -255,9 +278,17 @@ pub(crate) fn plan_aggregate(
     let mut key_slots: Vec<Option<(String, PhysicalExpr)>> = vec![None; keys.len()];
     let mut values: Vec<(String, PhysicalExpr)> = Vec::new();
     let mut aliases = AliasGenerator::new(source.schema.columns.iter().map(|c| c.name.as_str()));
+    let mut ungrouped: Vec<String> = Vec::new();
     for (alias, original, rewritten) in &mut items {
         replace_keys(rewritten);
-        let bound = post_binder.bind(rewritten).map_err(|e| not_grouped(e, original))?;
+        let bound = match post_binder.bind(rewritten) {
+            Ok(bound) => bound,
+            Err(e) if is_unresolved(&e) => {
+                ungrouped.push(source_text(original, scope, functions, catalog));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let name = match alias {
             Some(a) => a.clone(),
             None => aliases.name_for(original),
@@ -272,30 +303,59 @@ pub(crate) fn plan_aggregate(
             PhysicalExpr::Column { index, .. } if *index < keys.len() => Some(*index),
             _ => None,
         };
-        if let Some(i) = key_index.filter(|i| key_slots[*i].is_none() && purpose == QueryPurpose::Persistent) {
+        if let Some(i) = key_index.filter(|_| purpose == QueryPurpose::Persistent) {
+            if let Some((first, _)) = &key_slots[i] {
+                return Err(Error::plan(format!(
+                    "The projection contains a key column more than once: `{first}` and `{name}`."
+                )));
+            }
             key_slots[i] = Some((name, bound));
             continue;
         }
         values.push((name, bound));
     }
+    if !ungrouped.is_empty() {
+        return Err(Error::plan(format!(
+            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY \
+             or remove them from the SELECT.",
+            ungrouped.join(", ")
+        )));
+    }
     if purpose == QueryPurpose::Persistent {
-        for (i, slot) in key_slots.iter().enumerate() {
-            match slot {
-                Some((name, e)) => {
-                    out_cols.push(Column {
-                        name: name.clone(),
-                        ty: e.ty(),
-                        kind: ColumnKind::Key,
-                    });
-                    out_exprs.push(e.clone());
-                }
-                None => {
-                    return Err(Error::plan(format!(
-                        "The query used to build `{sink_name}` must include the grouping expression {} in its projection (eg, SELECT {}...).",
-                        key_texts[i], key_texts[i]
-                    )));
-                }
-            }
+        if keys.is_empty() {
+            return Err(Error::plan(format!(
+                "The statement does not support aggregate function [{}] without a GROUP BY clause.",
+                calls.first().map(|(text, _)| text.as_str()).unwrap_or_default()
+            )));
+        }
+        let missing: Vec<String> = key_slots
+            .iter()
+            .zip(&key_texts)
+            .filter(|(slot, _)| slot.is_none())
+            .map(|(_, text)| text.clone())
+            .collect();
+        if !missing.is_empty() {
+            let noun = if missing.len() == 1 {
+                "expression"
+            } else {
+                "expressions"
+            };
+            return Err(Error::plan(format!(
+                "The query used to build `{sink_name}` must include the grouping {noun} {} in its projection (eg, SELECT {}...).",
+                and_list(&missing),
+                missing.join(", ")
+            )));
+        }
+        for (name, e) in key_slots.into_iter().flatten() {
+            out_cols.push(Column {
+                name,
+                ty: e.ty(),
+                kind: ColumnKind::Key,
+            });
+            out_exprs.push(e);
+        }
+        if values.is_empty() {
+            return Err(Error::plan("The projection contains no value columns."));
         }
     }
     for (name, e) in values {
@@ -322,11 +382,16 @@ pub(crate) fn plan_aggregate(
     };
     if let Some(mut h) = having {
         replace_keys(&mut h);
-        let original = query
-            .having
-            .clone()
-            .unwrap_or(Expr::Value(sqlparser::ast::Value::Null.into()));
-        let predicate = post_binder.bind(&h).map_err(|e| not_grouped(e, &original))?;
+        let predicate = match post_binder.bind(&h) {
+            Ok(p) => p,
+            Err(e) if is_unresolved(&e) => {
+                return Err(Error::plan(format!(
+                    "Non-aggregate HAVING expression not part of GROUP BY: {}",
+                    column_names(&h).join(", ")
+                )));
+            }
+            Err(e) => return Err(e),
+        };
         if predicate.ty() != SqlType::Boolean {
             return Err(Error::plan(format!(
                 "Type error in HAVING expression: Should evaluate to boolean but is {predicate} ({}) instead.",
@@ -358,19 +423,76 @@ pub(crate) fn plan_aggregate(
     })
 }
 
-/// A column that neither is grouped nor sits inside an aggregate.
-fn not_grouped(e: Error, original: &Expr) -> Error {
-    if e.message.contains("cannot be resolved") {
-        Error::plan(format!(
-            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}",
-            ExprSql(original)
-        ))
-    } else {
-        e
+/// Whether binding failed on a column that neither is grouped nor sits inside an aggregate.
+fn is_unresolved(e: &Error) -> bool {
+    e.message.contains("cannot be resolved")
+}
+
+/// A select item as ksqlDB prints it in errors: bound on the source (columns unqualified,
+/// operations parenthesised), or as written when it does not bind.
+fn source_text(e: &Expr, scope: &Scope, functions: &FunctionRegistry, catalog: &Catalog) -> String {
+    match Binder::new(scope, functions, catalog).bind(e) {
+        Ok(bound) => bound.to_string(),
+        Err(_) => ExprSql(e).to_string(),
     }
 }
 
-fn contains_aggregate(e: &Expr, functions: &FunctionRegistry) -> bool {
+/// The column names an expression still reads, in order, once each.
+fn column_names(e: &Expr) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut copy = e.clone();
+    rewrite_in_place(&mut copy, &mut |x| {
+        let name = match x {
+            Expr::Identifier(i) => column_name(i),
+            Expr::CompoundIdentifier(parts) => parts.last().map(column_name).unwrap_or_default(),
+            _ => return None,
+        };
+        if !name.is_empty()
+            && !name.starts_with(GROUP_PREFIX)
+            && !name.starts_with(AGG_PREFIX)
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+        None
+    });
+    names
+}
+
+/// A column's name as the catalog stores it: unquoted names upper-cased.
+fn column_name(i: &SqlIdent) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_uppercase()
+    }
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// The plain arguments of a function call.
+fn function_args(f: &sqlparser::ast::Function) -> Vec<&Expr> {
+    match &f.args {
+        FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(crate) fn contains_aggregate(e: &Expr, functions: &FunctionRegistry) -> bool {
     first_aggregate_name(e, functions).is_some()
 }
 

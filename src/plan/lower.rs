@@ -213,6 +213,10 @@ pub fn build_topology(
             } else {
                 stream
             };
+            let stream = match &desc.timestamp {
+                Some(t) => sink_timestamp(&stream, &mut b, t)?,
+                None => stream,
+            };
             stream.to(&mut b, spec)?;
         }
         SinkTarget::Materialize(desc) => {
@@ -221,6 +225,31 @@ pub fn build_topology(
         SinkTarget::Channel(sender) => stream.to_channel(&mut b, sender)?,
     }
     Ok(b.build())
+}
+
+/// Stamps each output record with the time in the sink's `TIMESTAMP` column.
+fn sink_timestamp(
+    stream: &KStream,
+    b: &mut StreamsBuilder,
+    t: &crate::plan::catalog::TimestampColumn,
+) -> Result<KStream> {
+    let Some(column) = stream.schema.data_columns().iter().position(|c| c.name == t.column) else {
+        return Err(crate::Error::plan(format!(
+            "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{}'",
+            t.column
+        )));
+    };
+    let spec = TimestampSpec {
+        column,
+        format: t.format.clone(),
+    };
+    let supplier: crate::runtime::processor::ProcessorSupplier = Arc::new(move || {
+        Box::new(crate::runtime::ops::SinkTimestamp::new(
+            spec.clone(),
+            Some(crate::function::parse_timestamp_pattern),
+        ))
+    });
+    stream.process(b, "KSTREAM-TRANSFORM", None, supplier, stream.schema.clone())
 }
 
 /// Puts the record cache in front of a table's sink (it folds updates per key until commit).

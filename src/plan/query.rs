@@ -117,7 +117,21 @@ pub fn plan_query(
         };
     }
 
-    if !query.group_by.is_empty() {
+    if purpose == QueryPurpose::Transient && query.emit.is_none() && !query.group_by.is_empty() {
+        return Err(Error::plan(
+            "Pull queries don't support GROUP BY clauses. See https://cnfl.io/queries for more info.\n\
+             Add EMIT CHANGES if you intended to issue a push query.",
+        ));
+    }
+    // Aggregates without GROUP BY: one group for the whole input in a push query, an error
+    // (raised by the aggregate planner, after the select list is checked) otherwise.
+    let global_aggregate = query.group_by.is_empty()
+        && (purpose == QueryPurpose::Persistent || query.emit.is_some())
+        && query.select.iter().any(|item| match item {
+            SelectItem::Expr { expr, .. } => super::aggregate::contains_aggregate(expr, functions),
+            _ => false,
+        });
+    if !query.group_by.is_empty() || global_aggregate {
         if query.select.iter().any(|item| match item {
             SelectItem::Expr { expr, .. } | SelectItem::StructAll(expr) => calls_table_function(expr),
             _ => false,

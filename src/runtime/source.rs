@@ -210,7 +210,7 @@ impl SourceSpec {
     }
 }
 
-fn extract_timestamp(
+pub(crate) fn extract_timestamp(
     column: &ArrayRef,
     row: usize,
     format: Option<&str>,

@@ -8,6 +8,7 @@ mod materialize;
 mod project;
 mod record_cache;
 mod sink;
+mod sink_timestamp;
 mod table_changes;
 
 pub use aggregate::{Aggregate, AggregateSpec};
@@ -17,6 +18,7 @@ pub use materialize::Materialize;
 pub use project::Project;
 pub use record_cache::RecordCache;
 pub use sink::{ChannelSink, TopicSink};
+pub use sink_timestamp::SinkTimestamp;
 pub use table_changes::TableChanges;
 
 /// Forwards every batch unchanged.
