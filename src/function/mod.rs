@@ -401,9 +401,57 @@ mod tests {
         let ucase = reg.scalar("UCASE").unwrap();
         assert_eq!(
             ucase.return_type(&[Some(SqlType::Int)]).unwrap_err(),
-            "Function 'UCASE' does not accept parameters (INTEGER). Valid alternatives are: UCASE(VARCHAR)"
+            "Function 'ucase' does not accept parameters (INTEGER). Valid alternatives are: UCASE(VARCHAR)"
         );
     }
+}
+
+/// A function's name as ksqlDB's error messages print it: the name its implementation is
+/// registered under, which is lower case for most built-ins and upper or mixed case for the
+/// ones listed here.
+pub(crate) fn display_name(name: &str) -> String {
+    const AS_REGISTERED: &[&str] = &[
+        "COALESCE",
+        "IFNULL",
+        "NULLIF",
+        "AS_VALUE",
+        "ARRAY_LENGTH",
+        "ARRAY_JOIN",
+        "ARRAY_CONTAINS",
+        "ENTRIES",
+        "GENERATE_SERIES",
+        "AS_MAP",
+        "JSON_ARRAY_CONTAINS",
+        "JSON_ARRAY_LENGTH",
+        "JSON_CONCAT",
+        "JSON_ITEMS",
+        "JSON_KEYS",
+        "JSON_RECORDS",
+        "TO_JSON_STRING",
+        "IS_JSON_STRING",
+        "UUID",
+        "COUNT",
+        "SUM",
+        "MAX",
+        "MIN",
+        "TOPK",
+        "TOPKDISTINCT",
+        "COUNT_DISTINCT",
+        "EARLIEST_BY_OFFSET",
+        "LATEST_BY_OFFSET",
+        "STDDEV_SAMP",
+        "Abs",
+        "Ceil",
+        "Floor",
+        "Round",
+        "Chr",
+        "LPad",
+        "RPad",
+    ];
+    AS_REGISTERED
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_lowercase(), |n| n.to_string())
 }
 
 /// Parses timestamp text by a Java `DateTimeFormatter` pattern, as `STRINGTOTIMESTAMP` does

@@ -330,7 +330,7 @@ impl Builtin {
             .collect();
         format!(
             "Function '{}' does not accept parameters ({}). Valid alternatives are: {}",
-            self.doc.name,
+            super::display_name(self.doc.name),
             given.join(", "),
             alternatives.join(", ")
         )
@@ -513,7 +513,7 @@ mod tests {
         let err = f.return_type(&[Some(SqlType::String)]).unwrap_err();
         assert_eq!(
             err,
-            "Function 'F' does not accept parameters (STRING). Valid alternatives are: F(ARRAY<T>, T), F(DOUBLE)"
+            "Function 'f' does not accept parameters (STRING). Valid alternatives are: F(ARRAY<T>, T), F(DOUBLE)"
         );
         assert!(f.return_type(&[None, None]).is_err());
     }

@@ -703,6 +703,12 @@ impl<'a> Binder<'a> {
         let name = f.name.to_string().trim_matches('`').to_uppercase();
         let args: Vec<&FunctionArg> = match &f.args {
             FunctionArguments::None => Vec::new(),
+            // `F(*)` is a call without arguments, as ksqlDB reads it (COUNT(*) included).
+            FunctionArguments::List(list)
+                if matches!(list.args.as_slice(), [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]) =>
+            {
+                Vec::new()
+            }
             FunctionArguments::List(list) => list.args.iter().collect(),
             FunctionArguments::Subquery(_) => {
                 return Err(err_at(node, "subqueries are not part of ksqlDB's SQL"));

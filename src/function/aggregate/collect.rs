@@ -614,7 +614,7 @@ mod tests {
         let err = bind("HISTOGRAM", &[Some(SqlType::Int)], &[]).unwrap_err();
         assert_eq!(
             err,
-            "Function 'HISTOGRAM' does not accept parameters (INTEGER). Valid alternatives are: \
+            "Function 'histogram' does not accept parameters (INTEGER). Valid alternatives are: \
              HISTOGRAM(VARCHAR)"
         );
     }

@@ -212,7 +212,8 @@ pub(crate) fn no_match(name: &str, signatures: &[&str], args: &[Option<SqlType>]
         .collect();
     let alternatives: Vec<String> = signatures.iter().map(|s| format!("{name}({s})")).collect();
     format!(
-        "Function '{name}' does not accept parameters ({}). Valid alternatives are: {}",
+        "Function '{}' does not accept parameters ({}). Valid alternatives are: {}",
+        super::display_name(name),
         given.join(", "),
         alternatives.join(", ")
     )

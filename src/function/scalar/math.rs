@@ -372,52 +372,115 @@ fn round_trunc(a: &[Value], ret: &SqlType, mode: Mode) -> Result<Value, String> 
     })
 }
 
-/// GREATEST/LEAST: every non-NULL argument must share one type (numbers widen); a string may
-/// stand for a DATE, TIME or TIMESTAMP when the others are of that type.
+/// The overloads of GREATEST/LEAST, `(T, T...)`: one per type, DECIMAL of any precision.
+#[derive(Clone, Copy, PartialEq)]
+enum Overload {
+    Of(&'static SqlType),
+    Decimal,
+}
+
+const EXTREME_OVERLOADS: &[Overload] = &[
+    Overload::Of(&SqlType::Int),
+    Overload::Of(&SqlType::BigInt),
+    Overload::Of(&SqlType::Double),
+    Overload::Of(&SqlType::String),
+    Overload::Decimal,
+    Overload::Of(&SqlType::Bytes),
+    Overload::Of(&SqlType::Date),
+    Overload::Of(&SqlType::Time),
+    Overload::Of(&SqlType::Timestamp),
+];
+
+/// Numbers widen INT → BIGINT → DECIMAL → DOUBLE in ksqlDB's implicit casts.
+fn numeric_rank(t: &SqlType) -> Option<u8> {
+    match t {
+        SqlType::Int => Some(0),
+        SqlType::BigInt => Some(1),
+        SqlType::Decimal { .. } => Some(2),
+        SqlType::Double => Some(3),
+        _ => None,
+    }
+}
+
+impl Overload {
+    fn takes_exactly(self, t: &SqlType) -> bool {
+        match self {
+            Overload::Of(o) => o == t,
+            Overload::Decimal => matches!(t, SqlType::Decimal { .. }),
+        }
+    }
+
+    /// Whether ksqlDB casts `t` to this overload's type implicitly: numbers widen, and a
+    /// STRING reads as a DATE, TIME, TIMESTAMP or BYTES.
+    fn takes_with_cast(self, t: &SqlType) -> bool {
+        let rank = match self {
+            Overload::Of(o) => numeric_rank(o),
+            Overload::Decimal => Some(2),
+        };
+        match (numeric_rank(t), rank) {
+            (Some(from), Some(to)) => from <= to,
+            _ => {
+                self.takes_exactly(t)
+                    || (*t == SqlType::String
+                        && matches!(
+                            self,
+                            Overload::Of(SqlType::Date | SqlType::Time | SqlType::Timestamp | SqlType::Bytes)
+                        ))
+            }
+        }
+    }
+}
+
+/// GREATEST/LEAST resolve as ksqlDB's overloads do: the overload whose type every non-NULL
+/// argument has, else the overloads every argument casts to implicitly: one is the answer,
+/// several are ambiguous (`(INTEGER, BIGINT)` casts to BIGINT, DECIMAL and DOUBLE alike),
+/// none is an error. NULL arguments fit any overload.
 fn extreme_type(name: &str, args: &[Option<SqlType>]) -> Result<SqlType, String> {
     let known: Vec<&SqlType> = args.iter().flatten().collect();
-    let describe = || {
-        args.iter()
-            .map(|a| a.as_ref().map_or("null".to_string(), |t| t.to_string()))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let described = args
+        .iter()
+        .map(|a| a.as_ref().map_or("null".to_string(), |t| t.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = super::super::display_name(name);
+    let ambiguous = || {
+        format!(
+            "Function '{name}' cannot be resolved due to ambiguous method parameters ({described}).\nUse \
+             CAST() to explicitly cast your parameters to one of the supported function calls."
+        )
     };
     if args.is_empty() {
         return Err(format!("Function '{name}' does not accept parameters ()."));
     }
     if known.is_empty() {
-        return Err(format!(
-            "Function '{name}' cannot be resolved due to ambiguous method parameters ({}).",
-            describe()
-        ));
+        return Err(ambiguous());
     }
-    let temporal = known
+    let chosen = match EXTREME_OVERLOADS
         .iter()
-        .find(|t| matches!(t, SqlType::Date | SqlType::Time | SqlType::Timestamp));
-    let result = match temporal {
-        Some(t) => known
-            .iter()
-            .all(|k| k == t || **k == SqlType::String)
-            .then(|| (*t).clone()),
-        None => known
+        .find(|o| known.iter().all(|t| o.takes_exactly(t)))
+    {
+        Some(exact) => *exact,
+        None => {
+            let castable: Vec<&Overload> = EXTREME_OVERLOADS
+                .iter()
+                .filter(|o| known.iter().all(|t| o.takes_with_cast(t)))
+                .collect();
+            match castable.as_slice() {
+                [one] => **one,
+                [] => return Err(format!("Function '{name}' does not accept parameters ({described}).")),
+                _ => return Err(ambiguous()),
+            }
+        }
+    };
+    match chosen {
+        Overload::Of(t) => Ok(t.clone()),
+        // Only DECIMAL arguments reach the DECIMAL overload: any other numeric one would fit
+        // DOUBLE as well, which is ambiguous.
+        Overload::Decimal => known
             .iter()
             .skip(1)
-            .try_fold(known[0].clone(), |acc, t| SqlType::common(&acc, t)),
-    };
-    match result {
-        Some(t)
-            if t.is_numeric()
-                || matches!(
-                    t,
-                    SqlType::String | SqlType::Bytes | SqlType::Date | SqlType::Time | SqlType::Timestamp
-                ) =>
-        {
-            Ok(t)
-        }
-        _ => Err(format!(
-            "Function '{name}' does not accept parameters ({}).",
-            describe()
-        )),
+            .try_fold(known[0].clone(), |acc, t| SqlType::common(&acc, t))
+            .ok_or_else(ambiguous),
     }
 }
 

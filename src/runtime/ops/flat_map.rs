@@ -80,10 +80,9 @@ impl TableFunction {
                 TableFunction::CubeExplode => SqlType::Array(item.clone()),
             }),
             _ => Err(format!(
-                "Function '{}' does not accept parameters ({}). Valid alternatives are: {}(ARRAY<T>)",
-                self.name(),
+                "Function '{name}' does not accept parameters ({}). Valid alternatives are: {name}(ARRAY<T>)",
                 shown(),
-                self.name()
+                name = crate::function::display_name(self.name())
             )),
         }
     }
