@@ -64,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         value_format: Format::from_name("JSON")?,
         schema: schema.clone(),
         timestamp: None,
+        drop_null_keys: false,
     })?;
     // LEN(WORD) > 3, built by hand: the planner would build the same expression from SQL.
     let len = runnel::function::FunctionRegistry::new()

@@ -160,6 +160,24 @@ SELECT * FROM home_views EMIT CHANGES LIMIT 2;";
 }
 
 #[test]
+fn a_restart_replays_statements_with_the_session_properties_they_ran_with() {
+    let dir = tempfile::tempdir().unwrap();
+    // The stream and the query exist only because of the session's defaults.
+    let script = "SET 'ksql.persistence.default.format.value'='JSON';
+SET 'ksql.output.topic.name.prefix'='p_';
+CREATE STREAM s (k VARCHAR KEY, v INT) WITH (KAFKA_TOPIC='s', PARTITIONS=1);
+CREATE STREAM o AS SELECT k, v * 2 AS v2 FROM s;";
+    let out = runnel(dir.path(), &["-e", script]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = "INSERT INTO s (k, v) VALUES ('a', 21);
+PRINT 'p_O' FROM BEGINNING LIMIT 1;";
+    let out = runnel(dir.path(), &["-e", script]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("\"V2\":42"), "{text}");
+}
+
+#[test]
 fn a_killed_process_loses_nothing_on_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut script = String::from(

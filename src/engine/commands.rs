@@ -60,7 +60,7 @@ impl Engine {
         }
         let command = Command {
             statement: statement.to_string(),
-            overrides: BTreeMap::new(),
+            overrides: SESSION_OVERRIDES.with(|o| o.borrow().clone()),
             version: 1,
         };
         let value = serde_json::to_vec(&command).map_err(|e| crate::Error::internal(e.to_string()))?;

@@ -68,6 +68,26 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "true",
         "Whether pull queries may have a LIMIT clause (ksqlDB's switch of the same name).",
     ),
+    (
+        "ksql.persistence.default.format.key",
+        "KAFKA",
+        "Key format of a CREATE STREAM|TABLE that names none (ksqlDB's property).",
+    ),
+    (
+        "ksql.persistence.default.format.value",
+        "",
+        "Value format of a CREATE STREAM|TABLE that names none; empty means VALUE_FORMAT is required (ksqlDB's property).",
+    ),
+    (
+        "ksql.persistence.wrap.single.values",
+        "true",
+        "Whether a JSON value of one column is an object holding it (true) or the bare value (false), unless WRAP_SINGLE_VALUE says (ksqlDB's property).",
+    ),
+    (
+        "ksql.output.topic.name.prefix",
+        "",
+        "Prepended to the topic name of a CREATE ... AS SELECT without KAFKA_TOPIC (ksqlDB's property).",
+    ),
     ("runnel.output", "table", "Shell output format: table, json or csv."),
     (
         "max.poll.records",
@@ -192,6 +212,7 @@ fn validate(key: &str, value: &str) -> Result<()> {
         "runnel.output" => matches!(value.to_lowercase().as_str(), "table" | "json" | "csv"),
         "runnel.state.store" => matches!(value.to_lowercase().as_str(), "rocksdb" | "memory"),
         "ksql.query.pull.limit.clause.enabled"
+        | "ksql.persistence.wrap.single.values"
         | "ksql.query.pull.table.scan.enabled"
         | "ksql.query.pull.range.scan.enabled" => matches!(value.to_lowercase().as_str(), "true" | "false"),
         _ => true,

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::Engine;
 use super::result::StatementResult;
+use super::{Config, Engine};
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::log::{LogError, TopicConfig};
@@ -76,8 +76,17 @@ impl With<'_> {
     }
 }
 
-/// Key and value formats from FORMAT / KEY_FORMAT / VALUE_FORMAT, falling back to `inherit`.
-pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> Result<(Format, Format)> {
+/// Key and value formats from FORMAT / KEY_FORMAT / VALUE_FORMAT, falling back to `inherit`,
+/// then to the `ksql.persistence.default.format.key|value` properties of `config`.
+/// `value_columns` is how many value columns the format will carry: a single one is
+/// unwrapped when `ksql.persistence.wrap.single.values` is false and the statement does not
+/// say otherwise.
+pub(crate) fn formats(
+    with: &With<'_>,
+    inherit: Option<(&Format, &Format)>,
+    config: &Config,
+    value_columns: usize,
+) -> Result<(Format, Format)> {
     let format = with.string("FORMAT")?;
     let key = with.string("KEY_FORMAT")?;
     let value = with.string("VALUE_FORMAT")?;
@@ -94,7 +103,12 @@ pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> R
     let mut key_format = match (key_name, inherit) {
         (Some(k), _) => Format::from_name(&k)?.for_key(),
         (None, Some((k, _))) => k.clone(),
-        (None, None) => Format::from_name("KAFKA")?.for_key(),
+        (None, None) => Format::from_name(
+            &config
+                .get("ksql.persistence.default.format.key")
+                .unwrap_or_else(|| "KAFKA".into()),
+        )?
+        .for_key(),
     };
     let mut value_format = match (value_name, inherit) {
         (Some(v), _) => Format::from_name(&v)?,
@@ -104,11 +118,14 @@ pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> R
             f.wrap_single_value = None;
             f
         }
-        (None, None) => {
-            return Err(Error::plan(
-                "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
-            ));
-        }
+        (None, None) => match config.get("ksql.persistence.default.format.value") {
+            Some(v) if !v.is_empty() => Format::from_name(&v)?,
+            _ => {
+                return Err(Error::plan(
+                    "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.",
+                ));
+            }
+        },
     };
     for (prop, fmt) in [
         ("VALUE_DELIMITER", &mut value_format),
@@ -120,6 +137,11 @@ pub(crate) fn formats(with: &With<'_>, inherit: Option<(&Format, &Format)>) -> R
     }
     if let Some(wrap) = with.boolean("WRAP_SINGLE_VALUE")? {
         value_format.wrap_single_value = Some(wrap);
+    } else if value_columns == 1
+        && value_format.kind == crate::format::FormatKind::Json
+        && let Some(wrap) = config.get_explicit("ksql.persistence.wrap.single.values")
+    {
+        value_format.wrap_single_value = Some(!wrap.eq_ignore_ascii_case("false"));
     }
     Ok((key_format, value_format))
 }
@@ -291,7 +313,12 @@ fn kind_word(kind: SourceKind) -> &'static str {
 }
 
 /// `CREATE [OR REPLACE] [SOURCE] STREAM|TABLE ... WITH (...)`
-pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &CreateSource) -> Result<StatementResult> {
+pub(super) fn create_source(
+    engine: &Arc<Engine>,
+    stmt: &ParsedStatement,
+    c: &CreateSource,
+    config: &Config,
+) -> Result<StatementResult> {
     let with = With(&c.properties);
     with.check_known(SOURCE_PROPERTIES)?;
     let name = c.name.value.clone();
@@ -327,13 +354,14 @@ pub(super) fn create_source(engine: &Arc<Engine>, stmt: &ParsedStatement, c: &Cr
         ));
     };
     let schema = columns_to_schema(c.kind, &c.columns)?;
+    let value_columns = schema.columns.iter().filter(|c| c.kind == ColumnKind::Value).count();
+    let (key_format, value_format) = formats(&with, None, config, value_columns)?;
     let key_format_named = with
         .string("KEY_FORMAT")?
         .is_some_and(|f| !f.eq_ignore_ascii_case("NONE"));
     if c.kind == SourceKind::Stream && key_format_named && schema.key_columns().next().is_none() {
         return Err(Error::plan("Key format specified for stream without key columns."));
     }
-    let (key_format, value_format) = formats(&with, None)?;
     let pairs = |kind: ColumnKind| -> Vec<(String, SqlType)> {
         schema
             .columns

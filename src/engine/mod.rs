@@ -154,6 +154,20 @@ impl Engine {
         &self.functions
     }
 
+    /// The function registry for a statement run with `config`: the engine's, unless the
+    /// `ksql.functions.*` properties in force configure the aggregates differently.
+    pub(crate) fn functions_for(&self, config: &Config) -> Result<Arc<FunctionRegistry>> {
+        let explicit = config.explicit();
+        let cfg =
+            crate::function::AggregateConfig::from_properties(explicit.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(Error::config)?;
+        if cfg == crate::function::AggregateConfig::default() {
+            Ok(self.functions.clone())
+        } else {
+            Ok(Arc::new(FunctionRegistry::with_aggregate_config(&cfg)))
+        }
+    }
+
     /// The engine-wide configuration.
     pub fn config(&self) -> Config {
         self.config.lock().clone()
@@ -228,7 +242,7 @@ impl Engine {
         let config = self.config().with_overrides(&session.overrides);
         commands::set_session_overrides(session.overrides.explicit());
         match &stmt.statement {
-            Statement::CreateSource(c) => ddl::create_source(self, stmt, c),
+            Statement::CreateSource(c) => ddl::create_source(self, stmt, c, &config),
             Statement::CreateAsSelect(c) => queries::create_as_select(self, stmt, c, &config),
             Statement::InsertInto {
                 target,

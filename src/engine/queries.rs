@@ -165,15 +165,10 @@ pub(super) fn create_as_select(
     let name = c.name.value.clone();
     let with = With(&c.properties);
     with.check_known(SINK_PROPERTIES)?;
+    let functions = engine.functions_for(config)?;
     let (plan, existing) = {
         let state = engine.state.lock();
-        let plan = plan_query(
-            &c.query,
-            &state.catalog,
-            &engine.functions,
-            QueryPurpose::Persistent,
-            &name,
-        )?;
+        let plan = plan_query(&c.query, &state.catalog, &functions, QueryPurpose::Persistent, &name)?;
         (plan, state.catalog.source(&name).cloned())
     };
     match (plan.result_kind, c.kind) {
@@ -226,10 +221,23 @@ pub(super) fn create_as_select(
         }
         replaced = existing.written_by.clone();
     }
-    let topic = with.string("KAFKA_TOPIC")?.unwrap_or_else(|| name.clone());
+    let topic = match with.string("KAFKA_TOPIC")? {
+        Some(topic) => topic,
+        None => format!(
+            "{}{name}",
+            config.get("ksql.output.topic.name.prefix").unwrap_or_default()
+        ),
+    };
     let inherit = (&plan.source.key_format, &plan.source.value_format);
-    let (key_format, value_format) = formats(&with, Some(inherit))?;
     let out = plan.output_columns();
+    let value_columns = out.iter().filter(|c| c.kind == ColumnKind::Value).count();
+    let (key_format, value_format) = formats(&with, Some(inherit), config, value_columns)?;
+    let key_format_named = with
+        .string("KEY_FORMAT")?
+        .is_some_and(|f| !f.eq_ignore_ascii_case("NONE"));
+    if c.kind == SourceKind::Stream && key_format_named && !out.iter().any(|c| c.kind == ColumnKind::Key) {
+        return Err(Error::plan("Key format specified for stream without key columns."));
+    }
     let pairs = |kind: ColumnKind| -> Vec<(String, SqlType)> {
         out.iter()
             .filter(|c| c.kind == kind)
@@ -305,6 +313,7 @@ pub(super) fn insert_into(
     if query.limit.is_some() {
         return Err(Error::plan("INSERT INTO statements don't support LIMIT clause."));
     }
+    let functions = engine.functions_for(config)?;
     let (plan, sink) = {
         let state = engine.state.lock();
         let Some(sink) = state.catalog.source(&target.value).cloned() else {
@@ -314,7 +323,7 @@ pub(super) fn insert_into(
             plan_query(
                 query,
                 &state.catalog,
-                &engine.functions,
+                &functions,
                 QueryPurpose::Persistent,
                 &target.value,
             )?,
@@ -390,9 +399,10 @@ pub(super) fn insert_into(
 
 /// A `SELECT`: a push query with `EMIT`, a pull query without.
 pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Result<StatementResult> {
+    let functions = engine.functions_for(config)?;
     let (plan, id) = {
         let mut state = engine.state.lock();
-        let plan = plan_query(query, &state.catalog, &engine.functions, QueryPurpose::Transient, "")?;
+        let plan = plan_query(query, &state.catalog, &functions, QueryPurpose::Transient, "")?;
         state.transient_counter += 1;
         let id = format!("transient_{}_{}", plan.source.name, state.transient_counter);
         (plan, id)
@@ -410,15 +420,20 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
             let running = RunningQuery::start(graph, engine.log.clone(), qc, engine.timestamp_parser())?;
             let positions = running.positions_handle();
             let lag_log = engine.log.clone();
-            let mut push =
-                PushQuery::new(id, columns, rx, QueryHandle::Query(running), plan.limit).with_lag(move || {
-                    let positions = positions.lock().clone();
-                    let mut lag = 0i64;
-                    for (tp, position) in positions {
-                        lag += (lag_log.end_offset(&tp.topic, tp.partition).ok()? - position).max(0);
-                    }
-                    Some(lag)
-                });
+            let push = PushQuery::new(id, columns, rx, QueryHandle::Query(running), plan.limit);
+            let push = if plan.result_kind == SourceKind::Stream {
+                push.skipping_tombstones()
+            } else {
+                push
+            };
+            let mut push = push.with_lag(move || {
+                let positions = positions.lock().clone();
+                let mut lag = 0i64;
+                for (tp, position) in positions {
+                    lag += (lag_log.end_offset(&tp.topic, tp.partition).ok()? - position).max(0);
+                }
+                Some(lag)
+            });
             if !internal.is_empty() {
                 // A transient query's internal topics go away with it.
                 let log = engine.log.clone();

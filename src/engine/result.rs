@@ -110,6 +110,8 @@ pub struct PushQuery {
     on_stop: Option<Box<dyn FnOnce() + Send>>,
     /// How many records the query still has to read to reach its sources' ends.
     lag: Option<Box<dyn Fn() -> Option<i64> + Send>>,
+    /// Whether rows without a value are left out (a stream's: they are not events).
+    skip_tombstones: bool,
 }
 
 /// How far a push query has got, for the shell's progress line.
@@ -140,7 +142,15 @@ impl PushQuery {
             data_columns,
             on_stop: None,
             lag: None,
+            skip_tombstones: false,
         }
+    }
+
+    /// Leaves out rows without a value: a push query on a stream shows events, and a null
+    /// value is none (ksqlDB's push queries skip them; a table's show them as deletions).
+    pub(crate) fn skipping_tombstones(mut self) -> Self {
+        self.skip_tombstones = true;
+        self
     }
 
     /// Sets how the query's lag is measured.
@@ -190,6 +200,9 @@ impl PushQuery {
         for r in 0..batch.len {
             if self.limit.is_some_and(|l| self.emitted >= l) {
                 break;
+            }
+            if self.skip_tombstones && batch.is_tombstone(r) {
+                continue;
             }
             rows.push(
                 (0..self.data_columns)

@@ -153,6 +153,7 @@ fn repartition_by_key(s: &KStream, b: &mut StreamsBuilder, app_id: &str, partiti
             value_format: json,
             schema: s.schema.clone(),
             timestamp: None,
+            drop_null_keys: false,
         },
         "Aggregate-GroupBy-repartition-source",
     )
@@ -316,6 +317,7 @@ fn lower(plan: &LogicalPlan, b: &mut StreamsBuilder, table: bool, app_id: &str) 
                 value_format: source.value_format.clone(),
                 schema: schema.clone(),
                 timestamp,
+                drop_null_keys: source.kind == crate::sql::ast::SourceKind::Table,
             })?;
             source.transform_values(b)
         }

@@ -36,6 +36,9 @@ pub struct SourceSpec {
     pub schema: BatchSchema,
     /// `WITH (TIMESTAMP = ...)`
     pub timestamp: Option<TimestampSpec>,
+    /// Drop records without a key (and log them): a table's rows need one, as Kafka
+    /// Streams' table sources skip null keys.
+    pub drop_null_keys: bool,
 }
 
 /// Parses timestamp text by a Java pattern; set by the function module, which owns the
@@ -88,6 +91,21 @@ impl SourceSpec {
         // A null value (no bytes, or a JSON null) is a tombstone, as in ksqlDB.
         let (value_arrays, value_nulls) =
             decode(&self.value_format, &value_cols, "value", |r| r.record.value.as_deref());
+        if self.drop_null_keys {
+            for (row, rec) in records.iter().enumerate() {
+                if keep[row] && key_nulls.get(row).copied().unwrap_or(rec.record.key.is_none()) {
+                    keep[row] = false;
+                    log.push(ProcessingLogEntry {
+                        kind: ProcessingErrorKind::RecordProcessing,
+                        message: "Skipping a record with a null key: a table's records need a key".into(),
+                        topic: self.topic.clone(),
+                        partition: Some(rec.partition),
+                        offset: Some(rec.offset),
+                        target: Some("key"),
+                    });
+                }
+            }
+        }
 
         let (mut ki, mut vi) = (key_arrays.into_iter(), value_arrays.into_iter());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.columns.len());

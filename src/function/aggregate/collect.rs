@@ -38,7 +38,7 @@ impl AggregateImpl for Collect {
         // NULLs are collected too, as ksqlDB does.
         let v = arg(args, 0);
         let mut list = items(state);
-        if list.len() < self.limit && !(self.distinct && list.contains(v)) {
+        if list.len() < self.limit && !(self.distinct && contains(&list, v)) {
             list.push(v.clone());
         }
         Ok(Value::Array(list))
@@ -61,7 +61,7 @@ impl AggregateImpl for Collect {
             if list.len() >= self.limit {
                 break;
             }
-            if !(self.distinct && list.contains(&v)) {
+            if !(self.distinct && contains(&list, &v)) {
                 list.push(v);
             }
         }
@@ -72,6 +72,27 @@ impl AggregateImpl for Collect {
             Value::Array(_) => state.clone(),
             _ => Value::Array(Vec::new()),
         }
+    }
+}
+
+/// Whether `list` holds a value equal to `v`, maps compared as sets of entries (a map read
+/// from JSON keeps its fields' order, which says nothing about the map).
+fn contains(list: &[Value], v: &Value) -> bool {
+    list.iter().any(|x| same_value(x, v))
+}
+
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.iter().any(|(k2, v2)| same_value(k, k2) && same_value(v, v2)))
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q)),
+        (Value::Struct(x), Value::Struct(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((n, p), (m, q))| n == m && same_value(p, q))
+        }
+        _ => a == b,
     }
 }
 

@@ -81,7 +81,9 @@ pub(super) fn register(v: &mut Vec<Builtin>) {
                 ("units", "VARCHAR"),
             ],
             "DOUBLE",
-        ),
+        )
+        // A NULL unit means kilometres, so NULL arguments reach the function.
+        .lenient(),
     );
 }
 
@@ -100,8 +102,9 @@ fn geo_distance(a: &[Value], _: &SqlType, _: &[crate::function::Lambda<'_>]) -> 
     if !(-180.0..=180.0).contains(&lon1) || !(-180.0..=180.0).contains(&lon2) {
         return Err("valid longitude values for GEO_DISTANCE are between -180 and 180".into());
     }
-    let radius = match if a.len() > 4 { arg::str(a, 4)? } else { Some("KM") } {
-        None => return Ok(Value::Null),
+    // No unit, or a NULL one, means kilometres.
+    let radius = match if a.len() > 4 { arg::str(a, 4)? } else { None } {
+        None => 6371.0,
         Some(u) => match u.to_ascii_uppercase().as_str() {
             "KM" | "KILOMETER" | "KILOMETERS" | "KILOMETRE" | "KILOMETRES" => 6371.0,
             "MI" | "MILE" | "MILES" => 3959.0,

@@ -73,8 +73,13 @@ impl Json {
             Value::Boolean(b) => Json::Bool(*b),
             Value::Int(i) => Json::Num(i.to_string()),
             Value::BigInt(i) | Value::Timestamp(i) => Json::Num(i.to_string()),
-            Value::Date(d) => Json::Num(d.to_string()),
-            Value::Time(t) => Json::Num(t.to_string()),
+            // As ksqlDB's serializer (Jackson) writes java.sql values: a DATE as epoch
+            // milliseconds, a TIME as its `HH:mm:ss` text.
+            Value::Date(d) => Json::Num((i64::from(*d) * 86_400_000).to_string()),
+            Value::Time(t) => {
+                let secs = t.div_euclid(1000);
+                Json::Str(format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60))
+            }
             Value::Double(d) if d.is_finite() => Json::Num(format_double(*d)),
             Value::Double(d) => Json::Str(format_double(*d)),
             Value::Decimal(u, s) => Json::Num(Value::decimal_to_string(*u, *s)),

@@ -32,8 +32,8 @@ const UNARY: [Unary; 17] = [
     ("TANH", "The hyperbolic tangent.", f64::tanh),
     (
         "LOG",
-        "The base-10 logarithm, or the logarithm in a given base.",
-        f64::log10,
+        "The natural logarithm, or the logarithm in a given base.",
+        f64::ln,
     ),
 ];
 
@@ -524,7 +524,7 @@ mod tests {
             round13(call("ATAN2", &[Value::Int(-2), Value::Int(-3)])),
             -2.5535900500422
         );
-        assert_eq!(call("LOG", &[Value::Int(13)]), Ok(Value::Double(13f64.log10())));
+        assert_eq!(call("LOG", &[Value::Int(13)]), Ok(Value::Double(13f64.ln())));
         assert_eq!(call("LOG", &[Value::Int(0)]), Ok(Value::Double(f64::NEG_INFINITY)));
         assert_eq!(
             call("LOG", &[Value::Int(15), Value::Int(13)]),
