@@ -25,6 +25,22 @@ const SOURCE_PROPERTIES: &[&str] = &[
     "VALUE_DELIMITER",
     "KEY_DELIMITER",
     "WRAP_SINGLE_VALUE",
+    "KEY_SCHEMA_ID",
+    "VALUE_SCHEMA_ID",
+    "KEY_SCHEMA_FULL_NAME",
+    "VALUE_SCHEMA_FULL_NAME",
+    "VALUE_AVRO_SCHEMA_FULL_NAME",
+];
+
+/// Schema Registry properties of ksqlDB's AVRO, PROTOBUF and JSON_SR formats, with the
+/// format config each sets and whether it is about the key. Runnel's formats take none of
+/// them, and say so as ksqlDB does for a format without them.
+pub(crate) const SCHEMA_REGISTRY_PROPERTIES: &[(&str, &str, bool)] = &[
+    ("KEY_SCHEMA_ID", "schemaId", true),
+    ("VALUE_SCHEMA_ID", "schemaId", false),
+    ("KEY_SCHEMA_FULL_NAME", "fullSchemaName", true),
+    ("VALUE_SCHEMA_FULL_NAME", "fullSchemaName", false),
+    ("VALUE_AVRO_SCHEMA_FULL_NAME", "fullSchemaName", false),
 ];
 
 /// Reads WITH properties with clear errors.
@@ -133,6 +149,15 @@ pub(crate) fn formats(
     ] {
         if let Some(d) = with.string(prop)? {
             *fmt = fmt.clone().with_delimiter(&d)?;
+        }
+    }
+    for (prop, config_name, is_key) in SCHEMA_REGISTRY_PROPERTIES {
+        if with.0.get(prop).is_some() {
+            let format = if *is_key { &key_format } else { &value_format };
+            return Err(Error::plan(format!(
+                "{} does not support the following configs: [{config_name}]",
+                format.kind.name()
+            )));
         }
     }
     if let Some(wrap) = with.boolean("WRAP_SINGLE_VALUE")? {
@@ -480,7 +505,7 @@ pub(super) fn drop_source(
         .collect();
     if delete_topic && desc.is_source {
         return Err(Error::plan(format!(
-            "Cannot delete the topic of {}: it was created with CREATE SOURCE and is read-only",
+            "Cannot delete topic for read-only source: {}",
             desc.name
         )));
     }
@@ -577,9 +602,16 @@ pub(super) fn alter_source(
             kind_word(kind).to_uppercase()
         )));
     }
-    if desc.written_by.is_some() || desc.is_source {
+    if desc.is_source {
+        let word = kind_word(kind);
         return Err(Error::plan(format!(
-            "ALTER command is not supported for CREATE ... AS statements or read-only sources: {}",
+            "Cannot alter {word} '{}': ALTER operations are not supported on source {word}s.",
+            desc.name
+        )));
+    }
+    if desc.written_by.is_some() {
+        return Err(Error::plan(format!(
+            "ALTER command is not supported for CREATE ... AS statements: {}",
             desc.name
         )));
     }

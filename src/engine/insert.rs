@@ -49,13 +49,24 @@ pub(super) fn insert_values(
     }
     let names: Vec<String> = match columns {
         Some(cols) => cols.iter().map(|c| c.value.clone()).collect(),
-        None => desc
-            .schema
-            .columns
-            .iter()
-            .filter(|c| matches!(c.kind, ColumnKind::Key | ColumnKind::Value))
-            .map(|c| c.name.clone())
-            .collect(),
+        None => {
+            // Without a column list the values are for every column, header columns too,
+            // which cannot be written (ksqlDB says so before counting the values).
+            let headers: Vec<&str> = desc
+                .schema
+                .columns
+                .iter()
+                .filter(|c| matches!(c.kind, ColumnKind::Header(_)))
+                .map(|c| c.name.as_str())
+                .collect();
+            if !headers.is_empty() {
+                return Err(Error::plan(format!(
+                    "Cannot insert into HEADER columns: {}",
+                    headers.join(", ")
+                )));
+            }
+            desc.schema.columns.iter().map(|c| c.name.clone()).collect()
+        }
     };
     if names.len() != values.len() {
         return Err(Error::plan(format!(

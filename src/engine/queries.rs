@@ -33,6 +33,11 @@ const SINK_PROPERTIES: &[&str] = &[
     "VALUE_DELIMITER",
     "KEY_DELIMITER",
     "WRAP_SINGLE_VALUE",
+    "KEY_SCHEMA_ID",
+    "VALUE_SCHEMA_ID",
+    "KEY_SCHEMA_FULL_NAME",
+    "VALUE_SCHEMA_FULL_NAME",
+    "VALUE_AVRO_SCHEMA_FULL_NAME",
 ];
 
 fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<String>) -> Result<QueryConfig> {
@@ -344,7 +349,8 @@ pub(super) fn insert_into(
     }
     if sink.is_source {
         return Err(Error::plan(format!(
-            "Cannot insert into read-only source {}",
+            "Cannot insert into read-only {}: {}",
+            sink.kind_name().to_lowercase(),
             sink.name
         )));
     }

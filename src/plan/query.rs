@@ -426,8 +426,10 @@ fn check_duplicates(cols: &[Column]) -> Result<()> {
     for (i, c) in cols.iter().enumerate() {
         if cols[..i].iter().any(|o| o.name == c.name) {
             return Err(Error::plan(format!(
-                "Duplicate column name `{}` in the projection: give one of them an alias with AS",
-                c.name
+                "Duplicate {} columns found in schema: `{}` {}. Give one of them an alias with AS.",
+                if c.kind == ColumnKind::Key { "key" } else { "value" },
+                c.name,
+                c.ty
             )));
         }
     }

@@ -100,9 +100,15 @@ impl StatementParser<'_> {
         }
         let limit = if eat_word(&mut self.p, "LIMIT") {
             if self.p.peek_token_ref().token == Token::Minus {
+                // ksqlDB's words; a LIMIT after EMIT belongs to a push query (or a CREATE
+                // ... AS SELECT, which refuses LIMIT anyway).
+                let kind = if emit.is_some() { "Push" } else { "Pull" };
                 return Err(error_at(
                     self.p.peek_token_ref(),
-                    "negative integers are not allowed in the LIMIT clause; expected a row count",
+                    format!(
+                        "{kind} queries don't support negative integers in the LIMIT clause. See \
+                         https://cnfl.io/queries for more info."
+                    ),
                 ));
             }
             Some(parse_u64(&mut self.p, "a row count")?)

@@ -137,10 +137,27 @@ impl KStream {
                 _ => None,
             })
             .collect();
-        let rekeyed = output_keys != input_keys.into_iter().map(Some).collect::<Vec<_>>();
+        let rekeyed = output_keys != input_keys.iter().copied().map(Some).collect::<Vec<_>>();
+        // New key columns computed from value columns, which a record without a value lacks.
+        let data_width = self.schema.data_columns().len();
+        let from_values: Vec<usize> = schema
+            .data_columns()
+            .iter()
+            .zip(&exprs)
+            .enumerate()
+            .filter(|(_, (c, e))| {
+                let mut reads_value = false;
+                (*e).clone().remap_columns(&mut |i| {
+                    reads_value |= i < data_width && !input_keys.contains(&i);
+                    i
+                });
+                c.kind == ColumnKind::Key && reads_value
+            })
+            .map(|(i, _)| i)
+            .collect();
         let supplier: ProcessorSupplier = Arc::new(move || {
             Box::new(if rekeyed {
-                Project::rekeying(exprs.clone())
+                Project::rekeying(exprs.clone()).null_on_tombstones(from_values.clone())
             } else {
                 Project::new(exprs.clone())
             })
