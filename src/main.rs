@@ -115,6 +115,9 @@ struct ConformanceArgs {
     /// Give up on a case after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<u64>,
+    /// Why known failures fail (id<TAB>category<TAB>reason lines), shown in the report.
+    #[arg(long, value_name = "FILE")]
+    reasons: Option<PathBuf>,
 }
 
 fn conformance(args: ConformanceArgs) -> Result<bool, String> {
@@ -128,6 +131,7 @@ fn conformance(args: ConformanceArgs) -> Result<bool, String> {
         write_baseline: args.write_baseline,
         verbose: args.verbose,
         timeout: args.timeout,
+        reasons: args.reasons,
         bootstrap_servers: args
             .bootstrap_servers
             .or_else(|| std::env::var("RUNNEL_TEST_KAFKA").ok()),

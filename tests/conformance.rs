@@ -60,6 +60,20 @@ fn ratchet() -> Result<(), Failed> {
             None => problems.push(format!("{}: did not run", result.id)),
         }
     }
+    // Reasons are for failures: a case that passes loses its line.
+    let reasons_path = root.join("conformance/reasons.tsv");
+    let reasons = runnel::conformance::Reasons::parse(
+        &std::fs::read_to_string(&reasons_path).map_err(|e| format!("cannot read {}: {e}", reasons_path.display()))?,
+    )?;
+    for r in results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Pass && reasons.names(&r.id))
+    {
+        problems.push(format!(
+            "{}: passes, but conformance/reasons.tsv still says why it fails; remove its line",
+            r.id
+        ));
+    }
     let new_passes = results
         .iter()
         .filter(|r| r.outcome == Outcome::Pass && !baseline.contains(&r.id))

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 pub use case::{Case, CaseKind};
 pub use json::Json;
-pub use report::write_report;
+pub use report::{Reasons, write_report};
 pub use run::{Outcome, RunOptions, run_case, skip_reason};
 
 /// One line of the corpus: a case, or why it could not be read.
@@ -297,6 +297,8 @@ pub struct CliOptions {
     pub timeout: Option<u64>,
     /// `--bootstrap-servers` for `--log kafka`.
     pub bootstrap_servers: Option<String>,
+    /// `--reasons FILE`: why known failures fail, shown in the report.
+    pub reasons: Option<std::path::PathBuf>,
 }
 
 /// `runnel conformance`: runs the corpus, prints one line per failing or skipped case and a
@@ -352,7 +354,13 @@ pub fn cli(options: &CliOptions) -> Result<bool, String> {
     let results = run_all(&entries, &run_options, jobs, &print);
     let elapsed = started.elapsed();
     if let Some(path) = &options.report {
-        let text = write_report(&results, &options.path.display().to_string());
+        let reasons = match &options.reasons {
+            Some(p) => Reasons::parse(
+                &std::fs::read_to_string(p).map_err(|e| format!("cannot read reasons {}: {e}", p.display()))?,
+            )?,
+            None => Reasons::default(),
+        };
+        let text = write_report(&results, &options.path.display().to_string(), &reasons);
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("report written to {}", path.display());
     }

@@ -35,8 +35,23 @@ pub(super) fn insert_values(
 ) -> Result<StatementResult> {
     let desc = engine.state.lock().catalog.source(&target.value).cloned();
     let Some(desc) = desc else {
+        // A name read unquoted is upper case; a source created with a quoted lower-case name
+        // is then found only by quoting it.
+        let hint = engine
+            .state
+            .lock()
+            .catalog
+            .sources()
+            .find(|s| s.name.eq_ignore_ascii_case(&target.value))
+            .map(|s| {
+                format!(
+                    "\nDid you mean \"{}\"? Hint: wrap the source name in double quotes to make it case-sensitive.",
+                    s.name
+                )
+            })
+            .unwrap_or_default();
         return Err(Error::plan(format!(
-            "Cannot insert values into an unknown stream/table: `{}`",
+            "Cannot insert values into an unknown stream/table: `{}`{hint}",
             target.value
         )));
     };

@@ -55,13 +55,13 @@ impl StatementParser<'_> {
         };
         let group_by = if eat_word(&mut self.p, "GROUP") {
             expect_word(&mut self.p, "BY")?;
-            self.value_list()?
+            self.value_list("GROUP BY")?
         } else {
             Vec::new()
         };
         let partition_by = if eat_word(&mut self.p, "PARTITION") {
             expect_word(&mut self.p, "BY")?;
-            self.value_list()?
+            self.value_list("PARTITION BY")?
         } else {
             Vec::new()
         };
@@ -388,12 +388,12 @@ impl StatementParser<'_> {
 
     /// `GROUP BY` / `PARTITION BY` list: value expressions (no AND/OR/comparisons, as in
     /// ksqlDB), optionally wrapped in one pair of parentheses.
-    fn value_list(&mut self) -> Result<Vec<Expr>, ParserError> {
+    fn value_list(&mut self, clause: &str) -> Result<Vec<Expr>, ParserError> {
         let prec = self.dialect.prec_value(Precedence::Eq);
         if self.p.peek_token_ref().token == Token::LParen && self.p.peek_nth_token_ref(1).token == Token::RParen {
             return Err(error_at(
                 self.p.peek_token_ref(),
-                "PARTITION BY and GROUP BY require at least one expression; expected an expression inside '()'",
+                format!("{clause} requires at least one expression; expected an expression inside '()'"),
             ));
         }
         let mut items = Vec::new();
