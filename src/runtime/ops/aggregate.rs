@@ -46,6 +46,9 @@ struct OutputRow {
     offset: i64,
     /// The key's previous row, when old values are sent and the key had one.
     old: Option<(Vec<Value>, i64)>,
+    /// The headers of the input record that made this row (Kafka Streams forwards them
+    /// with the aggregate's update).
+    headers: Vec<crate::log::Header>,
 }
 
 impl Aggregate {
@@ -204,17 +207,18 @@ impl Processor for Aggregate {
                 partition: partitions.value(row),
                 offset: offsets.value(row),
                 old: before.take().filter(|(values, _)| !values.is_empty()),
+                headers: batch.headers_of(row).to_vec(),
             });
         }
         for (key, stored) in keys.into_iter().zip(&states) {
             store.put_owned(key.into(), Some(encode_row(stored).into()))?;
         }
-        self.emit(out, ctx)
+        self.emit(out, ctx, batch.headers.is_some())
     }
 }
 
 impl Aggregate {
-    fn emit(&self, rows: Vec<OutputRow>, ctx: &mut ProcessorContext) -> Result<()> {
+    fn emit(&self, rows: Vec<OutputRow>, ctx: &mut ProcessorContext, with_headers: bool) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -225,17 +229,24 @@ impl Aggregate {
         let mut offsets: Vec<i64> = Vec::with_capacity(n);
         let mut retractions: Vec<bool> = Vec::with_capacity(n);
         let mut values: Vec<Vec<Value>> = Vec::with_capacity(n);
+        let mut headers: Vec<Vec<crate::log::Header>> = Vec::new();
         for row in rows {
             if let Some((old, old_ts)) = row.old {
                 ts.push(old_ts);
                 offsets.push(row.offset);
                 retractions.push(true);
                 values.push(old);
+                if with_headers {
+                    headers.push(row.headers.clone());
+                }
             }
             ts.push(row.ts);
             offsets.push(row.offset);
             retractions.push(false);
             values.push(row.values);
+            if with_headers {
+                headers.push(row.headers);
+            }
         }
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.output_types.len() + 3);
         for (c, ty) in self.output_types.iter().enumerate() {
@@ -246,6 +257,9 @@ impl Aggregate {
         let mut batch = Batch::new(columns, n)?;
         if olds > 0 {
             batch.retractions = Some(arrow_array::BooleanArray::from(retractions));
+        }
+        if with_headers {
+            batch.headers = Some(headers);
         }
         ctx.forward(batch);
         Ok(())

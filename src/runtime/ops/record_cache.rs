@@ -15,6 +15,9 @@ use crate::types::arrow::value_at;
 struct HeldBatch {
     columns: Vec<ArrayRef>,
     tombstones: Option<BooleanArray>,
+    /// Each row's headers, when the batch carries any: a forwarded row keeps those of
+    /// the update it is.
+    headers: Option<Vec<Vec<crate::log::Header>>>,
     /// Rows of this batch still in the cache; the batch goes when none is.
     live: usize,
     /// What holding it costs (its arrays' memory).
@@ -153,6 +156,21 @@ impl RecordCache {
         if tombstones.iter().any(|t| *t) {
             batch.tombstones = Some(BooleanArray::from(tombstones));
         }
+        if sources.iter().any(|s| s.headers.is_some()) {
+            batch.headers = Some(
+                indices
+                    .iter()
+                    .map(|(s, r)| {
+                        sources[*s]
+                            .headers
+                            .as_ref()
+                            .and_then(|h| h.get(*r))
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            );
+        }
         self.release();
         ctx.forward(batch);
         Ok(())
@@ -178,6 +196,7 @@ impl Processor for RecordCache {
         self.batches.push_back(Some(HeldBatch {
             columns: batch.columns.clone(),
             tombstones: batch.tombstones.clone(),
+            headers: batch.headers.clone(),
             live: 0,
             bytes,
         }));

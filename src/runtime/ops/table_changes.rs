@@ -50,6 +50,10 @@ impl Processor for TableChanges {
         let mut rows: Vec<Vec<Value>> = Vec::new();
         let mut retract = Vec::new();
         let (mut ts, mut offs) = (Vec::new(), Vec::new());
+        // Each change carries the headers of the record that made it (Kafka Streams forwards
+        // a record's context through its table operations).
+        let mut headers: Vec<Vec<crate::log::Header>> = Vec::new();
+        let carry_headers = batch.headers.is_some();
         for row in 0..batch.len {
             let key: Vec<Value> = batch.columns[..self.key_count]
                 .iter()
@@ -67,6 +71,9 @@ impl Processor for TableChanges {
                     retract.push(true);
                     ts.push(rowtimes.value(row));
                     offs.push(offsets.value(row));
+                    if carry_headers {
+                        headers.push(batch.headers_of(row).to_vec());
+                    }
                 }
             }
             if batch.is_tombstone(row) {
@@ -82,6 +89,9 @@ impl Processor for TableChanges {
             retract.push(false);
             ts.push(rowtimes.value(row));
             offs.push(offsets.value(row));
+            if carry_headers {
+                headers.push(batch.headers_of(row).to_vec());
+            }
         }
         if rows.is_empty() {
             return Ok(());
@@ -97,6 +107,9 @@ impl Processor for TableChanges {
         let mut out = Batch::new(columns, n)?;
         if retract.iter().any(|r| *r) {
             out.retractions = Some(BooleanArray::from(retract));
+        }
+        if carry_headers {
+            out.headers = Some(headers);
         }
         ctx.forward(out);
         Ok(())
