@@ -113,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cache_max_bytes: 0,
         state: runnel::state::StateConfig::memory(),
         exactly_once: false,
+        fail_on_invalid_timestamp: false,
     };
     let running = RunningQuery::start(topology.to_graphs(), log.clone(), config, None)?;
     let mut consumer = log.consumer()?;

@@ -319,6 +319,15 @@ impl CaseRun<'_> {
         }
         self.feed()?;
         if let Some(expected) = &case.expected_error {
+            // A runtime failure (Kafka Streams' StreamsException) shows as a failed query.
+            if let Some(failure) = self.failed_query() {
+                return match &expected.message {
+                    Some(m) if !failure.contains(m.as_str()) => Err(format!(
+                        "a query failed as expected, but the message differs\n  expected to contain: {m}\n  actual: {failure}"
+                    )),
+                    _ => Ok(()),
+                };
+            }
             return Err(format!(
                 "expected an error ({}), but every statement succeeded",
                 describe_expected(expected)
@@ -446,6 +455,23 @@ impl CaseRun<'_> {
 
     /// Produces the inputs in file order, waiting for the queries to catch up whenever the
     /// topic changes (so records of different topics are processed in file order).
+    /// The status of the first persistent query that failed (`ERROR: ...`), if one did.
+    fn failed_query(&mut self) -> Option<String> {
+        let results = self.engine.execute_text("SHOW QUERIES;", &mut self.session).ok()?;
+        results.into_iter().find_map(|r| match r {
+            crate::engine::StatementResult::Rows(set) => set
+                .rows
+                .iter()
+                .flatten()
+                .filter_map(|v| match v {
+                    crate::types::Value::String(s) if s.starts_with("ERROR:") => Some(s.clone()),
+                    _ => None,
+                })
+                .next(),
+            _ => None,
+        })
+    }
+
     fn feed(&mut self) -> Result<(), String> {
         self.fed = true;
         let mut round_robin = 0u32;

@@ -88,6 +88,11 @@ pub const KNOWN_PROPERTIES: &[(&str, &str, &str)] = &[
         "",
         "Prepended to the topic name of a CREATE ... AS SELECT without KAFKA_TOPIC (ksqlDB's property).",
     ),
+    (
+        "ksql.timestamp.throw.on.invalid",
+        "false",
+        "Whether a record with an invalid timestamp fails its query (true) or is dropped and logged (ksqlDB's property).",
+    ),
     ("runnel.output", "table", "Shell output format: table, json or csv."),
     (
         "max.poll.records",
@@ -213,6 +218,7 @@ fn validate(key: &str, value: &str) -> Result<()> {
         "runnel.state.store" => matches!(value.to_lowercase().as_str(), "rocksdb" | "memory"),
         "ksql.query.pull.limit.clause.enabled"
         | "ksql.persistence.wrap.single.values"
+        | "ksql.timestamp.throw.on.invalid"
         | "ksql.query.pull.table.scan.enabled"
         | "ksql.query.pull.range.scan.enabled" => matches!(value.to_lowercase().as_str(), "true" | "false"),
         _ => true,

@@ -339,17 +339,23 @@ impl Engine {
         while std::time::Instant::now() < deadline {
             let caught_up = {
                 let state = self.state.lock();
-                state.queries.values().filter_map(|q| q.running.as_ref()).all(|r| {
-                    let ends: BTreeMap<_, _> = r
-                        .source_partitions()
-                        .into_iter()
-                        .map(|tp| {
-                            let end = self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0);
-                            (tp, end)
-                        })
-                        .collect();
-                    r.has_processed_up_to(&ends)
-                })
+                // A failed or stopped query will not move on; it does not hold the others up.
+                state
+                    .queries
+                    .values()
+                    .filter_map(|q| q.running.as_ref())
+                    .filter(|r| r.state() == crate::runtime::query::QueryState::Running)
+                    .all(|r| {
+                        let ends: BTreeMap<_, _> = r
+                            .source_partitions()
+                            .into_iter()
+                            .map(|tp| {
+                                let end = self.log.end_offset(&tp.topic, tp.partition).unwrap_or(0);
+                                (tp, end)
+                            })
+                            .collect();
+                        r.has_processed_up_to(&ends)
+                    })
             };
             // Two checks in a row: a query that just caught up may have written more input
             // for another one.

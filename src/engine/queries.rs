@@ -66,6 +66,9 @@ fn query_config(engine: &Engine, config: &Config, query_id: &str, group: Option<
             checkpoint_records: config.get_u64("runnel.state.checkpoint.records")?,
         },
         exactly_once: exactly_once(config),
+        fail_on_invalid_timestamp: config
+            .get("ksql.timestamp.throw.on.invalid")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")),
     })
 }
 

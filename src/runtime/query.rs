@@ -51,6 +51,10 @@ pub struct QueryConfig {
     /// `processing.guarantee=exactly_once_v2`: on a log with transactions, each worker writes
     /// its output, changelogs and input offsets in one transaction per commit.
     pub exactly_once: bool,
+    /// `ksql.timestamp.throw.on.invalid`: a record whose timestamp is invalid (negative, or
+    /// a TIMESTAMP column that is null or does not parse) fails the query instead of being
+    /// dropped and logged.
+    pub fail_on_invalid_timestamp: bool,
 }
 
 /// The state of a query, as `SHOW QUERIES` reports it.
@@ -495,6 +499,7 @@ impl Worker {
             &state,
         )?;
         task.set_cache_bytes(self.budgets.record_cache);
+        task.fail_on_invalid_timestamps(self.config.fail_on_invalid_timestamp);
         let mut stores = self.stores.lock();
         for (name, store) in task.stores() {
             stores.insert((name.clone(), partition), store.clone());

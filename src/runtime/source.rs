@@ -41,17 +41,32 @@ pub struct SourceSpec {
     pub drop_null_keys: bool,
 }
 
+/// What [`SourceSpec::decode`] made of a run of records.
+pub struct Decoded {
+    /// The rows read.
+    pub batch: Batch,
+    /// The records that could not be read, for the processing log.
+    pub log: Vec<ProcessingLogEntry>,
+    /// The record that ended the run (its offset) and the error it is, when one did.
+    pub fatal: Option<(i64, crate::Error)>,
+}
+
 /// Parses timestamp text by a Java pattern; set by the function module, which owns the
 /// pattern translator.
 pub type TimestampParser = fn(&str, &str) -> std::result::Result<i64, String>;
 
 impl SourceSpec {
     /// Decodes records into a batch. Records that cannot be read are left out and reported.
+    /// With `fail_on_invalid_timestamp` (`ksql.timestamp.throw.on.invalid`), the first record
+    /// whose timestamp is invalid ends the batch instead: the records before it are decoded,
+    /// and the error comes back for the caller to raise once it has processed them, as Kafka
+    /// Streams processes records one by one until the failing one.
     pub fn decode(
         &self,
         records: &[ConsumedRecord],
         parse_ts: Option<TimestampParser>,
-    ) -> Result<(Batch, Vec<ProcessingLogEntry>)> {
+        fail_on_invalid_timestamp: bool,
+    ) -> Result<Decoded> {
         let n = records.len();
         let mut log = Vec::new();
         let mut keep = vec![true; n];
@@ -127,7 +142,14 @@ impl SourceSpec {
         }
 
         let mut rowtimes = Vec::with_capacity(n);
+        // The offset of the record that ends the batch, and why.
+        let mut fatal: Option<(i64, crate::Error)> = None;
         for (row, rec) in records.iter().enumerate() {
+            if fatal.is_some() {
+                keep[row] = false;
+                rowtimes.push(-1);
+                continue;
+            }
             let ts = match &self.timestamp {
                 // A tombstone has no columns to take a time from; it keeps the record's.
                 None => Ok(rec.record.timestamp),
@@ -144,6 +166,17 @@ impl SourceSpec {
                         Err(e) => e,
                         Ok(ts) => format!("Invalid timestamp {ts}: negative"),
                     };
+                    if fail_on_invalid_timestamp {
+                        fatal = Some((
+                            rec.offset,
+                            crate::Error::execution(format!(
+                                "Fatal user code error in TimestampExtractor callback for record at offset {} of {}-{}: \
+                                 {message} (ksql.timestamp.throw.on.invalid is true)",
+                                rec.offset, self.topic, rec.partition
+                            )),
+                        ));
+                        continue;
+                    }
                     {
                         log.push(ProcessingLogEntry {
                             kind: ProcessingErrorKind::RecordProcessing,
@@ -221,9 +254,13 @@ impl SourceSpec {
             );
         }
         if keep.iter().all(|k| *k) {
-            Ok((batch, log))
+            Ok(Decoded { batch, log, fatal })
         } else {
-            Ok((batch.filter(&BooleanArray::from(keep))?, log))
+            Ok(Decoded {
+                batch: batch.filter(&BooleanArray::from(keep))?,
+                log,
+                fatal,
+            })
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::runtime::batch::Batch;
 use crate::runtime::graph::ProcessorGraph;
 use crate::runtime::processing_log::ProcessingLogEntry;
 use crate::runtime::processor::{Processor, ProcessorContext};
-use crate::runtime::source::TimestampParser;
+use crate::runtime::source::{Decoded, TimestampParser};
 use crate::state::changelog::{Positions, TaskStores};
 use crate::state::{SharedStore, StateConfig};
 
@@ -25,6 +25,8 @@ pub struct Task {
     processors: Vec<Box<dyn Processor>>,
     ctx: ProcessorContext,
     parse_ts: Option<TimestampParser>,
+    /// Whether an invalid record timestamp fails the task (`ksql.timestamp.throw.on.invalid`).
+    fail_on_invalid_timestamp: bool,
     state: TaskStores,
     /// For each input partition, the next offset to process: what the state reflects once
     /// committed (the position marker in the changelogs).
@@ -97,10 +99,16 @@ impl Task {
             processors,
             ctx,
             parse_ts,
+            fail_on_invalid_timestamp: false,
             positions: stores.restored_positions().clone(),
             skip_below: stores.restored_positions().clone(),
             state: stores,
         })
+    }
+
+    /// Makes an invalid record timestamp fail the task instead of dropping the record.
+    pub fn fail_on_invalid_timestamps(&mut self, fail: bool) {
+        self.fail_on_invalid_timestamp = fail;
     }
 
     /// Changelog records replayed into the task's stores when it started.
@@ -140,8 +148,16 @@ impl Task {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let (batch, mut log) = src.spec.decode(records, self.parse_ts)?;
+        let Decoded { batch, mut log, fatal } =
+            src.spec
+                .decode(records, self.parse_ts, self.fail_on_invalid_timestamp)?;
         log.extend(self.process_batch(source, batch)?);
+        if let Some((offset, error)) = fatal {
+            // The failing record and those after it were not processed: a restart reads
+            // them again.
+            self.positions.insert(tp, offset);
+            return Err(error);
+        }
         Ok(log)
     }
 
