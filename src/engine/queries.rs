@@ -402,7 +402,14 @@ pub(super) fn insert_into(
         return Err(Error::plan(format!("Query ID '{id}' already exists.")));
     }
     engine.record_command(&stmt.text)?;
-    register_query(engine, id.clone(), &stmt.text, &plan, sink, config, false)?;
+    // The target's TIMESTAMP column says where its readers take event time from; records
+    // written into it keep the query's own timestamps (ksqlDB stamps a sink from a column only
+    // for the WITH clause of a CREATE ... AS SELECT).
+    let target = Arc::new(SourceDesc {
+        timestamp: None,
+        ..(*sink).clone()
+    });
+    register_query(engine, id.clone(), &stmt.text, &plan, target, config, false)?;
     Ok(StatementResult::Message(format!("Created query with ID {id}")))
 }
 
@@ -430,7 +437,10 @@ pub(super) fn select(engine: &Arc<Engine>, query: &Query, config: &Config) -> Re
             let positions = running.positions_handle();
             let lag_log = engine.log.clone();
             let push = PushQuery::new(id, columns, rx, QueryHandle::Query(running), plan.limit);
-            let push = if plan.result_kind == SourceKind::Stream {
+            // A stream without value columns (VALUE_FORMAT='NONE') has no value in any
+            // record: its records are events all the same.
+            let has_values = plan.source.schema.value_columns().next().is_some();
+            let push = if plan.result_kind == SourceKind::Stream && has_values {
                 push.skipping_tombstones()
             } else {
                 push

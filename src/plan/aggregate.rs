@@ -27,6 +27,8 @@ use crate::types::{Column, ColumnKind, SqlType};
 
 const GROUP_PREFIX: &str = "KSQL_GROUPBY_";
 const AGG_PREFIX: &str = "KSQL_AGG_VARIABLE_";
+/// The key of the one group of an aggregate without GROUP BY.
+const GLOBAL_GROUP: &str = "__runnel_global_group";
 
 /// Plans an aggregating query. `root` is the source with its `WHERE` already applied;
 /// `scope` resolves source columns.
@@ -64,6 +66,15 @@ pub(crate) fn plan_aggregate(
             return Err(Error::plan(format!("Duplicate GROUP BY expression: {}", ExprSql(g))));
         }
         keys.push(k);
+    }
+    // Without GROUP BY (a push query's global aggregate) every row is in one group: a
+    // constant key sends them all to one partition and one state.
+    let global = keys.is_empty();
+    if global {
+        keys.push(PhysicalExpr::literal(
+            crate::types::Value::String(GLOBAL_GROUP.into()),
+            SqlType::String,
+        ));
     }
     let key_texts: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
 
@@ -322,7 +333,7 @@ pub(crate) fn plan_aggregate(
         )));
     }
     if purpose == QueryPurpose::Persistent {
-        if keys.is_empty() {
+        if global {
             return Err(Error::plan(format!(
                 "The statement does not support aggregate function [{}] without a GROUP BY clause.",
                 calls.first().map(|(text, _)| text.as_str()).unwrap_or_default()

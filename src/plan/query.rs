@@ -131,6 +131,12 @@ pub fn plan_query(
             SelectItem::Expr { expr, .. } => super::aggregate::contains_aggregate(expr, functions),
             _ => false,
         });
+    if (!query.group_by.is_empty() || global_aggregate) && !query.partition_by.is_empty() {
+        return Err(Error::plan(
+            "PARTITION BY cannot be used with an aggregation: the GROUP BY expressions are the result's key. \
+             Repartition the input in a query of its own first.",
+        ));
+    }
     if !query.group_by.is_empty() || global_aggregate {
         if query.select.iter().any(|item| match item {
             SelectItem::Expr { expr, .. } | SelectItem::StructAll(expr) => calls_table_function(expr),

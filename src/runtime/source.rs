@@ -151,9 +151,14 @@ impl SourceSpec {
                 continue;
             }
             let ts = match &self.timestamp {
-                // A tombstone has no columns to take a time from; it keeps the record's.
+                // A tombstone has no columns to take a time from; it keeps the record's. A
+                // record already left out (it could not be read) needs none.
                 None => Ok(rec.record.timestamp),
-                Some(_) if rec.record.value.is_none() => Ok(rec.record.timestamp),
+                Some(_)
+                    if !keep[row] || rec.record.value.is_none() || value_nulls.get(row).copied().unwrap_or(false) =>
+                {
+                    Ok(rec.record.timestamp)
+                }
                 Some(spec) => extract_timestamp(&columns[spec.column], row, spec.format.as_deref(), parse_ts),
             };
             match ts {

@@ -411,7 +411,7 @@ impl Overload {
     }
 
     /// Whether ksqlDB casts `t` to this overload's type implicitly: numbers widen, and a
-    /// STRING reads as a DATE, TIME, TIMESTAMP or BYTES.
+    /// STRING reads as a DATE, TIME or TIMESTAMP.
     fn takes_with_cast(self, t: &SqlType) -> bool {
         let rank = match self {
             Overload::Of(o) => numeric_rank(o),
@@ -422,10 +422,7 @@ impl Overload {
             _ => {
                 self.takes_exactly(t)
                     || (*t == SqlType::String
-                        && matches!(
-                            self,
-                            Overload::Of(SqlType::Date | SqlType::Time | SqlType::Timestamp | SqlType::Bytes)
-                        ))
+                        && matches!(self, Overload::Of(SqlType::Date | SqlType::Time | SqlType::Timestamp)))
             }
         }
     }

@@ -192,7 +192,13 @@ impl Processor for RecordCache {
             + batch
                 .tombstones
                 .as_ref()
-                .map_or(0, |t| t.get_array_memory_size() as u64);
+                .map_or(0, |t| t.get_array_memory_size() as u64)
+            + batch.headers.as_ref().map_or(0, |rows| {
+                rows.iter()
+                    .flatten()
+                    .map(|(k, v)| (k.len() + v.as_ref().map_or(0, |v| v.len()) + 48) as u64)
+                    .sum::<u64>()
+            });
         self.batches.push_back(Some(HeldBatch {
             columns: batch.columns.clone(),
             tombstones: batch.tombstones.clone(),
