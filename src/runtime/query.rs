@@ -698,7 +698,15 @@ impl Worker {
                 return Err(Error::internal(format!("records from unassigned topic {topic}")));
             };
             if let Some(task) = self.tasks.get_mut(&(sub, partition)) {
-                entries.extend(task.process(source, run)?);
+                match task.process(source, run) {
+                    Ok(logged) => entries.extend(logged),
+                    Err(error) => {
+                        // What was logged before the failure still reaches the processing log.
+                        entries.extend(task.take_processing_log());
+                        write_entries(self.log.as_ref(), &self.query_id, &entries);
+                        return Err(error);
+                    }
+                }
             }
             start = end;
         }

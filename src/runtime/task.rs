@@ -106,6 +106,11 @@ impl Task {
         })
     }
 
+    /// Processing-log entries raised but not yet returned (those of a run that failed).
+    pub fn take_processing_log(&mut self) -> Vec<ProcessingLogEntry> {
+        self.ctx.take_processing_log()
+    }
+
     /// Makes an invalid record timestamp fail the task instead of dropping the record.
     pub fn fail_on_invalid_timestamps(&mut self, fail: bool) {
         self.fail_on_invalid_timestamp = fail;
@@ -154,8 +159,11 @@ impl Task {
         log.extend(self.process_batch(source, batch)?);
         if let Some((offset, error)) = fatal {
             // The failing record and those after it were not processed: a restart reads
-            // them again.
+            // them again. What the run logged is kept for `take_processing_log`.
             self.positions.insert(tp, offset);
+            for entry in log {
+                self.ctx.log_error(entry);
+            }
             return Err(error);
         }
         Ok(log)

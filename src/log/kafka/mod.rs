@@ -302,18 +302,29 @@ impl KafkaLog {
 
     fn watermarks(&self, topic: &str, partition: i32) -> LogResult<(i64, i64)> {
         let wire = self.wire_topic(topic);
-        match self.metadata.fetch_watermarks(&wire, partition, REQUEST_TIMEOUT) {
-            Ok(w) => Ok(w),
+        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        loop {
+            let e = match self.metadata.fetch_watermarks(&wire, partition, REQUEST_TIMEOUT) {
+                Ok(w) => return Ok(w),
+                Err(e) => e,
+            };
             // Say which of topic or partition is missing, as the embedded log does.
-            Err(e) => match self.topic_shape(topic)? {
-                None => Err(LogError::UnknownTopic(topic.to_string())),
-                Some((n, _)) if !(0..n).contains(&partition) => Err(LogError::UnknownPartition {
-                    topic: topic.to_string(),
-                    partition,
-                    partitions: n,
-                }),
-                Some(_) => Err(broker_error(&format!("reading the offsets of {topic}[{partition}]"), e)),
-            },
+            match self.topic_shape(topic)? {
+                None => return Err(LogError::UnknownTopic(topic.to_string())),
+                Some((n, _)) if !(0..n).contains(&partition) => {
+                    return Err(LogError::UnknownPartition {
+                        topic: topic.to_string(),
+                        partition,
+                        partitions: n,
+                    });
+                }
+                // A partition of a topic just created may not have its leader yet (or is
+                // moving to another broker): ask again until the request timeout.
+                Some(_) if is_leader_in_flux(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Some(_) => return Err(broker_error(&format!("reading the offsets of {topic}[{partition}]"), e)),
+            }
         }
     }
 }
@@ -578,4 +589,14 @@ fn admin_options() -> AdminOptions {
 /// completes, so no async runtime is needed.
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     futures_executor::block_on(future)
+}
+
+/// Whether a broker error means a partition's leadership is being settled (a new topic, a
+/// leader election), which passes by itself.
+fn is_leader_in_flux(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(Code::NotLeaderForPartition | Code::LeaderNotAvailable | Code::UnknownTopicOrPartition)
+    )
 }
