@@ -171,6 +171,17 @@ pub(crate) fn formats(
     Ok((key_format, value_format))
 }
 
+/// ksqlDB refuses a `KEY_FORMAT` (other than `NONE`) for a stream that has no key columns.
+pub(crate) fn refuse_key_format_without_key(with: &With<'_>, kind: SourceKind, has_key: bool) -> Result<()> {
+    let named = with
+        .string("KEY_FORMAT")?
+        .is_some_and(|f| !f.eq_ignore_ascii_case("NONE"));
+    if kind == SourceKind::Stream && named && !has_key {
+        return Err(Error::plan("Key format specified for stream without key columns."));
+    }
+    Ok(())
+}
+
 /// Makes sure the topic exists with `partitions` (creating it when `create` allows).
 pub(crate) fn ensure_topic(
     engine: &Engine,
@@ -381,12 +392,7 @@ pub(super) fn create_source(
     let schema = columns_to_schema(c.kind, &c.columns)?;
     let value_columns = schema.columns.iter().filter(|c| c.kind == ColumnKind::Value).count();
     let (key_format, value_format) = formats(&with, None, config, value_columns)?;
-    let key_format_named = with
-        .string("KEY_FORMAT")?
-        .is_some_and(|f| !f.eq_ignore_ascii_case("NONE"));
-    if c.kind == SourceKind::Stream && key_format_named && schema.key_columns().next().is_none() {
-        return Err(Error::plan("Key format specified for stream without key columns."));
-    }
+    refuse_key_format_without_key(&with, c.kind, schema.key_columns().next().is_some())?;
     let pairs = |kind: ColumnKind| -> Vec<(String, SqlType)> {
         schema
             .columns

@@ -240,12 +240,7 @@ pub(super) fn create_as_select(
     let out = plan.output_columns();
     let value_columns = out.iter().filter(|c| c.kind == ColumnKind::Value).count();
     let (key_format, value_format) = formats(&with, Some(inherit), config, value_columns)?;
-    let key_format_named = with
-        .string("KEY_FORMAT")?
-        .is_some_and(|f| !f.eq_ignore_ascii_case("NONE"));
-    if c.kind == SourceKind::Stream && key_format_named && !out.iter().any(|c| c.kind == ColumnKind::Key) {
-        return Err(Error::plan("Key format specified for stream without key columns."));
-    }
+    super::ddl::refuse_key_format_without_key(&with, c.kind, out.iter().any(|c| c.kind == ColumnKind::Key))?;
     let pairs = |kind: ColumnKind| -> Vec<(String, SqlType)> {
         out.iter()
             .filter(|c| c.kind == kind)

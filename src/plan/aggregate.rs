@@ -62,7 +62,8 @@ pub(crate) fn plan_aggregate(
                 "GROUP BY NULL is not allowed: group by a column or an expression",
             ));
         }
-        if keys.iter().any(|earlier| earlier.to_string() == k.to_string()) {
+        let text = k.to_string();
+        if keys.iter().any(|earlier| earlier.to_string() == text) {
             return Err(Error::plan(format!("Duplicate GROUP BY expression: {}", ExprSql(g))));
         }
         keys.push(k);
