@@ -59,7 +59,8 @@ pub(crate) fn encode(j: &Json, side: Option<&Side>) -> Result<Option<Vec<u8>>, S
     // A side with no columns (a stream without key columns) is not read: write what was given.
     let kind = kind.filter(|_| side.is_none_or(|s| !s.columns.is_empty()));
     match (kind, j) {
-        (Some(FormatKind::Json), _) => Ok(Some(j.to_string().into_bytes())),
+        // The internal format also reads JSON.
+        (Some(FormatKind::Json | FormatKind::Internal), _) => Ok(Some(j.to_string().into_bytes())),
         (Some(FormatKind::None), _) => Ok(None),
         (Some(FormatKind::Delimited), Json::String(s)) => Ok(Some(s.clone().into_bytes())),
         (Some(FormatKind::Delimited), Json::Number(n)) => Ok(Some(n.clone().into_bytes())),

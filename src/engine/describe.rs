@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::result::{RowSet, StatementResult};
 use super::{Config, Engine, Session};
 use crate::error::{Error, Result};
-use crate::format::{Format, FormatKind};
+use crate::format::Format;
 use crate::plan::catalog::SourceDesc;
 use crate::plan::lower::{SinkTarget, build_topology};
 use crate::plan::query::{QueryPurpose, plan_query};
@@ -19,12 +19,7 @@ fn s(v: impl Into<String>) -> Value {
 
 /// The format's name as ksqlDB prints it.
 pub(crate) fn format_name(f: &Format) -> &'static str {
-    match f.kind {
-        FormatKind::Json => "JSON",
-        FormatKind::Delimited => "DELIMITED",
-        FormatKind::Kafka => "KAFKA",
-        FormatKind::None => "NONE",
-    }
+    f.kind.name()
 }
 
 /// ksqlDB's type text in DESCRIBE (`VARCHAR(STRING)` for strings).

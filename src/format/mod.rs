@@ -1,4 +1,5 @@
-//! Record formats: JSON, DELIMITED, KAFKA and NONE, for keys and values.
+//! Record formats: JSON, DELIMITED, KAFKA and NONE, for keys and values, and the binary
+//! format of Runnel's internal topics.
 //!
 //! A [`Format`] turns a batch of record keys or values (raw bytes) into one Arrow array per
 //! column, and rows of Arrow columns back into bytes, the way ksqlDB's serdes do. Decoding
@@ -6,6 +7,7 @@
 //! read becomes a row of NULLs and is reported in [`DecodedColumns::errors`], so one bad
 //! record never costs the rest of the batch.
 
+mod binary;
 mod builder;
 mod delimited;
 mod json_decode;
@@ -47,6 +49,9 @@ pub enum FormatKind {
     Kafka,
     /// No data: the part of the record is not read and not written.
     None,
+    /// Runnel's own binary rows, for the values of internal topics only (not nameable in
+    /// SQL); reading it also accepts JSON, which those topics held before (see `binary`).
+    Internal,
 }
 
 impl FormatKind {
@@ -57,6 +62,7 @@ impl FormatKind {
             FormatKind::Delimited => "DELIMITED",
             FormatKind::Kafka => "KAFKA",
             FormatKind::None => "NONE",
+            FormatKind::Internal => "INTERNAL",
         }
     }
 }
@@ -269,6 +275,12 @@ impl Format {
                 None => Ok(RowOutcome::Null),
                 Some(bytes) => match self.kind {
                     FormatKind::Json => json_decode::decode_record(&mut cols, &names, unwrapped, bytes, &mut scratch),
+                    FormatKind::Internal if bytes.first() == Some(&binary::MAGIC) => {
+                        binary::decode_record(&mut cols, bytes)
+                    }
+                    FormatKind::Internal => {
+                        json_decode::decode_record(&mut cols, &names, unwrapped, bytes, &mut scratch)
+                    }
                     FormatKind::Delimited => delimited::decode_record(&mut cols, self.delimiter, bytes),
                     FormatKind::Kafka => kafka::decode_record(&mut cols, bytes),
                     // NONE reads nothing; any columns it was (wrongly) given stay NULL.
@@ -378,6 +390,7 @@ impl Format {
             FormatKind::None => 0,
             FormatKind::Kafka => 16,
             FormatKind::Json | FormatKind::Delimited => 16 + 24 * columns.len(),
+            FormatKind::Internal => 1 + 12 * columns.len(),
         };
         let mut out = EncodedRows {
             data: Vec::with_capacity(per_row * num_rows),
@@ -412,6 +425,10 @@ impl Format {
                     }
                 }
                 FormatKind::Delimited => delimited::encode_record(&cols, self.delimiter, row, buf).map(|_| true),
+                FormatKind::Internal => {
+                    binary::encode_record(&cols, row, buf);
+                    Ok(true)
+                }
                 FormatKind::Kafka => kafka::encode_record(&cols, row, buf),
             };
             match written {

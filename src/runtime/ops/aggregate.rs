@@ -1,16 +1,18 @@
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use arrow_array::ArrayRef;
+use arrow_array::{ArrayRef, UInt32Array};
+use arrow_select::take::take;
 use foldhash::fast::FixedState;
+use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::error::{Error, Result};
 use crate::function::AggregateImpl;
 use crate::runtime::batch::{Batch, pseudo_arrays};
 use crate::runtime::processor::{Processor, ProcessorContext};
 use crate::state::SharedStore;
-use crate::state::codec::{decode_row, encode_row};
-use crate::types::arrow::{build_array, value_at};
+use crate::state::codec::{ArrayRowEncoder, decode_row, encode_row};
+use crate::types::arrow::{build_array, to_arrow, value_at};
 use crate::types::{SqlType, Value};
 
 /// One aggregate function of the operator, with the input columns it reads.
@@ -40,15 +42,15 @@ pub struct Aggregate {
 
 /// An output row of the aggregation.
 struct OutputRow {
-    values: Vec<Value>,
+    /// The input row that made it: its key columns are the output's.
+    row: usize,
+    /// Each aggregate's result.
+    results: Vec<Value>,
     ts: i64,
-    partition: i32,
     offset: i64,
-    /// The key's previous row, when old values are sent and the key had one.
+    /// The key's previous results and timestamp, when old values are sent and the key had
+    /// a row.
     old: Option<(Vec<Value>, i64)>,
-    /// The headers of the input record that made this row (Kafka Streams forwards them
-    /// with the aggregate's update).
-    headers: Vec<crate::log::Header>,
 }
 
 impl Aggregate {
@@ -71,20 +73,23 @@ impl Aggregate {
         self
     }
 
-    /// The output row of a key in state `stored` (`[max timestamp, states...]`), if the key
-    /// has been aggregated before.
-    fn row_of(&self, key: &[Value], stored: &[Value]) -> Option<(Vec<Value>, i64)> {
+    /// The aggregates' results and timestamp of a key in state `stored` (`[max timestamp,
+    /// states...]`), if the key has been aggregated before.
+    fn results_of(&self, stored: &[Value]) -> Option<(Vec<Value>, i64)> {
         let ts = stored.first()?.as_i64()?;
         if ts == i64::MIN {
             return None;
         }
-        Some((self.result_row(key.to_vec(), stored), ts))
+        Some((self.results(stored), ts))
     }
 
-    /// `key` followed by each aggregate's result from state `stored`.
-    fn result_row(&self, mut key: Vec<Value>, stored: &[Value]) -> Vec<Value> {
-        key.extend(self.specs.iter().zip(&stored[1..]).map(|(s, st)| s.imp.result(st)));
-        key
+    /// Each aggregate's result from state `stored`.
+    fn results(&self, stored: &[Value]) -> Vec<Value> {
+        self.specs
+            .iter()
+            .zip(&stored[1..])
+            .map(|(s, st)| s.imp.result(st))
+            .collect()
     }
 }
 
@@ -103,29 +108,30 @@ impl Processor for Aggregate {
             return Err(Error::internal("aggregate input has no pseudo columns"));
         };
         // The batch's rows by key: each distinct key is read once (all together: the store
-        // looks them up in one batched call), folded in row order, and written once.
-        let mut rows: Vec<(usize, usize, Vec<Value>)> = Vec::with_capacity(batch.len);
-        let mut slots: HashMap<Vec<u8>, usize, FixedState> = HashMap::with_hasher(FixedState::default());
+        // looks them up in one batched call), folded in row order, and written once. Keys are
+        // encoded straight from the key columns, into one buffer reused for every row.
+        let encoder = ArrayRowEncoder::new(&batch.columns[..self.key_count]);
+        let hasher = FixedState::default();
+        let mut rows: Vec<(usize, usize)> = Vec::with_capacity(batch.len);
+        let mut slots: HashTable<usize> = HashTable::new();
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut key = Vec::with_capacity(64);
         for row in 0..batch.len {
-            if batch.is_tombstone(row) && !batch.is_retraction(row) {
+            if batch.is_tombstone(row) && !batch.is_retraction(row) || encoder.has_null(row) {
                 continue;
             }
-            let key: Vec<Value> = batch.columns[..self.key_count]
-                .iter()
-                .map(|c| value_at(c.as_ref(), row))
-                .collect();
-            if key.iter().any(Value::is_null) {
-                continue;
-            }
-            let key_bytes = encode_row(&key);
-            let next = slots.len();
-            let slot = *slots.entry(key_bytes).or_insert(next);
-            rows.push((row, slot, key));
-        }
-        // The distinct keys, by slot.
-        let mut keys: Vec<Vec<u8>> = vec![Vec::new(); slots.len()];
-        for (key, slot) in slots {
-            keys[slot] = key;
+            key.clear();
+            encoder.encode(row, &mut key);
+            let hash = hasher.hash_one(key.as_slice());
+            let slot = match slots.entry(hash, |&i| keys[i] == key, |&i| hasher.hash_one(keys[i].as_slice())) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => {
+                    e.insert(keys.len());
+                    keys.push(key.clone());
+                    keys.len() - 1
+                }
+            };
+            rows.push((row, slot));
         }
         if rows.is_empty() {
             return Ok(());
@@ -156,7 +162,7 @@ impl Processor for Aggregate {
         let same_update: Vec<bool> = rows
             .iter()
             .zip(rows.iter().skip(1))
-            .map(|((a, slot_a, _), (b, slot_b, _))| {
+            .map(|((a, slot_a), (b, slot_b))| {
                 batch.is_retraction(*a)
                     && !batch.is_retraction(*b)
                     && slot_a == slot_b
@@ -168,9 +174,9 @@ impl Processor for Aggregate {
         // With old values: the key's row before the update being folded (which, for an
         // absorbed retraction, is the row before the retraction).
         let mut before: Option<(Vec<Value>, i64)> = None;
-        for ((row, slot, key), absorbed) in rows.into_iter().zip(same_update) {
+        for ((row, slot), absorbed) in rows.into_iter().zip(same_update) {
             if self.old_values && before.is_none() {
-                before = Some(self.row_of(&key, &states[slot]).unwrap_or_default());
+                before = Some(self.results_of(&states[slot]).unwrap_or_default());
             }
             let stored = &mut states[slot];
             let retract = batch.is_retraction(row);
@@ -202,64 +208,83 @@ impl Processor for Aggregate {
                 continue;
             }
             out.push(OutputRow {
-                values: self.result_row(key, stored),
+                row,
+                results: self.results(stored),
                 ts: max_ts,
-                partition: partitions.value(row),
                 offset: offsets.value(row),
                 old: before.take().filter(|(values, _)| !values.is_empty()),
-                headers: batch.headers_of(row).to_vec(),
             });
         }
         for (key, stored) in keys.into_iter().zip(&states) {
             store.put_owned(key.into(), Some(encode_row(stored).into()))?;
         }
-        self.emit(out, ctx, batch.headers.is_some())
+        self.emit(out, &batch, ctx)
     }
 }
 
 impl Aggregate {
-    fn emit(&self, rows: Vec<OutputRow>, ctx: &mut ProcessorContext, with_headers: bool) -> Result<()> {
-        if rows.is_empty() {
+    fn emit(&self, rows: Vec<OutputRow>, input: &Batch, ctx: &mut ProcessorContext) -> Result<()> {
+        let (Some(first), Some(partitions)) = (rows.first(), input.partitions()) else {
             return Ok(());
-        }
-        let partition = rows[0].partition;
+        };
+        let partition = partitions.value(first.row);
         let olds = rows.iter().filter(|r| r.old.is_some()).count();
         let n = rows.len() + olds;
         let mut ts: Vec<i64> = Vec::with_capacity(n);
         let mut offsets: Vec<i64> = Vec::with_capacity(n);
         let mut retractions: Vec<bool> = Vec::with_capacity(n);
-        let mut values: Vec<Vec<Value>> = Vec::with_capacity(n);
-        let mut headers: Vec<Vec<crate::log::Header>> = Vec::new();
+        // The input row of each output row: the key columns are gathered from there.
+        let mut source_rows: Vec<u32> = Vec::with_capacity(n);
+        let mut results: Vec<Vec<Value>> = Vec::with_capacity(n);
         for row in rows {
+            let source_row = u32::try_from(row.row).map_err(|_| Error::internal("batch too large"))?;
             if let Some((old, old_ts)) = row.old {
                 ts.push(old_ts);
                 offsets.push(row.offset);
                 retractions.push(true);
-                values.push(old);
-                if with_headers {
-                    headers.push(row.headers.clone());
-                }
+                source_rows.push(source_row);
+                results.push(old);
             }
             ts.push(row.ts);
             offsets.push(row.offset);
             retractions.push(false);
-            values.push(row.values);
-            if with_headers {
-                headers.push(row.headers);
-            }
+            source_rows.push(source_row);
+            results.push(row.results);
         }
+        let take_rows = UInt32Array::from(source_rows);
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.output_types.len() + 3);
         for (c, ty) in self.output_types.iter().enumerate() {
-            let column: Vec<Value> = values.iter_mut().map(|r| std::mem::take(&mut r[c])).collect();
-            columns.push(build_array(ty, &column)?);
+            if c < self.key_count {
+                let keys = take(input.columns[c].as_ref(), &take_rows, None)?;
+                // The planner keys the aggregation by its leading input columns, so their
+                // types are the output's; anything else is converted value by value.
+                if *keys.data_type() == to_arrow(ty) {
+                    columns.push(keys);
+                } else {
+                    let values: Vec<Value> = (0..keys.len()).map(|r| value_at(keys.as_ref(), r)).collect();
+                    columns.push(build_array(ty, &values)?);
+                }
+            } else {
+                let column: Vec<Value> = results
+                    .iter_mut()
+                    .map(|r| std::mem::take(&mut r[c - self.key_count]))
+                    .collect();
+                columns.push(build_array(ty, &column)?);
+            }
         }
         columns.extend(pseudo_arrays(ts, partition, offsets));
         let mut batch = Batch::new(columns, n)?;
         if olds > 0 {
             batch.retractions = Some(arrow_array::BooleanArray::from(retractions));
         }
-        if with_headers {
-            batch.headers = Some(headers);
+        if input.headers.is_some() {
+            batch.headers = Some(
+                take_rows
+                    .values()
+                    .iter()
+                    .map(|r| input.headers_of(*r as usize).to_vec())
+                    .collect(),
+            );
         }
         ctx.forward(batch);
         Ok(())

@@ -7,9 +7,7 @@ use foldhash::fast::FixedState;
 use crate::error::{Error, Result};
 use crate::runtime::batch::Batch;
 use crate::runtime::processor::{Processor, ProcessorContext};
-use crate::state::codec::encode_row;
-use crate::types::Value;
-use crate::types::arrow::value_at;
+use crate::state::codec::ArrayRowEncoder;
 
 /// A batch some of whose rows are still the latest of their key.
 struct HeldBatch {
@@ -207,15 +205,13 @@ impl Processor for RecordCache {
             bytes,
         }));
         self.bytes += bytes;
-        let mut key: Vec<Value> = Vec::with_capacity(self.key_columns.len());
+        let key_columns: Vec<ArrayRef> = self.key_columns.iter().map(|c| batch.columns[*c].clone()).collect();
+        let encoder = ArrayRowEncoder::new(&key_columns);
+        let mut key = Vec::with_capacity(64);
         for row in 0..batch.len {
             key.clear();
-            key.extend(
-                self.key_columns
-                    .iter()
-                    .map(|c| value_at(batch.columns[*c].as_ref(), row)),
-            );
-            let encoded: Arc<[u8]> = encode_row(&key).into();
+            encoder.encode(row, &mut key);
+            let encoded: Arc<[u8]> = Arc::from(key.as_slice());
             let seq = self.first_seq + self.order.len() as u64;
             let older = self.by_key.insert(encoded.clone(), seq);
             self.order.push_back(Some(Slot {
