@@ -1,24 +1,33 @@
-//! A bounded in-memory copy of a store's committed entries, in front of RocksDB: reading a
-//! key the task touched recently costs a hash lookup instead of a RocksDB search (memtables,
-//! then index and data blocks of each level), and writing one costs a hash update instead
-//! of a memtable insert.
+//! A bounded in-memory copy of a store's entries, in front of RocksDB: reading a key the
+//! task touched recently costs a hash lookup instead of a RocksDB search (memtables, then
+//! index and data blocks of each level), and writing one costs a hash update instead of a
+//! memtable insert.
 //!
-//! [`ChangeLoggingStore`](super::changelog) puts what a commit wrote to the changelog here,
-//! marked *dirty* (not yet in RocksDB), and fills it with what reads found in RocksDB (also
-//! "absent", so a key seen for the first time is searched for once). Dirty entries reach
-//! RocksDB when they are evicted ([`StoreCache::take_spill`]), before a checkpoint, and
-//! before a range read ([`StoreCache::dirty_entries`]); until then the cache is the only
+//! An entry is in one of four states. *Unlogged*: the task changed it since the last commit,
+//! so the changelog does not have it yet ([`StoreCache::put`]); such entries are never
+//! evicted, and a commit writes them to the changelog ([`StoreCache::unlogged_changes`]) and
+//! then marks them logged ([`StoreCache::mark_logged`]). *Dirty*: in the changelog, not yet
+//! in RocksDB. *Clean*: RocksDB has it, e.g. what a read found there ([`StoreCache::fill`],
+//! "absent" included, so a key seen for the first time is searched for once). Dirty entries
+//! reach RocksDB when they are evicted ([`StoreCache::take_spill`]), before a checkpoint, and
+//! before a range read ([`StoreCache::dirty_entries`]). Until then the cache is the only
 //! place with them besides the changelog, which is why it is consulted before RocksDB and
 //! why a checkpoint, which claims that RocksDB holds everything up to an offset, writes them
 //! first. A crash loses them, as it loses RocksDB's unflushed memtables: the restart replays
-//! the changelog from the checkpoint.
+//! the changelog from the checkpoint. Unlogged entries never reach RocksDB: RocksDB only
+//! holds what the changelog holds (see [`super::changelog`]).
+//!
+//! Holding a task's uncommitted changes here, rather than in a map of their own, makes an
+//! aggregation's read and write of one key two lookups of the same entry (the second one in
+//! the processor's cache), as in Kafka Streams' caching store.
 //!
 //! Eviction is by generation instead of by exact LRU order: entries go into a young
-//! generation; when it holds half the budget it becomes the old generation and the previous
-//! old one is dropped (its dirty entries go to the spill list first). A hit in the old
-//! generation moves the entry back to the young one, so whatever was used during the last
-//! two generations stays. That keeps a hit to one or two hash lookups with no list to
-//! maintain, and memory within the budget.
+//! generation; when it holds half the budget (besides unlogged entries) it becomes the old
+//! generation and the previous old one is dropped (its dirty entries go to the spill list
+//! first, its unlogged ones move to the young generation). A hit in the old generation moves
+//! the entry back to the young one, so whatever was used during the last two generations
+//! stays. That keeps a hit to one or two hash lookups with no list to maintain, and memory
+//! within the budget plus what the task changed since its last commit.
 
 use std::hash::BuildHasher;
 
@@ -41,6 +50,8 @@ const HEADER: usize = 5;
 const PRESENT: u8 = 1;
 /// Flag: RocksDB does not have this yet.
 const DIRTY: u8 = 2;
+/// Flag: the changelog does not have this yet (with [`DIRTY`]).
+const UNLOGGED: u8 = 4;
 
 fn slot_key(slot: &[u8]) -> &[u8] {
     let len = u32::from_le_bytes([slot[1], slot[2], slot[3], slot[4]]) as usize;
@@ -52,8 +63,13 @@ fn slot_value(slot: &[u8]) -> Option<&[u8]> {
     (slot[0] & PRESENT != 0).then(|| &slot[HEADER + len..])
 }
 
+/// Whether RocksDB lacks the entry and may be given it (it is in the changelog).
 fn is_dirty(slot: &[u8]) -> bool {
-    slot[0] & DIRTY != 0
+    slot[0] & (DIRTY | UNLOGGED) == DIRTY
+}
+
+fn is_unlogged(slot: &[u8]) -> bool {
+    slot[0] & UNLOGGED != 0
 }
 
 fn flags(value: Option<&[u8]>, dirty: bool) -> u8 {
@@ -101,8 +117,12 @@ pub struct StoreCache {
     old: Generation,
     /// Dirty entries evicted and not yet written to the store.
     spill: Vec<Slot>,
-    /// Dirty entries in the two generations.
+    /// Dirty (logged) entries in the two generations.
     dirty: usize,
+    /// The keys of the unlogged entries, each once.
+    unlogged: Vec<Box<[u8]>>,
+    /// What the unlogged entries cost.
+    unlogged_bytes: usize,
     /// Counts the commits that changed entries, so a reader that searched the store without
     /// holding the cache can tell whether what it found may be older than the cache.
     epoch: u64,
@@ -118,6 +138,8 @@ impl StoreCache {
             old: Generation::default(),
             spill: Vec::new(),
             dirty: 0,
+            unlogged: Vec::new(),
+            unlogged_bytes: 0,
             epoch: 0,
         }
     }
@@ -157,53 +179,104 @@ impl StoreCache {
         }
     }
 
-    /// Records changes a commit has just written to the changelog; with `dirty`, they are
-    /// not in the store yet. A change it cannot hold (a key of 4 GiB or more) goes to
-    /// `uncached`, and the caller must write it to the store itself.
-    pub fn update<'a>(
-        &mut self,
-        changes: impl Iterator<Item = (&'a Bytes, &'a Option<Bytes>)>,
-        dirty: bool,
-        mut uncached: impl FnMut(&'a Bytes, &'a Option<Bytes>),
-    ) {
-        self.epoch += 1;
-        for (key, value) in changes {
-            if !self.set(key, value.as_deref(), dirty) {
-                uncached(key, value);
-            }
+    /// Records a change the task made and the changelog does not have yet: readers see it
+    /// at once, and it stays, never evicted, until a commit has written it to the changelog
+    /// ([`StoreCache::mark_logged`]). Returns false for a key of 4 GiB or more, which the
+    /// cache cannot hold (nothing changes then).
+    pub fn put(&mut self, key: &[u8], value: Option<&[u8]>) -> bool {
+        if u32::try_from(key.len()).is_err() {
+            return false;
         }
-    }
-
-    fn set(&mut self, key: &[u8], value: Option<&[u8]>, dirty: bool) -> bool {
+        self.epoch += 1;
         let hash = self.hasher.hash_one(key);
+        let mut was_unlogged = false;
         if let Ok(mut entry) = self.young.table.find_entry(hash, |s| slot_key(s) == key) {
             let slot = entry.get_mut();
             let at = HEADER + key.len();
-            let was_dirty = is_dirty(slot);
             if slot.len() - at == value.map_or(0, <[u8]>::len) {
-                slot[0] = flags(value, dirty || was_dirty);
+                // Most aggregation states keep their length: overwrite in place.
+                let before = slot[0];
+                slot[0] = flags(value, true) | UNLOGGED;
                 slot[at..].copy_from_slice(value.unwrap_or_default());
-                self.dirty += usize::from(dirty && !was_dirty);
+                let cost = cost(slot);
+                self.forget(before, cost);
+                self.note_unlogged(key, before & UNLOGGED != 0, cost);
                 return true;
             }
             let (old, _) = entry.remove();
             self.young.bytes -= cost(&old);
-            self.dirty -= usize::from(was_dirty);
-            return self.insert(hash, key, value, dirty || was_dirty);
+            was_unlogged = is_unlogged(&old);
+            self.forget(old[0], cost(&old));
+        } else if let Some(old) = self.old.remove(hash, key) {
+            was_unlogged = is_unlogged(&old);
+            self.forget(old[0], cost(&old));
         }
-        // A copy in the old generation is stale now.
-        let was_dirty = self.old.remove(hash, key).is_some_and(|s| is_dirty(&s));
-        self.dirty -= usize::from(was_dirty);
-        self.insert(hash, key, value, dirty || was_dirty)
-    }
-
-    fn insert(&mut self, hash: u64, key: &[u8], value: Option<&[u8]>, dirty: bool) -> bool {
-        let Some(slot) = make_slot(key, value, dirty) else {
+        let Some(mut slot) = make_slot(key, value, true) else {
             return false;
         };
-        self.dirty += usize::from(dirty);
+        slot[0] |= UNLOGGED;
+        self.note_unlogged(key, was_unlogged, cost(&slot));
         self.admit(hash, slot);
         true
+    }
+
+    /// Takes an entry with flags `flags` and cost `cost`, about to be replaced, out of the
+    /// counts.
+    fn forget(&mut self, flags: u8, cost: usize) {
+        if flags & UNLOGGED != 0 {
+            self.unlogged_bytes -= cost;
+        } else if flags & DIRTY != 0 {
+            self.dirty -= 1;
+        }
+    }
+
+    /// Counts an unlogged entry of `key` costing `cost`; `listed`: whether the key already
+    /// had one (and so is in the list).
+    fn note_unlogged(&mut self, key: &[u8], listed: bool, cost: usize) {
+        self.unlogged_bytes += cost;
+        if !listed {
+            self.unlogged.push(key.into());
+        }
+    }
+
+    /// The unlogged entries: what the next commit writes to the changelog, each key once,
+    /// `None` for a deletion.
+    pub fn unlogged_changes(&self) -> Vec<(&[u8], Option<&[u8]>)> {
+        self.unlogged
+            .iter()
+            .filter_map(|key| {
+                let hash = self.hasher.hash_one(key);
+                let slot = self.young.find(hash, key).or_else(|| self.old.find(hash, key))?;
+                Some((slot_key(slot), slot_value(slot)))
+            })
+            .collect()
+    }
+
+    /// How many entries are unlogged.
+    pub fn unlogged_len(&self) -> usize {
+        self.unlogged.len()
+    }
+
+    /// Records that the changelog now has every unlogged entry (as
+    /// [`StoreCache::unlogged_changes`] listed them: the task did not change any since):
+    /// they are dirty now, free to be evicted to the store.
+    pub fn mark_logged(&mut self) {
+        self.epoch += 1;
+        for key in std::mem::take(&mut self.unlogged) {
+            let hash = self.hasher.hash_one(&key);
+            let slot = match self.young.table.find_mut(hash, |s| slot_key(s) == &key[..]) {
+                Some(slot) => slot,
+                None => match self.old.table.find_mut(hash, |s| slot_key(s) == &key[..]) {
+                    Some(slot) => slot,
+                    None => continue,
+                },
+            };
+            if slot[0] & UNLOGGED != 0 {
+                slot[0] &= !UNLOGGED;
+                self.unlogged_bytes -= cost(slot);
+                self.dirty += 1;
+            }
+        }
     }
 
     /// Dirty entries evicted and not yet written to the store, in key order (of two of one
@@ -252,19 +325,23 @@ impl StoreCache {
     pub fn mark_clean(&mut self) {
         self.spill.clear();
         for slot in self.old.table.iter_mut().chain(self.young.table.iter_mut()) {
-            slot[0] &= !DIRTY;
+            if !is_unlogged(slot) {
+                slot[0] &= !DIRTY;
+            }
         }
         self.dirty = 0;
     }
 
     /// Forgets everything (the store was written behind the cache's back, e.g. restored).
-    /// Dirty entries must have been written first.
+    /// Dirty entries must have been written first, and unlogged ones are lost.
     pub fn clear(&mut self) {
         self.epoch += 1;
         self.young = Generation::default();
         self.old = Generation::default();
         self.spill.clear();
         self.dirty = 0;
+        self.unlogged.clear();
+        self.unlogged_bytes = 0;
     }
 
     /// Entries held (both generations; a key may be counted twice).
@@ -283,10 +360,19 @@ impl StoreCache {
         self.young
             .table
             .insert_unique(hash, slot, |s| hasher.hash_one(slot_key(s)));
-        if self.young.bytes > self.generation_bytes {
+        // Unlogged entries are not evicted, so they do not count towards turning over (else
+        // a commit interval's worth of changes larger than a generation would turn it over
+        // at every admission).
+        if self.young.bytes > self.generation_bytes + self.unlogged_bytes {
             let dropped = std::mem::replace(&mut self.old, std::mem::take(&mut self.young));
             for slot in dropped.table {
-                if is_dirty(&slot) {
+                if is_unlogged(&slot) {
+                    self.young.bytes += cost(&slot);
+                    let hash = hasher.hash_one(slot_key(&slot));
+                    self.young
+                        .table
+                        .insert_unique(hash, slot, |s| hasher.hash_one(slot_key(s)));
+                } else if is_dirty(&slot) {
                     self.dirty -= 1;
                     self.spill.push(slot);
                 }
@@ -312,11 +398,7 @@ mod tests {
         c.fill(e, b"b", None);
         assert_eq!(c.get(b"a"), Some(Some(b("1"))));
         assert_eq!(c.get(b"b"), Some(None));
-        c.update(
-            [(&b("a"), &None), (&b("c"), &Some(b("3")))].into_iter(),
-            false,
-            |_, _| {},
-        );
+        assert!(c.put(b"a", None) && c.put(b"c", Some(b"3")));
         assert_eq!(c.get(b"a"), Some(None));
         assert_eq!(c.get(b"c"), Some(Some(b("3"))));
     }
@@ -326,7 +408,8 @@ mod tests {
         let mut c = StoreCache::new(1 << 20);
         let e = c.epoch();
         // A reader searched the store, then a commit wrote "k" before the reader filled.
-        c.update([(&b("k"), &Some(b("new")))].into_iter(), false, |_, _| {});
+        c.put(b"k", Some(b"new"));
+        c.mark_logged();
         c.fill(e, b"k", Some(b"old"));
         c.fill(e, b"other", Some(b"x"));
         assert_eq!(c.get(b"k"), Some(Some(b("new"))));
@@ -359,11 +442,65 @@ mod tests {
             c.fill(c.epoch(), format!("x{i}").as_bytes(), None);
         }
         // "k" is in the old generation now.
-        c.update([(&b("k"), &Some(b("2")))].into_iter(), false, |_, _| {});
+        c.put(b"k", Some(b"2"));
         assert_eq!(c.get(b"k"), Some(Some(b("2"))));
         c.clear();
         assert!(c.is_empty());
         assert_eq!(c.get(b"k"), None);
+    }
+
+    /// Changes not yet in the changelog are never evicted or given to the store, and are
+    /// listed (each key once, with its latest value) until marked logged.
+    #[test]
+    fn unlogged_entries_stay_until_logged_and_never_reach_the_store() {
+        // Room for three entries per generation.
+        let mut c = StoreCache::new(2 * 3 * (ENTRY_OVERHEAD + 8));
+        for i in 0..5 {
+            assert!(c.put(format!("u{i}").as_bytes(), Some(b"1")));
+        }
+        // Same length: overwritten in place; another length: replaced; both still listed once.
+        c.put(b"u0", Some(b"2"));
+        c.put(b"u1", Some(b"22"));
+        c.put(b"u2", None);
+        for i in 0..20 {
+            c.fill(c.epoch(), format!("c{i:02}").as_bytes(), None);
+        }
+        let listed = |c: &StoreCache| -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+            let mut out: Vec<(Vec<u8>, Option<Vec<u8>>)> = c
+                .unlogged_changes()
+                .iter()
+                .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+                .collect();
+            out.sort();
+            out
+        };
+        assert_eq!(
+            listed(&c),
+            vec![
+                (b"u0".to_vec(), Some(b"2".to_vec())),
+                (b"u1".to_vec(), Some(b"22".to_vec())),
+                (b"u2".to_vec(), None),
+                (b"u3".to_vec(), Some(b"1".to_vec())),
+                (b"u4".to_vec(), Some(b"1".to_vec())),
+            ]
+        );
+        assert_eq!(c.unlogged_len(), 5);
+        assert!(!c.has_dirty() && c.dirty_entries().is_empty() && !c.has_spill());
+        for i in 0..5 {
+            assert!(c.get(format!("u{i}").as_bytes()).is_some(), "u{i} was evicted");
+        }
+        // Filling evicted clean entries only: the cache keeps its budget besides them.
+        assert!(c.len() <= 5 + 2 * 4, "{} entries", c.len());
+        c.mark_clean();
+        assert_eq!(c.unlogged_len(), 5, "marking clean leaves unlogged entries alone");
+        c.mark_logged();
+        assert!(c.unlogged_changes().is_empty());
+        assert_eq!(c.dirty_entries().len(), 5);
+        // Logged, they are evicted like any dirty entry: to the spill list.
+        for i in 0..20 {
+            c.fill(c.epoch(), format!("e{i:02}").as_bytes(), None);
+        }
+        assert_eq!(c.spilled().len(), 5);
     }
 
     #[test]
@@ -371,13 +508,16 @@ mod tests {
         // Room for three entries per generation: the fourth turns the young one old.
         let mut c = StoreCache::new(2 * 3 * (ENTRY_OVERHEAD + 8));
         let keys: Vec<Bytes> = (0..4).map(|i| b(&format!("d{i}"))).collect();
-        let one = Some(b("1"));
-        c.update(keys.iter().map(|k| (k, &one)), true, |_, _| panic!("all fit"));
+        for k in &keys {
+            assert!(c.put(k, Some(b"1")));
+        }
+        c.mark_logged();
         assert!(c.has_dirty() && !c.has_spill());
         assert_eq!(c.dirty_entries().len(), 4);
-        // Four clean entries later the old generation (all dirty) is evicted into the spill
-        // list; reads still find its entries there.
-        for i in 0..4 {
+        // The first clean entry turns the young generation (the four, logged now) old; four
+        // more turn it over again, and the four are evicted into the spill list; reads
+        // still find them there.
+        for i in 0..5 {
             c.fill(c.epoch(), format!("c{i}").as_bytes(), None);
         }
         assert!(c.has_spill());
@@ -390,7 +530,8 @@ mod tests {
         c.clear_spill();
         assert!(!c.has_dirty());
         // A newer value stays dirty; a clean fill never overwrites it.
-        c.update([(&keys[3], &Some(b("2")))].into_iter(), true, |_, _| {});
+        c.put(&keys[3], Some(b"2"));
+        c.mark_logged();
         c.fill(c.epoch(), b"d3", Some(b"stale"));
         assert_eq!(c.get(b"d3"), Some(Some(b("2"))));
         let dirty: Vec<(Vec<u8>, Option<Vec<u8>>)> = c

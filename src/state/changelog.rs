@@ -4,8 +4,9 @@
 //! Three rules keep a store right across `kill -9` at any moment:
 //!
 //! 1. A store's backing storage only ever holds what its changelog already holds: changes
-//!    wait in [`ChangeLoggingStore`]'s pending map (which reads see first) until the commit
-//!    has appended them to the changelog. So after a crash the local store is at some
+//!    wait in [`ChangeLoggingStore`]'s pending map, or with a cache as its unlogged entries
+//!    (reads see them first either way), until the commit has appended them to the
+//!    changelog. So after a crash the local store is at some
 //!    changelog offset at or after its checkpoint, and replaying the changelog from the
 //!    checkpoint (every record is a key's whole new value, so replaying is idempotent)
 //!    brings it to the changelog's end. A checkpoint, once written, stays valid while the
@@ -81,11 +82,12 @@ pub struct ChangeLoggingStore {
     inner: SharedStore,
     topic: String,
     partition: i32,
-    /// Changes not yet in `inner`; reads see them first.
+    /// Changes not yet in `inner`, without a cache; reads see them first.
     pending: RwLock<Pending>,
-    /// Entries kept in memory in front of `inner`, including committed changes not written
-    /// to it yet (see [`StoreCache`]); for stores whose reads and writes cost more than a
-    /// hash lookup.
+    /// Entries kept in memory in front of `inner`, including changes not yet in the
+    /// changelog and committed ones not written to `inner` yet (see [`StoreCache`]); for
+    /// stores whose reads and writes cost more than a hash lookup. With it, `pending` stays
+    /// empty.
     cache: Option<Mutex<StoreCache>>,
 }
 
@@ -141,6 +143,44 @@ impl ChangeLoggingStore {
     /// given, then applies them to the wrapped store (not flushed: see
     /// [`TaskStores::commit`]). Returns the changelog's end offset after them.
     pub fn commit(&self, log: &dyn Log, timestamp: i64, positions: Option<&Positions>) -> StateResult<i64> {
+        let fail = |e: crate::log::LogError| StateError::Storage {
+            store: self.inner.name().to_string(),
+            message: format!("writing changelog {}: {e}", self.topic),
+        };
+        let marker = positions.map(|positions| Record {
+            key: Some(Bytes::from_static(POSITIONS_KEY)),
+            value: Some(Bytes::from(positions_to_json(positions))),
+            timestamp,
+            headers: vec![(POSITIONS_HEADER.to_string(), None)],
+        });
+        if let Some(cache) = &self.cache {
+            // The changes are the cache's unlogged entries. Only the task thread changes
+            // them, so they are the same after the append, when they are marked logged (and
+            // only then may they be evicted to the store: rule 1 above).
+            let mut records: Vec<Record> = {
+                let cache = cache.lock();
+                cache
+                    .unlogged_changes()
+                    .into_iter()
+                    .map(|(k, v)| Record {
+                        key: Some(Bytes::copy_from_slice(k)),
+                        value: v.map(Bytes::copy_from_slice),
+                        timestamp,
+                        headers: Vec::new(),
+                    })
+                    .collect()
+            };
+            records.extend(marker);
+            if !records.is_empty() {
+                log.append(&self.topic, self.partition, &records).map_err(fail)?;
+            }
+            drop(records);
+            let mut cache = cache.lock();
+            cache.mark_logged();
+            self.settle(&mut cache)?;
+            drop(cache);
+            return log.end_offset(&self.topic, self.partition).map_err(fail);
+        }
         // Only the task thread writes, so nothing is added until this returns: the changes
         // move aside (still readable) instead of being copied.
         let pending = {
@@ -153,16 +193,10 @@ impl ChangeLoggingStore {
             p.committing = Arc::new(taken);
             p.committing.clone()
         };
-        let fail = |e: crate::log::LogError| StateError::Storage {
-            store: self.inner.name().to_string(),
-            message: format!("writing changelog {}: {e}", self.topic),
-        };
         let mut changes: Vec<(&Bytes, &Option<Bytes>)> = pending.iter().collect();
-        if self.cache.is_none() {
-            // In key order: RocksDB inserts sorted keys into its memtable much faster (each
-            // insert starts where the last one ended). The cache sorts what it writes itself.
-            changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        }
+        // In key order: RocksDB inserts sorted keys into its memtable much faster (each
+        // insert starts where the last one ended).
+        changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut records: Vec<Record> = Vec::with_capacity(changes.len() + 1);
         records.extend(changes.iter().map(|(k, v)| Record {
             key: Some((*k).clone()),
@@ -170,14 +204,7 @@ impl ChangeLoggingStore {
             timestamp,
             headers: Vec::new(),
         }));
-        if let Some(positions) = positions {
-            records.push(Record {
-                key: Some(Bytes::from_static(POSITIONS_KEY)),
-                value: Some(Bytes::from(positions_to_json(positions))),
-                timestamp,
-                headers: vec![(POSITIONS_HEADER.to_string(), None)],
-            });
-        }
+        records.extend(marker);
         let written = if records.is_empty() {
             Ok(())
         } else {
@@ -186,22 +213,11 @@ impl ChangeLoggingStore {
                 .map_err(fail)
         };
         drop(records);
-        // Only now may the local store hold these changes (rule 1 above). With a cache they
-        // wait there (dirty) until evicted or checkpointed, and reach RocksDB once per key
-        // however often they changed meanwhile; either way before they leave `pending`, so a
-        // reader always finds them somewhere.
-        let applied = written.and_then(|()| match &self.cache {
-            Some(cache) => {
-                let mut cache = cache.lock();
-                let mut uncached: Vec<(&Bytes, &Option<Bytes>)> = Vec::new();
-                cache.update(changes.iter().copied(), true, |k, v| uncached.push((k, v)));
-                self.inner
-                    .write_batch(&mut uncached.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))?;
-                self.settle(&mut cache)
-            }
-            None => self
-                .inner
-                .write_batch(&mut changes.iter().map(|(k, v)| (k.as_ref(), v.as_deref()))),
+        // Only now may the local store hold these changes (rule 1 above), and before they
+        // leave `pending`, so a reader always finds them somewhere.
+        let applied = written.and_then(|()| {
+            self.inner
+                .write_batch(&mut changes.iter().map(|(k, v)| (k.as_ref(), v.as_deref())))
         });
         drop(changes);
         drop(pending);
@@ -321,10 +337,10 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 
     fn get(&self, key: &[u8]) -> StateResult<Option<Bytes>> {
-        if let Some(v) = self.pending.read().get(key) {
-            return Ok(v.clone());
-        }
         let Some(cache) = &self.cache else {
+            if let Some(v) = self.pending.read().get(key) {
+                return Ok(v.clone());
+            }
             return self.inner.get(key);
         };
         let epoch = {
@@ -345,7 +361,10 @@ impl KeyValueStore for ChangeLoggingStore {
     fn get_many(&self, keys: &[&[u8]]) -> StateResult<Vec<Option<Bytes>>> {
         let mut out: Vec<Option<Bytes>> = Vec::with_capacity(keys.len());
         let mut missing: Vec<usize> = Vec::new();
-        {
+        if self.cache.is_some() {
+            out.resize(keys.len(), None);
+            missing.extend(0..keys.len());
+        } else {
             let pending = self.pending.read();
             for (i, key) in keys.iter().enumerate() {
                 match pending.get(key) {
@@ -392,25 +411,48 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 
     fn put(&self, key: &[u8], value: Option<&[u8]>) -> StateResult<()> {
-        self.put_owned(Bytes::copy_from_slice(key), value.map(Bytes::copy_from_slice))
+        let Some(cache) = &self.cache else {
+            return self.put_owned(Bytes::copy_from_slice(key), value.map(Bytes::copy_from_slice));
+        };
+        let mut cache = cache.lock();
+        if !cache.put(key, value) {
+            return Err(StateError::Storage {
+                store: self.inner.name().to_string(),
+                message: format!("a key of {} bytes is too large to store", key.len()),
+            });
+        }
+        // Room made for the change may have evicted committed entries.
+        self.settle(&mut cache)
     }
 
     fn put_owned(&self, key: Bytes, value: Option<Bytes>) -> StateResult<()> {
+        if self.cache.is_some() {
+            return self.put(&key, value.as_deref());
+        }
         self.pending.write().current.insert(key, value);
         Ok(())
     }
 
     fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> StateResult<Vec<Entry>> {
-        // Pending first, then the store: a commit moves changes into the store before it
-        // drops them from pending, so a concurrent reader sees every change in one or both.
-        let overlay: Vec<(Bytes, Option<Bytes>)> = {
+        // Changes not in the changelog first, then the store: a commit moves changes into
+        // the store (or, with a cache, marks them logged so they are written below) before
+        // they leave the overlay, so a concurrent reader sees every change in one or both.
+        if let (Some(a), Some(b)) = (from, to)
+            && a >= b
+        {
+            return Ok(Vec::new());
+        }
+        let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
+        let overlay: Vec<(Bytes, Option<Bytes>)> = if let Some(cache) = &self.cache {
+            cache
+                .lock()
+                .unlogged_changes()
+                .into_iter()
+                .filter(|(k, _)| within(k))
+                .map(|(k, v)| (Bytes::copy_from_slice(k), v.map(Bytes::copy_from_slice)))
+                .collect()
+        } else {
             let pending = self.pending.read();
-            if let (Some(a), Some(b)) = (from, to)
-                && a >= b
-            {
-                return Ok(Vec::new());
-            }
-            let within = |k: &Bytes| from.is_none_or(|f| k.as_ref() >= f) && to.is_none_or(|t| k.as_ref() < t);
             // Older changes first, so a newer one for the same key replaces it below.
             pending
                 .committing
@@ -420,8 +462,8 @@ impl KeyValueStore for ChangeLoggingStore {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Vec<_>>()
         };
-        // After the overlay was taken: a commit that moved changes out of `pending` since
-        // has put them in the cache, and from there they go to the store now.
+        // After the overlay was taken: changes a commit has logged since are dirty entries
+        // of the cache now, and from there they go to the store.
         self.write_dirty()?;
         let base = self.inner.range(from, to)?;
         if overlay.is_empty() {
@@ -438,8 +480,14 @@ impl KeyValueStore for ChangeLoggingStore {
     }
 
     fn approximate_len(&self) -> u64 {
-        let pending = self.pending.read();
-        self.inner.approximate_len() + (pending.current.len() + pending.committing.len()) as u64
+        let changed = match &self.cache {
+            Some(cache) => cache.lock().unlogged_len(),
+            None => {
+                let pending = self.pending.read();
+                pending.current.len() + pending.committing.len()
+            }
+        };
+        self.inner.approximate_len() + changed as u64
     }
 
     fn flush(&self) -> StateResult<()> {
@@ -951,6 +999,70 @@ mod tests {
         stores.commit(f.log.as_ref(), 0, &positions(3)).unwrap();
         stores.checkpoint().unwrap();
         assert_eq!(inner.get(b"k").unwrap().as_deref(), Some(&b"3"[..]));
+    }
+
+    /// Rule 1 with a store cache far smaller than what a commit interval changes: nothing
+    /// reaches RocksDB before the changelog has it, every change is readable meanwhile, and
+    /// a crash before the commit leaves a restart with exactly the committed state.
+    #[test]
+    fn a_small_store_cache_keeps_uncommitted_changes_out_of_rocksdb() {
+        let mut f = Fixture::new(StoreKind::Rocksdb);
+        // Room for a few dozen entries.
+        f.state.store_cache_bytes = 4096;
+        let mut stores = f.open();
+        let store = stores.stores()["counts"].clone();
+        let inner = stores.logged[0].inner().clone();
+        assert_eq!(inner.name(), "counts");
+        let key = |i: u32| i.to_be_bytes();
+        for i in 0..2000u32 {
+            store.put(&key(i), Some(&i.to_le_bytes())).unwrap();
+        }
+        assert_eq!(
+            inner.range(None, None).unwrap().len(),
+            0,
+            "RocksDB took uncommitted changes"
+        );
+        assert_eq!(store.get(&key(7)).unwrap().as_deref(), Some(&7u32.to_le_bytes()[..]));
+        assert_eq!(store.range(None, None).unwrap().len(), 2000);
+        assert_eq!(store.approximate_len(), 2000);
+        stores.commit(f.log.as_ref(), 0, &positions(2000)).unwrap();
+        // Logged now: the cache evicts them to RocksDB as reads and writes make room.
+        for i in 0..2000u32 {
+            assert_eq!(store.get(&key(i)).unwrap().as_deref(), Some(&i.to_le_bytes()[..]));
+        }
+        // Changed again (1000 of them) and deleted (the rest of the first 1000), uncommitted.
+        for i in 0..1000u32 {
+            store.put(&key(i), (i % 2 == 0).then_some(&b"new"[..])).unwrap();
+        }
+        for i in 0..1000u32 {
+            let want = (i % 2 == 0).then(|| b"new".to_vec());
+            assert_eq!(store.get(&key(i)).unwrap().map(|v| v.to_vec()), want, "key {i}");
+        }
+        assert_eq!(store.range(None, None).unwrap().len(), 1500);
+        // Reads of the other keys fill the cache and turn its generations over, with the
+        // uncommitted changes in them.
+        for _ in 0..2 {
+            for i in 1000..2000u32 {
+                assert_eq!(store.get(&key(i)).unwrap().as_deref(), Some(&i.to_le_bytes()[..]));
+            }
+        }
+        for i in 0..1000u32 {
+            assert_eq!(
+                inner.get(&key(i)).unwrap().as_deref(),
+                Some(&i.to_le_bytes()[..]),
+                "RocksDB has key {i} as committed, or nothing yet"
+            );
+        }
+        // A crash: the second round was never committed.
+        drop(stores);
+        drop(store);
+        drop(inner);
+        let stores = f.open();
+        let store = stores.stores()["counts"].clone();
+        assert_eq!(store.range(None, None).unwrap().len(), 2000);
+        for i in 0..2000u32 {
+            assert_eq!(store.get(&key(i)).unwrap().as_deref(), Some(&i.to_le_bytes()[..]));
+        }
     }
 
     #[test]
