@@ -1,8 +1,9 @@
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
 
 use arrow_array::{Array, ArrayRef, BooleanArray};
 use foldhash::fast::FixedState;
+use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::error::{Error, Result};
 use crate::runtime::batch::Batch;
@@ -22,12 +23,12 @@ struct HeldBatch {
     bytes: u64,
 }
 
-/// A cached row: where it is, and its key (to forget the key when the row leaves).
+/// A cached row: where it is, and its key (to find it by key) with the key's hash.
 struct Slot {
     batch: u64,
     row: usize,
-    /// Shared with `by_key`: one allocation per cached row.
-    key: Arc<[u8]>,
+    key: Box<[u8]>,
+    hash: u64,
 }
 
 /// Kafka Streams' record cache on a table's changelog: between commits, updates to one key
@@ -48,7 +49,10 @@ pub struct RecordCache {
     /// leaves a `None`. `first_seq` is the sequence number of the front one.
     order: VecDeque<Option<Slot>>,
     first_seq: u64,
-    by_key: HashMap<Arc<[u8]>, u64, FixedState>,
+    /// The sequence number of each cached row, with its key's hash; keys are compared in
+    /// `order`, so a row leaving the cache is found by its number alone.
+    by_key: HashTable<(u64, u64)>,
+    hasher: FixedState,
     bytes: u64,
     /// Batches left with no cached row, dropped once what is being forwarded is built.
     dead: Vec<u64>,
@@ -63,7 +67,8 @@ impl RecordCache {
             first_batch: 0,
             order: VecDeque::new(),
             first_seq: 0,
-            by_key: HashMap::default(),
+            by_key: HashTable::new(),
+            hasher: FixedState::default(),
             bytes: 0,
             dead: Vec::new(),
         }
@@ -108,9 +113,12 @@ impl RecordCache {
     fn pop_oldest(&mut self) -> Option<(u64, usize)> {
         loop {
             let slot = self.order.pop_front()?;
+            let seq = self.first_seq;
             self.first_seq += 1;
             if let Some(slot) = slot {
-                self.by_key.remove(&slot.key);
+                if let Ok(entry) = self.by_key.find_entry(slot.hash, |&(_, s)| s == seq) {
+                    entry.remove();
+                }
                 self.unhold(slot.batch);
                 return Some((slot.batch, slot.row));
             }
@@ -211,13 +219,28 @@ impl Processor for RecordCache {
         for row in 0..batch.len {
             key.clear();
             encoder.encode(row, &mut key);
-            let encoded: Arc<[u8]> = Arc::from(key.as_slice());
+            let hash = self.hasher.hash_one(key.as_slice());
             let seq = self.first_seq + self.order.len() as u64;
-            let older = self.by_key.insert(encoded.clone(), seq);
+            let (order, first_seq) = (&self.order, self.first_seq);
+            let same_key = |&(h, s): &(u64, u64)| {
+                h == hash
+                    && s.checked_sub(first_seq)
+                        .and_then(|i| order.get(i as usize))
+                        .and_then(Option::as_ref)
+                        .is_some_and(|slot| *slot.key == *key)
+            };
+            let older = match self.by_key.entry(hash, same_key, |&(h, _)| h) {
+                Entry::Occupied(mut e) => Some(std::mem::replace(&mut e.get_mut().1, seq)),
+                Entry::Vacant(e) => {
+                    e.insert((hash, seq));
+                    None
+                }
+            };
             self.order.push_back(Some(Slot {
                 batch: id,
                 row,
-                key: encoded,
+                key: key.as_slice().into(),
+                hash,
             }));
             if let Some(held) = self.held(id) {
                 held.live += 1;
