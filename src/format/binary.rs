@@ -146,14 +146,27 @@ impl<'a> Reader<'a> {
             tag => return Err(format!("Invalid internal record: unknown tag {tag}")),
         }
         match &b.ty {
-            SqlType::Boolean => {
-                let v = self.fixed::<1>()?[0];
-                b.push_bool(v != 0);
-            }
+            SqlType::Boolean => match self.fixed::<1>()?[0] {
+                0 => b.push_bool(false),
+                1 => b.push_bool(true),
+                other => return Err(format!("Invalid internal record: BOOLEAN byte {other}")),
+            },
             SqlType::Int | SqlType::Date | SqlType::Time => b.push_i32(i32::from_le_bytes(self.fixed()?)),
             SqlType::BigInt | SqlType::Timestamp => b.push_i64(i64::from_le_bytes(self.fixed()?)),
             SqlType::Double => b.push_f64(f64::from_le_bytes(self.fixed()?)),
-            SqlType::Decimal { .. } => b.push_decimal(i128::from_le_bytes(self.fixed()?)),
+            SqlType::Decimal { precision, .. } => {
+                let v = i128::from_le_bytes(self.fixed()?);
+                // Arithmetic on decimals relies on their precision (no overflow below it).
+                if 10i128
+                    .checked_pow(u32::from(*precision))
+                    .is_some_and(|limit| v.unsigned_abs() >= limit.unsigned_abs())
+                {
+                    return Err(format!(
+                        "Invalid internal record: a DECIMAL has more than {precision} digits"
+                    ));
+                }
+                b.push_decimal(v);
+            }
             SqlType::String => {
                 let n = self.len()?;
                 let s = self.take(n)?;

@@ -639,4 +639,26 @@ fn internal_errors_are_per_row() {
         );
     }
     assert_eq!(value_at(decoded.arrays[0].as_ref(), 3), Value::Null);
+
+    // Values a column's type cannot hold are refused, not passed on.
+    let c = cols(&[("D", dec(4, 2)), ("B", SqlType::Boolean)]);
+    let row = |d: i128, b: u8| {
+        let mut out = vec![binary::MAGIC, 1];
+        out.extend_from_slice(&d.to_le_bytes());
+        out.extend_from_slice(&[1, b]);
+        out
+    };
+    assert_eq!(
+        internal.decode_row(&c, Some(&row(-9999, 1))).unwrap(),
+        vec![Value::Decimal(-9999, 2), Value::Boolean(true)]
+    );
+    let err = internal.decode_row(&c, Some(&row(10000, 0))).unwrap_err().to_string();
+    assert!(err.contains("more than 4 digits"), "{err}");
+    let err = internal
+        .decode_row(&c, Some(&row(i128::MIN, 0)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than 4 digits"), "{err}");
+    let err = internal.decode_row(&c, Some(&row(1, 2))).unwrap_err().to_string();
+    assert!(err.contains("BOOLEAN byte 2"), "{err}");
 }

@@ -22,12 +22,18 @@
 //! the processor's cache), as in Kafka Streams' caching store.
 //!
 //! Eviction is by generation instead of by exact LRU order: entries go into a young
-//! generation; when it holds half the budget (besides unlogged entries) it becomes the old
-//! generation and the previous old one is dropped (its dirty entries go to the spill list
-//! first, its unlogged ones move to the young generation). A hit in the old generation moves
-//! the entry back to the young one, so whatever was used during the last two generations
-//! stays. That keeps a hit to one or two hash lookups with no list to maintain, and memory
-//! within the budget plus what the task changed since its last commit.
+//! generation; when it holds half the budget plus what all unlogged entries cost, it becomes
+//! the old generation and the previous old one is dropped (its dirty entries go to the spill
+//! list first, its unlogged ones move to the young generation). A hit in the old generation
+//! moves the entry back to the young one, so whatever was used during the last two
+//! generations stays. That keeps a hit to one or two hash lookups with no list to maintain,
+//! and memory within the budget plus about twice what the task changed since its last
+//! commit.
+//!
+//! A change to an entry that is dirty replaces a committed value the store does not have
+//! yet; it is not written to the store first (that would be a RocksDB write per update), so
+//! until the next commit logs the new value, the store is behind the last commit and a
+//! checkpoint must not claim it ([`StoreCache::behind_last_commit`]).
 
 use std::hash::BuildHasher;
 
@@ -123,8 +129,12 @@ pub struct StoreCache {
     unlogged: Vec<Box<[u8]>>,
     /// What the unlogged entries cost.
     unlogged_bytes: usize,
-    /// Counts the commits that changed entries, so a reader that searched the store without
-    /// holding the cache can tell whether what it found may be older than the cache.
+    /// Whether an unlogged entry replaced a dirty one: until the next commit logs it, the
+    /// store lacks a committed value that nothing in memory holds any more, so no
+    /// checkpoint may claim the last commit (see [`StoreCache::behind_last_commit`]).
+    shadows_dirty: bool,
+    /// Counts the changes to entries, so a reader that searched the store without holding
+    /// the cache can tell whether what it found may be older than the cache.
     epoch: u64,
 }
 
@@ -140,6 +150,7 @@ impl StoreCache {
             dirty: 0,
             unlogged: Vec::new(),
             unlogged_bytes: 0,
+            shadows_dirty: false,
             epoch: 0,
         }
     }
@@ -227,7 +238,16 @@ impl StoreCache {
             self.unlogged_bytes -= cost;
         } else if flags & DIRTY != 0 {
             self.dirty -= 1;
+            self.shadows_dirty = true;
         }
+    }
+
+    /// Whether the store lacks a committed change that the cache no longer holds either
+    /// (an entry changed again before its committed value reached the store): a checkpoint
+    /// written now would claim more than the store has. False again once the next commit
+    /// has logged the newer values.
+    pub fn behind_last_commit(&self) -> bool {
+        self.shadows_dirty
     }
 
     /// Counts an unlogged entry of `key` costing `cost`; `listed`: whether the key already
@@ -262,6 +282,7 @@ impl StoreCache {
     /// they are dirty now, free to be evicted to the store.
     pub fn mark_logged(&mut self) {
         self.epoch += 1;
+        self.shadows_dirty = false;
         for key in std::mem::take(&mut self.unlogged) {
             let hash = self.hasher.hash_one(&key);
             let slot = match self.young.table.find_mut(hash, |s| slot_key(s) == &key[..]) {
@@ -342,9 +363,10 @@ impl StoreCache {
         self.dirty = 0;
         self.unlogged.clear();
         self.unlogged_bytes = 0;
+        self.shadows_dirty = false;
     }
 
-    /// Entries held (both generations; a key may be counted twice).
+    /// Entries held (both generations).
     pub fn len(&self) -> usize {
         self.young.table.len() + self.old.table.len()
     }

@@ -141,7 +141,8 @@ impl ChangeLoggingStore {
 
     /// Writes the pending changes to the changelog, followed by a marker of `positions` if
     /// given, then applies them to the wrapped store (not flushed: see
-    /// [`TaskStores::commit`]). Returns the changelog's end offset after them.
+    /// [`TaskStores::commit`]), or with a cache marks them logged there (they reach the store
+    /// from the cache). Returns the changelog's end offset after them.
     pub fn commit(&self, log: &dyn Log, timestamp: i64, positions: Option<&Positions>) -> StateResult<i64> {
         let fail = |e: crate::log::LogError| StateError::Storage {
             store: self.inner.name().to_string(),
@@ -235,6 +236,13 @@ impl ChangeLoggingStore {
         log.end_offset(&self.topic, self.partition).map_err(fail)
     }
 
+    /// Whether the wrapped store holds, or can be given, every change up to the last
+    /// commit: false while a change made since replaced a committed value the store did not
+    /// have yet (see [`StoreCache::behind_last_commit`]); a checkpoint must wait then.
+    pub fn checkpointable(&self) -> bool {
+        self.cache.as_ref().is_none_or(|c| !c.lock().behind_last_commit())
+    }
+
     /// Writes what the cache evicted that the store does not have yet. Called with the
     /// cache locked, so no reader misses an entry between the cache and the store.
     fn settle(&self, cache: &mut StoreCache) -> StateResult<()> {
@@ -249,7 +257,10 @@ impl ChangeLoggingStore {
     /// Writes every change the cache holds that the store does not have yet.
     fn write_dirty(&self) -> StateResult<()> {
         let Some(cache) = &self.cache else { return Ok(()) };
-        let mut cache = cache.lock();
+        self.write_dirty_locked(&mut cache.lock())
+    }
+
+    fn write_dirty_locked(&self, cache: &mut StoreCache) -> StateResult<()> {
         if !cache.has_dirty() {
             return Ok(());
         }
@@ -435,8 +446,8 @@ impl KeyValueStore for ChangeLoggingStore {
 
     fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> StateResult<Vec<Entry>> {
         // Changes not in the changelog first, then the store: a commit moves changes into
-        // the store (or, with a cache, marks them logged so they are written below) before
-        // they leave the overlay, so a concurrent reader sees every change in one or both.
+        // the store before they leave the pending map, so a concurrent reader sees every
+        // change in one or both. With a cache, see below.
         if let (Some(a), Some(b)) = (from, to)
             && a >= b
         {
@@ -444,13 +455,18 @@ impl KeyValueStore for ChangeLoggingStore {
         }
         let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
         let overlay: Vec<(Bytes, Option<Bytes>)> = if let Some(cache) = &self.cache {
-            cache
-                .lock()
+            // The unlogged entries and the dirty ones written to the store in one hold of
+            // the lock: a change made in between could replace a dirty entry that is then
+            // in neither.
+            let mut cache = cache.lock();
+            let overlay = cache
                 .unlogged_changes()
                 .into_iter()
                 .filter(|(k, _)| within(k))
                 .map(|(k, v)| (Bytes::copy_from_slice(k), v.map(Bytes::copy_from_slice)))
-                .collect()
+                .collect();
+            self.write_dirty_locked(&mut cache)?;
+            overlay
         } else {
             let pending = self.pending.read();
             // Older changes first, so a newer one for the same key replaces it below.
@@ -462,9 +478,8 @@ impl KeyValueStore for ChangeLoggingStore {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<Vec<_>>()
         };
-        // After the overlay was taken: changes a commit has logged since are dirty entries
-        // of the cache now, and from there they go to the store.
-        self.write_dirty()?;
+        // After the pending map was read: changes a commit has moved out of it since are in
+        // the store.
         let base = self.inner.range(from, to)?;
         if overlay.is_empty() {
             return Ok(base);
@@ -670,6 +685,12 @@ impl TaskStores {
         // The stores must hold on disk what the checkpoint claims before it claims it.
         for store in &self.logged {
             store.flush()?;
+        }
+        // Closing after a failed commit, a store may lack a committed value its cache no
+        // longer holds: the last checkpoint stays (still true: stores only ever hold what
+        // their changelogs hold), and a restart replays the changelog from there.
+        if !self.logged.iter().all(|s| s.checkpointable()) {
+            return Ok(());
         }
         checkpoint.write(&self.committed)?;
         self.unchecked = 0;
@@ -1063,6 +1084,41 @@ mod tests {
         for i in 0..2000u32 {
             assert_eq!(store.get(&key(i)).unwrap().as_deref(), Some(&i.to_le_bytes()[..]));
         }
+    }
+
+    /// A committed value that was changed again before it reached RocksDB is not in memory
+    /// any more: a checkpoint taken then (closing after a failed commit) must not claim the
+    /// last commit, or the restart would skip that value in the changelog.
+    #[test]
+    fn a_checkpoint_waits_while_a_committed_value_is_only_in_the_changelog() {
+        let f = Fixture::new(StoreKind::Rocksdb);
+        let mut stores = f.open();
+        let store = stores.stores()["counts"].clone();
+        store.put(b"k", Some(b"v1")).unwrap();
+        stores.commit(f.log.as_ref(), 0, &positions(1)).unwrap();
+        stores.checkpoint().unwrap();
+        // v2 is committed (below the checkpoint threshold: no checkpoint), so it waits in
+        // the cache, dirty; v3 replaces it there before any commit.
+        store.put(b"k", Some(b"v2")).unwrap();
+        stores.commit(f.log.as_ref(), 0, &positions(2)).unwrap();
+        store.put(b"k", Some(b"v3")).unwrap();
+        assert!(!stores.logged[0].checkpointable());
+        // Closing without a commit: the checkpoint stays where v1 was.
+        stores.checkpoint().unwrap();
+        drop(stores);
+        drop(store);
+        let stores = f.open();
+        assert_eq!(
+            stores.stores()["counts"].get(b"k").unwrap().as_deref(),
+            Some(&b"v2"[..]),
+            "the committed value, replayed from the changelog"
+        );
+        // Once the newer value is committed, checkpoints go on.
+        let store = stores.stores()["counts"].clone();
+        store.put(b"k", Some(b"v4")).unwrap();
+        let mut stores = stores;
+        stores.commit(f.log.as_ref(), 0, &positions(3)).unwrap();
+        assert!(stores.logged.iter().all(|s| s.checkpointable()));
     }
 
     #[test]

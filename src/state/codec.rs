@@ -89,7 +89,12 @@ impl<'a> ArrayRowEncoder<'a> {
 
     /// Whether row `row` has a NULL in some column.
     pub fn has_null(&self, row: usize) -> bool {
-        self.columns.iter().any(|c| c.array().is_null(row))
+        self.columns.iter().any(|c| match c {
+            // Whatever reads as NULL, e.g. a column of Arrow's NULL type, which has no
+            // validity bits.
+            ColumnView::Other(a) => value_at(*a, row).is_null(),
+            c => c.array().is_null(row),
+        })
     }
 
     /// Appends the encoding of row `row` to `out`.
