@@ -62,9 +62,9 @@ enum ColumnView<'a> {
 
 impl<'a> ArrayRowEncoder<'a> {
     /// An encoder of rows made of `columns`, in order.
-    pub fn new(columns: &'a [ArrayRef]) -> Self {
+    pub fn new(columns: impl IntoIterator<Item = &'a ArrayRef>) -> Self {
         let columns = columns
-            .iter()
+            .into_iter()
             .map(|c| {
                 let c = c.as_ref();
                 let any = c.as_any();

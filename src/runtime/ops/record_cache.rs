@@ -213,8 +213,7 @@ impl Processor for RecordCache {
             bytes,
         }));
         self.bytes += bytes;
-        let key_columns: Vec<ArrayRef> = self.key_columns.iter().map(|c| batch.columns[*c].clone()).collect();
-        let encoder = ArrayRowEncoder::new(&key_columns);
+        let encoder = ArrayRowEncoder::new(self.key_columns.iter().map(|c| &batch.columns[*c]));
         let mut key = Vec::with_capacity(64);
         for row in 0..batch.len {
             key.clear();
